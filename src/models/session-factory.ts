@@ -1,0 +1,149 @@
+import * as ort from 'onnxruntime-node';
+import type { EmoflowWarning } from '../core/errors.js';
+
+/** Where a model runs. `cpu` always works; the others fall back to it (DESIGN.md §9). */
+export const DEVICES = ['cpu', 'cuda', 'tensorrt', 'webgpu', 'dml', 'coreml'] as const;
+export type Device = (typeof DEVICES)[number];
+
+export interface SessionFactoryOptions {
+  device?: Device;
+  /** Threads inside one operator (onnxruntime intra-op pool). 0 lets onnxruntime choose. */
+  intraOpThreads?: number;
+  /** Threads across independent operators. */
+  interOpThreads?: number;
+  /** Receives DEVICE_FALLBACK; called at most once per process. */
+  onWarning?: (w: EmoflowWarning) => void;
+}
+
+/** Execution-provider lists as onnxruntime-node names them; CPU last so that unsupported nodes still run. */
+const PROVIDERS: Record<Device, string[]> = {
+  cpu: ['cpu'],
+  cuda: ['cuda', 'cpu'],
+  tensorrt: ['tensorrt', 'cuda', 'cpu'],
+  webgpu: ['webgpu', 'cpu'],
+  dml: ['dml', 'cpu'],
+  coreml: ['coreml', 'cpu'],
+};
+
+// Per-process state, by design: one DEVICE_FALLBACK warning per process and ORT's
+// logger configured once, before the first session (ORT prints provider-load failures
+// itself otherwise, even though the exception already says it).
+let fallbackWarned = false;
+let ortConfigured = false;
+
+function configureOrt(): void {
+  if (ortConfigured) return;
+  ort.env.logLevel = 'fatal';
+  ortConfigured = true;
+}
+
+/** Test hook: forget that a fallback was reported in this process. */
+export function resetFallbackWarningForTests(): void {
+  fallbackWarned = false;
+}
+
+/**
+ * The one place that creates onnxruntime sessions. Sessions are created once per model
+ * path and reused. A device whose provider library is absent makes onnxruntime-node throw
+ * even when the list also names `cpu`; then the factory retries on CPU, remembers that for
+ * later sessions, and emits one DEVICE_FALLBACK warning per process.
+ */
+export class SessionFactory {
+  readonly requestedDevice: Device;
+  private device: Device;
+  private readonly intraOpThreads: number;
+  private readonly interOpThreads: number;
+  private readonly onWarning: (w: EmoflowWarning) => void;
+  private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
+
+  constructor(options: SessionFactoryOptions = {}) {
+    this.requestedDevice = options.device ?? 'cpu';
+    this.device = this.requestedDevice;
+    this.intraOpThreads = options.intraOpThreads ?? 0;
+    this.interOpThreads = options.interOpThreads ?? 0;
+    this.onWarning = options.onWarning ?? (() => undefined);
+  }
+
+  /** The device sessions actually run on (after any fallback). */
+  get effectiveDevice(): Device {
+    return this.device;
+  }
+
+  get threads(): number {
+    return this.intraOpThreads;
+  }
+
+  /** Options for a session on `device`; also handed to transformers.js so that its sessions match ours. */
+  sessionOptions(device: Device = this.device): ort.InferenceSession.SessionOptions {
+    const options: ort.InferenceSession.SessionOptions = {
+      executionProviders: PROVIDERS[device],
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 4,
+    };
+    if (this.intraOpThreads > 0) options.intraOpNumThreads = this.intraOpThreads;
+    if (this.interOpThreads > 0) options.interOpNumThreads = this.interOpThreads;
+    return options;
+  }
+
+  /** A session for the ONNX file at `path` (or `key` for in-memory bytes), created once. */
+  session(path: string): Promise<ort.InferenceSession>;
+  session(key: string, bytes: Uint8Array): Promise<ort.InferenceSession>;
+  session(key: string, bytes?: Uint8Array): Promise<ort.InferenceSession> {
+    let s = this.sessions.get(key);
+    if (s === undefined) {
+      s = this.withFallback((options) =>
+        bytes === undefined ? ort.InferenceSession.create(key, options) : ort.InferenceSession.create(bytes, options),
+      );
+      this.sessions.set(key, s);
+      s.catch(() => this.sessions.delete(key));
+    }
+    return s;
+  }
+
+  /**
+   * Runs `create` with this factory's options; if the device's provider cannot be loaded,
+   * falls back to CPU. Used for our sessions and for the ones transformers.js creates.
+   */
+  async withFallback<T>(create: (options: ort.InferenceSession.SessionOptions) => Promise<T>): Promise<T> {
+    configureOrt();
+    if (this.device === 'cpu') return create(this.sessionOptions('cpu'));
+    try {
+      return await create(this.sessionOptions(this.device));
+    } catch (e) {
+      if (!isProviderUnavailable(e)) throw e;
+      const missing = this.device;
+      this.device = 'cpu';
+      if (!fallbackWarned) {
+        fallbackWarned = true;
+        this.onWarning({
+          code: 'DEVICE_FALLBACK',
+          message: `device '${missing}' is not available (${firstLine(e)}); running on CPU. See docs/gpu.md for how to install the ${missing} execution provider.`,
+        });
+      }
+      return create(this.sessionOptions('cpu'));
+    }
+  }
+
+  async release(): Promise<void> {
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.all(all.map(async (p) => (await p.catch(() => undefined))?.release()));
+  }
+}
+
+function firstLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return (msg.split('\n')[0] ?? msg).slice(0, 200);
+}
+
+/**
+ * onnxruntime-node's messages when an execution provider cannot be used: its shared library
+ * is missing (cuda, tensorrt), the backend is not built for this platform (dml, coreml), or
+ * the provider finds no adapter (webgpu without a Vulkan driver).
+ */
+function isProviderUnavailable(e: unknown): boolean {
+  const msg = e instanceof Error ? e.message : String(e);
+  return /Failed to load shared library|backend not found|no available backend|Failed to get a WebGPU adapter|AppendExecutionProvider|provider.*not (?:available|supported)|cannot open shared object/i.test(
+    msg,
+  );
+}
