@@ -1,0 +1,73 @@
+import { basename, resolve } from 'node:path';
+import { EmoflowError } from '../core/errors.js';
+import { MODALITIES, type Modality } from '../core/labels.js';
+import { loadSamples, parseCorpusSpec } from '../data/corpus-spec.js';
+import { extractToCache } from '../data/extract-features.js';
+import { buildExtractors } from '../features/extractors.js';
+import { defineCommand, printJson } from './command.js';
+import { progressReporter } from './progress.js';
+import { modelFlags, modelRuntime } from './runtime-flags.js';
+
+export const featuresCommand = defineCommand({
+  spec: {
+    name: 'features',
+    summary:
+      'Extract the text, image and audio features of a corpus into a feature cache keyed by (content sha256, extractor name, version); inputs already in the cache are not extracted again.',
+    positionals: [{ name: 'spec', description: 'corpus spec: manifest:<file.csv|file.jsonl> or a .csv/.jsonl manifest path' }],
+    flags: {
+      out: { type: 'string', value: 'dir', description: 'feature cache folder (required)' },
+      modalities: { type: 'string', value: 'list', description: 'comma-separated subset of text,image,audio', default: 'text,image,audio' },
+      'text-model': { type: 'string', value: 'dir|id', description: 'transformers.js model folder or hub id [default: the committed USE-lite]' },
+      'allow-remote': { type: 'boolean', description: 'let transformers.js download a hub model (connected machines)' },
+      vad: { type: 'boolean', description: 'trim audio to the speech that Silero VAD finds (part of the audio feature spec)' },
+      batch: { type: 'int', description: 'texts / images per ONNX call', default: 32, min: 1, max: 4096 },
+      ...modelFlags,
+      json: { type: 'boolean', description: 'print the summary as one JSON line' },
+    },
+    examples: ['emoflow features manifest:data/train.csv --out .cache/features', 'emoflow features clips.jsonl --out feats --modalities audio --vad'],
+  },
+  async run({ flags, positionals }, io) {
+    if (flags.out === undefined) throw new EmoflowError('CONFIG_INVALID', 'emoflow features: --out <dir> is required');
+    const modalities = parseModalities(flags.modalities);
+    const spec = parseCorpusSpec(positionals[0]!);
+    const samples = await loadSamples(spec);
+    const { store, factory } = modelRuntime(flags, io);
+    const extractors = await buildExtractors({
+      factory,
+      store,
+      modalities,
+      batch: flags.batch,
+      vad: flags.vad,
+      allowRemote: flags['allow-remote'],
+      ...(flags['text-model'] === undefined ? {} : { textModel: flags['text-model'] }),
+    });
+    const indexName = `${spec.adapter}-${basename(spec.path).replace(/\.[^.]+$/, '')}${spec.split ? '-' + spec.split : ''}`;
+    const progress = progressReporter(io, 'features');
+    const summary = await extractToCache(samples, extractors, resolve(flags.out), indexName, { onProgress: progress.update });
+    progress.done();
+    await factory.release();
+    const result = { ...summary, device: factory.effectiveDevice };
+    if (flags.json) printJson(io, result);
+    else {
+      io.out(`${summary.samples} samples -> ${resolve(flags.out)} (index ${summary.index})\n`);
+      for (const [m, c] of Object.entries(summary.modalities)) {
+        io.out(`  ${m.padEnd(6)} ${summary.specs[m as Modality]}: ${c.extracted} extracted, ${c.cached} cached, ${c.errors} input errors\n`);
+      }
+      const codes = Object.entries(summary.errorCodes);
+      if (codes.length > 0) io.out(`  errors: ${codes.map(([c, n]) => `${c} ${n}`).join(', ')}\n`);
+    }
+    return 0;
+  },
+});
+
+function parseModalities(list: string): Modality[] {
+  const out: Modality[] = [];
+  for (const raw of list.split(',')) {
+    const m = raw.trim();
+    if (!(MODALITIES as readonly string[]).includes(m)) {
+      throw new EmoflowError('CONFIG_INVALID', `--modalities: '${m}' is not one of ${MODALITIES.join(', ')}`);
+    }
+    if (!out.includes(m as Modality)) out.push(m as Modality);
+  }
+  return out;
+}

@@ -1,0 +1,21 @@
+/**
+ * A sample: an id plus any of a text, an image and a speech clip (DESIGN.md §3). Paths are
+ * as written in the input (relative to `root`); they are resolved, and checked to stay inside
+ * the root, only when the modality is read, so that a bad path fails that modality alone.
+ */
+export interface Sample {
+  id: string;
+  /** The folder that every path of this sample must stay inside. */
+  root: string;
+  /** Inline text. */
+  text?: string;
+  /** A UTF-8 text file. */
+  textPath?: string;
+  image?: string;
+  audio?: string;
+  group?: string;
+  order?: number;
+  speaker?: string;
+  /** Every other column, as read: label columns for training and evaluation. */
+  labels: Record<string, string | number | boolean | null>;
+}

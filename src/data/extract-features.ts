@@ -1,0 +1,134 @@
+import { createHash } from 'node:crypto';
+import { mkdir, open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { EmoflowError, type ErrorCode } from '../core/errors.js';
+import type { Modality } from '../core/labels.js';
+import type { Sample } from '../core/sample.js';
+import type { ExtractorInput, ModalityExtractor } from '../features/modality-extractor.js';
+import { readInput, resolveInside } from '../io/paths.js';
+import { FeatureCache } from './feature-cache.js';
+
+export interface ModalityCounts {
+  extracted: number;
+  cached: number;
+  errors: number;
+}
+
+export interface ExtractSummary {
+  samples: number;
+  modalities: Partial<Record<Modality, ModalityCounts>>;
+  errorCodes: Partial<Record<ErrorCode, number>>;
+  index: string;
+  specs: Partial<Record<Modality, string>>;
+}
+
+/** What the sample index says of one modality of one sample. */
+type ModalityRef = { sha256: string; status: 'ok' } | { sha256?: string; status: 'error'; error: { code: ErrorCode; message: string } };
+
+export interface ExtractOptions {
+  /** Samples read and extracted together; bounds memory. */
+  chunk?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * Fills the feature cache under `outDir` for every modality of every sample, extracting only
+ * what the cache lacks, and writes `<outDir>/index/<name>.jsonl`: one line per sample with its
+ * ids, labels and, per modality, the content sha256 that keys the cache (or the input error).
+ */
+export async function extractToCache(
+  samples: readonly Sample[],
+  extractors: readonly ModalityExtractor[],
+  outDir: string,
+  indexName: string,
+  options: ExtractOptions = {},
+): Promise<ExtractSummary> {
+  const chunk = options.chunk ?? 256;
+  const caches = new Map<Modality, { cache: FeatureCache; extractor: ModalityExtractor }>();
+  for (const ex of extractors) caches.set(ex.modality, { cache: await FeatureCache.open(outDir, ex.spec), extractor: ex });
+  await mkdir(join(outDir, 'index'), { recursive: true });
+  const indexPath = join(outDir, 'index', `${indexName}.jsonl`);
+  const index = await open(indexPath, 'w');
+  const summary: ExtractSummary = { samples: samples.length, modalities: {}, errorCodes: {}, index: indexPath, specs: {} };
+  for (const [m, { cache }] of caches) {
+    summary.modalities[m] = { extracted: 0, cached: 0, errors: 0 };
+    summary.specs[m] = FeatureCache.folderName(cache.spec);
+  }
+  const countError = (m: Modality, code: ErrorCode) => {
+    summary.modalities[m]!.errors++;
+    summary.errorCodes[code] = (summary.errorCodes[code] ?? 0) + 1;
+  };
+  try {
+    for (let start = 0; start < samples.length; start += chunk) {
+      const part = samples.slice(start, start + chunk);
+      const refs: Partial<Record<Modality, ModalityRef>>[] = part.map(() => ({}));
+      for (const [m, { cache, extractor }] of caches) {
+        const todo: { at: number; sha: string }[] = [];
+        const fresh = new Map<string, ExtractorInput>(); // by content: duplicates are extracted once
+        for (let i = 0; i < part.length; i++) {
+          const read = await readModality(part[i]!, m);
+          if (read === undefined) continue;
+          if (read.status === 'error') {
+            refs[i]![m] = { status: 'error', error: read.error.toRecord() };
+            countError(m, read.error.code);
+            continue;
+          }
+          const sha = sha256(read.input.bytes);
+          if (cache.has(sha)) summary.modalities[m]!.cached++;
+          else if (!fresh.has(sha)) fresh.set(sha, read.input);
+          todo.push({ at: i, sha });
+        }
+        const work = [...fresh];
+        const results = await extractor.extract(work.map(([, input]) => input));
+        for (let k = 0; k < work.length; k++) {
+          const r = results[k]!;
+          await cache.put(
+            work[k]![0],
+            r.status === 'ok' ? { status: 'ok', vector: r.vector, meta: r.meta } : { status: 'error', error: r.error.toRecord() },
+          );
+          summary.modalities[m]!.extracted++;
+        }
+        for (const t of todo) {
+          const got = cache.get(t.sha)!;
+          if (got.status === 'ok') refs[t.at]![m] = { sha256: t.sha, status: 'ok' };
+          else {
+            refs[t.at]![m] = { sha256: t.sha, status: 'error', error: got.error };
+            countError(m, got.error.code);
+          }
+        }
+      }
+      for (let i = 0; i < part.length; i++) {
+        const s = part[i]!;
+        const line = { id: s.id, group: s.group, order: s.order, speaker: s.speaker, labels: s.labels, ...refs[i] };
+        await index.write(JSON.stringify(line) + '\n');
+      }
+      options.onProgress?.(Math.min(start + chunk, samples.length), samples.length);
+    }
+  } finally {
+    await index.close();
+    for (const { cache } of caches.values()) await cache.close();
+  }
+  return summary;
+}
+
+type ReadResult = { status: 'ok'; input: ExtractorInput } | { status: 'error'; error: EmoflowError };
+
+/** The bytes of one modality of a sample, or its input error; undefined when the sample lacks it. */
+export async function readModality(sample: Sample, m: Modality): Promise<ReadResult | undefined> {
+  const rel = m === 'text' ? sample.textPath : m === 'image' ? sample.image : sample.audio;
+  if (m === 'text' && sample.text !== undefined) {
+    return { status: 'ok', input: { bytes: new Uint8Array(Buffer.from(sample.text, 'utf8')), path: `${sample.id} (text)` } };
+  }
+  if (rel === undefined) return undefined;
+  try {
+    const full = await resolveInside(sample.root, rel);
+    return { status: 'ok', input: { bytes: await readInput(full, rel), path: rel } };
+  } catch (e) {
+    if (e instanceof EmoflowError) return { status: 'error', error: e };
+    throw e;
+  }
+}

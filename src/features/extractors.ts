@@ -1,0 +1,93 @@
+import { EmoflowError } from '../core/errors.js';
+import type { Modality } from '../core/labels.js';
+import type { ModelStore } from '../models/model-store.js';
+import type { SessionFactory } from '../models/session-factory.js';
+import { AudioExtractor } from './audio/audio-extractor.js';
+import { ImageExtractor } from './image/image-extractor.js';
+import type { ExtractorInput, ExtractorResult, ModalityExtractor } from './modality-extractor.js';
+import { TextEncoder } from './text/text-encoder.js';
+import { TextExtractor } from './text/text-extractor.js';
+
+/** The image extractor as a ModalityExtractor: batches of `batch` images, one CNN run each. */
+export class ImageModality implements ModalityExtractor {
+  readonly modality = 'image' as const;
+  readonly spec;
+  constructor(
+    private readonly extractor: ImageExtractor,
+    private readonly batch: number,
+  ) {
+    this.spec = extractor.spec;
+  }
+
+  async extract(inputs: readonly ExtractorInput[]): Promise<ExtractorResult[]> {
+    const out: ExtractorResult[] = [];
+    for (let i = 0; i < inputs.length; i += this.batch) {
+      for (const r of await this.extractor.extractBatch(inputs.slice(i, i + this.batch))) {
+        out.push('error' in r ? { status: 'error', error: r.error } : { status: 'ok', vector: r.vector, meta: { face: r.face } });
+      }
+    }
+    return out;
+  }
+}
+
+/** The audio extractor as a ModalityExtractor: one clip at a time (the VAD is a stream). */
+export class AudioModality implements ModalityExtractor {
+  readonly modality = 'audio' as const;
+  readonly spec;
+  constructor(private readonly extractor: AudioExtractor) {
+    const { name, version, dim } = extractor.spec;
+    this.spec = { name, version, dim };
+  }
+
+  async extract(inputs: readonly ExtractorInput[]): Promise<ExtractorResult[]> {
+    const out: ExtractorResult[] = [];
+    for (const input of inputs) {
+      try {
+        const f = await this.extractor.extract(input.bytes, input.path);
+        const meta: Record<string, unknown> = { frames: f.frames, warnings: f.warnings };
+        if (f.vad !== undefined) meta['vad'] = f.vad;
+        out.push({ status: 'ok', vector: f.vector, meta });
+      } catch (e) {
+        if (!(e instanceof EmoflowError) || e.fatal) throw e;
+        out.push({ status: 'error', error: e });
+      }
+    }
+    return out;
+  }
+}
+
+export interface ExtractorSetOptions {
+  factory: SessionFactory;
+  store: ModelStore;
+  modalities: readonly Modality[];
+  /** Text model folder or hub id; default: the store's USE-lite. */
+  textModel?: string;
+  allowRemote?: boolean;
+  vad?: boolean;
+  batch?: number;
+}
+
+/** The extractors of the named modalities, models loaded. */
+export async function buildExtractors(options: ExtractorSetOptions): Promise<ModalityExtractor[]> {
+  const batch = options.batch ?? 32;
+  const out: ModalityExtractor[] = [];
+  for (const m of options.modalities) {
+    if (m === 'text') {
+      const model = options.textModel ?? (await options.store.folder('universal-sentence-encoder-lite'));
+      const encoder = await TextEncoder.load({
+        model,
+        factory: options.factory,
+        batchSize: batch,
+        ...(options.allowRemote === true ? { allowRemote: true } : {}),
+      });
+      out.push(new TextExtractor(encoder));
+    } else if (m === 'image') {
+      const ex = new ImageExtractor({ factory: options.factory, store: options.store });
+      await ex.models();
+      out.push(new ImageModality(ex, batch));
+    } else {
+      out.push(new AudioModality(new AudioExtractor({ factory: options.factory, store: options.store, vad: options.vad === true })));
+    }
+  }
+  return out;
+}

@@ -1,0 +1,139 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TextEncoder } from '../src/features/text/text-encoder.js';
+import { TextExtractor } from '../src/features/text/text-extractor.js';
+import { ModelStore } from '../src/models/model-store.js';
+import { SessionFactory } from '../src/models/session-factory.js';
+import { shared } from './support/paths.js';
+
+interface TinyExpected {
+  sentences: string[];
+  input_ids: number[][];
+  batchPaddedLength: number;
+  meanPooled: number[][];
+  tolerance: number;
+}
+interface UseReference {
+  sentences: string[];
+  input_ids: number[][];
+  embeddings: number[][];
+  tolerance: number;
+}
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i]! * b[i]!;
+    aa += a[i]! * a[i]!;
+    bb += b[i]! * b[i]!;
+  }
+  return ab / Math.sqrt(aa * bb);
+}
+
+describe('TextEncoder on the tiny random BERT (test fixture)', () => {
+  const expected = JSON.parse(readFileSync(shared('models/tiny-random-bert/expected.json'), 'utf8')) as TinyExpected;
+  let encoder: TextEncoder;
+  beforeAll(async () => {
+    encoder = await TextEncoder.load({ model: shared('models/tiny-random-bert'), factory: new SessionFactory({ intraOpThreads: 1 }) });
+  });
+  afterAll(async () => encoder.dispose());
+
+  it('tokenises exactly as the independent reference', () => {
+    const tokens = encoder.tokenize(expected.sentences);
+    expect(tokens.map((t) => t.ids)).toEqual(expected.input_ids);
+    expect(tokens.every((t) => !t.truncated)).toBe(true);
+  });
+
+  it('pads one length-bucketed batch to the longest sentence', () => {
+    const [batch, ...rest] = encoder.batches(encoder.tokenize(expected.sentences));
+    expect(rest).toHaveLength(0);
+    expect(batch!.length).toBe(expected.batchPaddedLength);
+    expect(batch!.indices).toEqual([0, 1, 2]); // sorted by length, which is already the order here
+    expect(batch!.tokenTypeIds).toBeDefined(); // BERT takes token_type_ids
+  });
+
+  it('mean-pools within 1e-4 of the numpy float64 forward pass, batched and one by one', async () => {
+    expect(encoder.dim).toBe(32);
+    const { vectors } = await encoder.embed(expected.sentences);
+    expect(vectors.length).toBe(3 * 32);
+    let worst = 0;
+    expected.meanPooled.forEach((row, i) =>
+      row.forEach((v, d) => (worst = Math.max(worst, Math.abs(vectors[i * 32 + d]! - v)))),
+    );
+    expect(worst).toBeLessThan(1e-4);
+    for (let i = 0; i < 3; i++) {
+      const single = (await encoder.embed([expected.sentences[i]!])).vectors;
+      for (let d = 0; d < 32; d++) expect(Math.abs(single[d]! - vectors[i * 32 + d]!)).toBeLessThan(1e-5);
+    }
+  });
+
+  it('truncates at the maximum length with a TEXT_TRUNCATED warning and keeps [SEP]', async () => {
+    const long = Array.from({ length: 300 }, () => 'happy').join(' ');
+    const extractor = new TextExtractor(encoder);
+    const [res] = await extractor.extractBatch([{ text: long, path: 'long.txt' }]);
+    expect(res!.status).toBe('ok');
+    if (res!.status !== 'ok') return;
+    expect(res.features.tokens).toBe(128);
+    expect(res.features.warnings).toEqual([{ code: 'TEXT_TRUNCATED', message: expect.stringContaining('302 tokens') as string }]);
+    const ids = encoder.tokenize([long])[0]!.ids;
+    expect(ids[0]).toBe(2); // [CLS]
+    expect(ids[127]).toBe(3); // [SEP]
+  });
+
+  it('reports input errors per item and still embeds the others', async () => {
+    const extractor = new TextExtractor(encoder);
+    const res = await extractor.extractBatch([
+      { text: '   ' },
+      { bytes: new Uint8Array([0x61, 0xff]), path: 'bad.txt' },
+      { text: expected.sentences[0]! },
+    ]);
+    expect(res.map((r) => (r.status === 'ok' ? 'ok' : r.error.code))).toEqual(['TEXT_EMPTY', 'TEXT_ENCODING', 'ok']);
+    if (res[2]!.status === 'ok') {
+      expect(res[2]!.features.vector[0]).toBeCloseTo(expected.meanPooled[0]![0]!, 4);
+    }
+  });
+});
+
+describe('TextEncoder on the committed USE-lite model', () => {
+  const ref = JSON.parse(readFileSync(shared('models/universal-sentence-encoder-lite/reference_tfjs.json'), 'utf8')) as UseReference;
+  let encoder: TextEncoder;
+  beforeAll(async () => {
+    const store = new ModelStore();
+    encoder = await TextEncoder.load({
+      model: await store.folder('universal-sentence-encoder-lite'),
+      factory: new SessionFactory({ intraOpThreads: 1 }),
+      batchSize: 5,
+    });
+  });
+  afterAll(async () => encoder.dispose());
+
+  it('gives the TF.js token ids and embeddings within 1e-5 over several length buckets', async () => {
+    expect(encoder.dim).toBe(512);
+    expect(encoder.maxLength).toBe(128);
+    expect(encoder.tokenize(ref.sentences).map((t) => t.ids)).toEqual(ref.input_ids);
+    const { vectors } = await encoder.embed(ref.sentences);
+    let worst = 0;
+    ref.embeddings.forEach((row, i) => row.forEach((v, d) => (worst = Math.max(worst, Math.abs(vectors[i * 512 + d]! - v)))));
+    expect(worst).toBeLessThan(1e-5);
+  });
+
+  it('ranks each paraphrase above every unrelated sentence', async () => {
+    // Pairs (0,1) joy, (2,3) anger, (4,...) train; distractors are the off-topic sentences.
+    const pairs: [string, string][] = [
+      [ref.sentences[0]!, ref.sentences[1]!],
+      [ref.sentences[2]!, ref.sentences[3]!],
+      [ref.sentences[6]!, 'The puppy enjoys chasing a ball outside.'],
+      [ref.sentences[4]!, 'The train departs at 7 am.'],
+    ];
+    const unrelated = [ref.sentences[5]!, ref.sentences[7]!, 'The invoice is attached to this email.', 'Quantum computers use qubits.'];
+    const all = [...pairs.flat(), ...unrelated];
+    const { vectors } = await encoder.embed(all);
+    const v = (i: number) => vectors.subarray(i * 512, (i + 1) * 512);
+    pairs.forEach((_, p) => {
+      const para = cosine(v(2 * p), v(2 * p + 1));
+      for (let u = 0; u < unrelated.length; u++) expect(para).toBeGreaterThan(cosine(v(2 * p), v(pairs.length * 2 + u)));
+    });
+  });
+});
