@@ -72,9 +72,9 @@ describe('TextEncoder on the tiny random BERT (test fixture)', () => {
   it('truncates at the maximum length with a TEXT_TRUNCATED warning and keeps [SEP]', async () => {
     const long = Array.from({ length: 300 }, () => 'happy').join(' ');
     const extractor = new TextExtractor(encoder);
-    const [res] = await extractor.extractBatch([{ text: long, path: 'long.txt' }]);
-    expect(res!.status).toBe('ok');
-    if (res!.status !== 'ok') return;
+    const res = (await extractor.extractBatch([{ text: long, path: 'long.txt' }]))[0]!;
+    expect(res.status).toBe('ok');
+    if (res.status !== 'ok') return;
     expect(res.features.tokens).toBe(128);
     expect(res.features.warnings).toEqual([{ code: 'TEXT_TRUNCATED', message: expect.stringContaining('302 tokens') as string }]);
     const ids = encoder.tokenize([long])[0]!.ids;

@@ -1,0 +1,150 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
+import { packageRoot } from '../core/package-root.js';
+import { mfccWithDeltas } from '../features/audio/audio-extractor.js';
+
+const execFileAsync = promisify(execFile);
+
+/** The reference interpreter: Debian's python3 with python3-torchaudio. */
+const PYTHON = '/usr/bin/python3';
+
+export interface MfccBenchOptions {
+  /** Timed runs per measurement (median taken), after one warm-up. Default 7. */
+  repeats?: number;
+  /** Also measure torchaudio (scripts/bench/torchaudio_mfcc.py) in the same run, when it can be imported. */
+  torchaudio?: boolean;
+  /** The WAV `x16k` came from, handed to the torchaudio script; without it a float32 WAV of `x16k` is written to a temp folder. */
+  wavPath?: string;
+  /** Alternating rounds (ours, then torchaudio) when torchaudio runs; the median round is reported. Default 3. */
+  rounds?: number;
+}
+
+export interface MfccBenchResult {
+  stage: 'mfcc';
+  /** Seconds of 16 kHz audio turned into MFCC + delta + delta2 per second of compute, one thread. */
+  audioSecondsPerSecond: number;
+  threads: 1;
+  cpu: string;
+  torchaudioAudioSecondsPerSecond?: number;
+  /** ours / torchaudio (> 1: faster than torchaudio). */
+  ratio?: number;
+  /** Median seconds of one run of ours. */
+  seconds: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** Median seconds of `repeats` runs of mfccWithDeltas after one warm-up. JS runs on this one thread. */
+function timeOurs(x16k: Float64Array, repeats: number): number {
+  mfccWithDeltas(x16k);
+  const times: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    mfccWithDeltas(x16k);
+    times.push((performance.now() - t0) / 1000);
+  }
+  return median(times);
+}
+
+async function torchaudioAvailable(): Promise<boolean> {
+  try {
+    await execFileAsync(PYTHON, ['-c', 'import torchaudio'], { timeout: 60_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs the reference script once; returns its audio seconds per second, or undefined if it failed. */
+async function timeTorchaudio(wavPath: string, repeats: number): Promise<number | undefined> {
+  const script = join(packageRoot(), 'scripts', 'bench', 'torchaudio_mfcc.py');
+  try {
+    // The script pins torch to one thread itself (torch.set_num_threads(1)).
+    const { stdout } = await execFileAsync(PYTHON, [script, wavPath, '--runs', String(repeats)], {
+      timeout: 300_000,
+    });
+    const last = stdout.trim().split('\n').pop() ?? '';
+    const parsed = JSON.parse(last) as { audioSecondsPerSecond?: unknown };
+    return typeof parsed.audioSecondsPerSecond === 'number' ? parsed.audioSecondsPerSecond : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A mono float32 WAV of x (exact for the float32 the reference uses anyway). */
+function floatWav(x: Float64Array, sampleRate: number): Uint8Array {
+  const bytes = new Uint8Array(44 + x.length * 4);
+  const v = new DataView(bytes.buffer);
+  const ascii = (at: number, s: string): void => {
+    for (let i = 0; i < s.length; i++) v.setUint8(at + i, s.charCodeAt(i));
+  };
+  ascii(0, 'RIFF');
+  v.setUint32(4, bytes.length - 8, true);
+  ascii(8, 'WAVE');
+  ascii(12, 'fmt ');
+  v.setUint32(16, 16, true);
+  v.setUint16(20, 3, true);
+  v.setUint16(22, 1, true);
+  v.setUint32(24, sampleRate, true);
+  v.setUint32(28, sampleRate * 4, true);
+  v.setUint16(32, 4, true);
+  v.setUint16(34, 32, true);
+  ascii(36, 'data');
+  v.setUint32(40, x.length * 4, true);
+  for (let i = 0; i < x.length; i++) v.setFloat32(44 + 4 * i, x[i]!, true);
+  return bytes;
+}
+
+/**
+ * Speed of the MFCC stage (MFCC + delta + delta2) on already decoded 16 kHz audio: median of
+ * `repeats` timed runs after a warm-up, decode excluded. With `torchaudio`, the reference script
+ * runs in alternation with ours (`rounds` times, each side timed the same way) so that both
+ * see the same machine load; the reported figures are the medians over rounds.
+ */
+export async function benchMfcc(x16k: Float64Array, opts: MfccBenchOptions = {}): Promise<MfccBenchResult> {
+  const repeats = opts.repeats ?? 7;
+  const audioSeconds = x16k.length / 16000;
+  const cpu = cpus()[0]?.model ?? 'unknown';
+
+  const withTorch = opts.torchaudio === true && (await torchaudioAvailable());
+  if (!withTorch) {
+    const seconds = timeOurs(x16k, repeats);
+    return { stage: 'mfcc', audioSecondsPerSecond: audioSeconds / seconds, threads: 1, cpu, seconds };
+  }
+
+  let tmp: string | undefined;
+  let wavPath = opts.wavPath;
+  try {
+    if (wavPath === undefined) {
+      tmp = await mkdtemp(join(tmpdir(), 'emoflow-bench-'));
+      wavPath = join(tmp, 'x16k.wav');
+      await writeFile(wavPath, floatWav(x16k, 16000));
+    }
+    const ours: number[] = [];
+    const theirs: number[] = [];
+    for (let r = 0; r < (opts.rounds ?? 3); r++) {
+      ours.push(timeOurs(x16k, repeats));
+      const t = await timeTorchaudio(wavPath, repeats);
+      if (t !== undefined) theirs.push(t);
+    }
+    const seconds = median(ours);
+    const rate = audioSeconds / seconds;
+    const result: MfccBenchResult = { stage: 'mfcc', audioSecondsPerSecond: rate, threads: 1, cpu, seconds };
+    if (theirs.length > 0) {
+      const ref = median(theirs);
+      result.torchaudioAudioSecondsPerSecond = ref;
+      result.ratio = rate / ref;
+    }
+    return result;
+  } finally {
+    if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,167 @@
+import { EmoflowError, type EmoflowWarning } from '../../core/errors.js';
+import { decodeWav, readWavInfo } from '../../io/wav.js';
+import type { ModelStore } from '../../models/model-store.js';
+import type { SessionFactory } from '../../models/session-factory.js';
+import { CLIP_STATS_DIM, CLIP_STATS_NAMES, clipStats } from './clip-stats.js';
+import { N_MFCC, SAMPLE_RATE, deltas64, mfcc64 } from './mfcc.js';
+import { resample } from './resample.js';
+import { speechProbabilities, speechSegments, trimToSpeech } from './vad.js';
+
+/**
+ * The audio extractor (DESIGN.md §6): WAV -> mono float64 -> 16 kHz -> optional Silero VAD trim
+ * -> MFCC + delta + delta2 -> 78 clip statistics.
+ */
+
+export interface AudioFeatureSpec {
+  name: string;
+  version: string;
+  dim: number;
+  options: { vad: boolean };
+}
+
+/** Names of the vector's entries, in order (clip-stats.ts). */
+export const AUDIO_FEATURE_NAMES: readonly string[] = CLIP_STATS_NAMES;
+
+/**
+ * VAD trimming changes the vector, so it is part of the spec twice over: the name differs
+ * ('audio-mfcc-stats' vs 'audio-mfcc-stats-vad'), so a cache keyed on (sha256, name, version)
+ * as in DESIGN.md §6 never mixes the two, and `options.vad` states it for a head's features.
+ */
+export function AUDIO_FEATURE_SPEC(vad: boolean): AudioFeatureSpec {
+  return {
+    name: vad ? 'audio-mfcc-stats-vad' : 'audio-mfcc-stats',
+    version: '1',
+    dim: CLIP_STATS_DIM,
+    options: { vad },
+  };
+}
+
+export const VAD_MODEL = 'silero_vad_v5';
+export const DEFAULT_MAX_SECONDS = 600;
+/**
+ * Highest source rate accepted. The resampling kernel holds about 12·L taps (L = rate / gcd(rate,
+ * 16000)), so an absurd header rate (e.g. 4 GHz) would exhaust memory; 768 kHz covers every real
+ * recorder (worst case, a rate coprime to 16000 near the limit: ~9 M taps, 74 MB, transient).
+ */
+export const MAX_SAMPLE_RATE = 768_000;
+/** 25 ms at 16 kHz (DESIGN.md §5 AUDIO_EMPTY); also satisfies the MFCC's > 200 samples. */
+export const MIN_SAMPLES_16K = 400;
+
+export interface AudioFeatures {
+  vector: Float32Array;
+  /** MFCC frames the statistics were taken over (after any VAD trim). */
+  frames: number;
+  sampleRate: 16000;
+  /** With VAD on: seconds of speech kept, of the clip's seconds (at 16 kHz). 0 speech when none was found (see extract). */
+  vad?: { speechSeconds: number; totalSeconds: number };
+  warnings: EmoflowWarning[];
+}
+
+export interface MfccWithDeltas {
+  frames: number;
+  /** [frames][13] time-major each. */
+  mfcc: Float32Array;
+  delta: Float32Array;
+  delta2: Float32Array;
+}
+
+/** MFCC, delta and delta2 of 16 kHz audio (SPEC §4–5), float64 inside, Float32Array out. */
+export function mfccWithDeltas(x16k: Float64Array): MfccWithDeltas {
+  const m = mfcc64(x16k);
+  const d = deltas64(m.mfcc, m.frames, N_MFCC);
+  const d2 = deltas64(d, m.frames, N_MFCC);
+  return {
+    frames: m.frames,
+    mfcc: new Float32Array(m.mfcc),
+    delta: new Float32Array(d),
+    delta2: new Float32Array(d2),
+  };
+}
+
+export interface AudioExtractorOptions {
+  factory: SessionFactory;
+  store: ModelStore;
+  vad: boolean;
+  /** Longer clips fail with AUDIO_TOO_LONG; default 600 s (DESIGN.md §5). */
+  maxSeconds?: number;
+}
+
+export class AudioExtractor {
+  readonly spec: AudioFeatureSpec;
+  private readonly factory: SessionFactory;
+  private readonly store: ModelStore;
+  private readonly vad: boolean;
+  private readonly maxSeconds: number;
+
+  constructor(opts: AudioExtractorOptions) {
+    this.factory = opts.factory;
+    this.store = opts.store;
+    this.vad = opts.vad;
+    this.maxSeconds = opts.maxSeconds ?? DEFAULT_MAX_SECONDS;
+    this.spec = AUDIO_FEATURE_SPEC(opts.vad);
+  }
+
+  /**
+   * Features of one WAV file's bytes. Throws EmoflowError AUDIO_DECODE_FAILED, AUDIO_EMPTY or
+   * AUDIO_TOO_LONG for bad input (and MODEL_* when the VAD model is missing).
+   *
+   * No speech found by the VAD: the whole clip is kept (a clip of e.g. whispering or music still
+   * says something about its sender, and failing would drop the modality), the record gets a
+   * VAD_NO_SPEECH warning, and `vad.speechSeconds` is 0.
+   */
+  async extract(bytes: Uint8Array, path?: string): Promise<AudioFeatures> {
+    const where = path === undefined ? '' : `${path}: `;
+    const errOpts = path === undefined ? {} : { path };
+    // The duration limit is checked on the header, before the samples are decoded into memory.
+    const info = readWavInfo(bytes, path);
+    if (info.sampleRate > MAX_SAMPLE_RATE) {
+      throw new EmoflowError(
+        'AUDIO_DECODE_FAILED',
+        `${where}unsupported sample rate ${info.sampleRate} Hz (at most ${MAX_SAMPLE_RATE}); resample the file, e.g. \`sox in.wav -r 48000 out.wav\``,
+        errOpts,
+      );
+    }
+    const seconds = info.frames / info.sampleRate;
+    if (seconds > this.maxSeconds) {
+      throw new EmoflowError(
+        'AUDIO_TOO_LONG',
+        `${where}${seconds.toFixed(1)} s of audio is over the limit of ${this.maxSeconds} s; split the file or raise the limit`,
+        errOpts,
+      );
+    }
+    const wav = decodeWav(bytes, path);
+    let x = resample(wav.mono, wav.sampleRate, SAMPLE_RATE);
+    if (x.length < MIN_SAMPLES_16K) {
+      throw new EmoflowError(
+        'AUDIO_EMPTY',
+        `${where}${((x.length / SAMPLE_RATE) * 1000).toFixed(1)} ms of audio (${x.length} samples at 16 kHz) is shorter than the 25 ms minimum`,
+        errOpts,
+      );
+    }
+    const warnings: EmoflowWarning[] = [];
+    let vad: AudioFeatures['vad'];
+    if (this.vad) {
+      const session = await this.factory.session(await this.store.path(VAD_MODEL));
+      const probs = await speechProbabilities(session, x);
+      const segments = speechSegments(probs, x.length);
+      const totalSeconds = x.length / SAMPLE_RATE;
+      if (segments.length === 0) {
+        warnings.push({
+          code: 'VAD_NO_SPEECH',
+          message: `${where}no speech found by the VAD in ${totalSeconds.toFixed(2)} s; features use the whole clip`,
+        });
+        vad = { speechSeconds: 0, totalSeconds };
+      } else {
+        x = trimToSpeech(x, segments);
+        vad = { speechSeconds: x.length / SAMPLE_RATE, totalSeconds };
+      }
+    }
+    const m = mfcc64(x);
+    const d = deltas64(m.mfcc, m.frames, N_MFCC);
+    const d2 = deltas64(d, m.frames, N_MFCC);
+    const vector = clipStats(m.mfcc, d, d2, m.frames);
+    const out: AudioFeatures = { vector, frames: m.frames, sampleRate: SAMPLE_RATE, warnings };
+    if (vad !== undefined) out.vad = vad;
+    return out;
+  }
+}

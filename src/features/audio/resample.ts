@@ -1,0 +1,112 @@
+/**
+ * Band-limited resampling exactly as `torchaudio.functional.resample(x, from, to)` with its
+ * defaults (sinc interpolation with a Hann window, lowpass_filter_width 6, rolloff 0.99), in
+ * float64: ../shared/fixtures/mfcc/SPEC.md §3, torchaudio 0.13 `_get_sinc_resample_kernel` and
+ * `_apply_sinc_resample_kernel`.
+ */
+
+const LOWPASS_FILTER_WIDTH = 6;
+const ROLLOFF = 0.99;
+
+function gcd(a: number, b: number): number {
+  while (b !== 0) {
+    const t = a % b;
+    a = b;
+    b = t;
+  }
+  return a;
+}
+
+/**
+ * The polyphase kernel, kept sparse: for phase j only taps [start[j], start[j] + count[j]) are
+ * stored. Outside |t| < 6 (t clamped to ±6) torchaudio's tap is sin(6π)/(6π)·cos(π/2)²·base/L,
+ * about 1e-49: zero for every purpose, so those taps are skipped.
+ */
+export interface ResampleKernel {
+  /** Input step per output block (orig / gcd). */
+  L: number;
+  /** Outputs per block (new / gcd). */
+  M: number;
+  width: number;
+  start: Int32Array;
+  count: Int32Array;
+  /** Taps of phase j at offset[j] … offset[j] + count[j]. */
+  offset: Int32Array;
+  taps: Float64Array;
+}
+
+/** Builds the kernel of SPEC §3 for integer rates `from` -> `to`. */
+export function resampleKernel(from: number, to: number): ResampleKernel {
+  const g = gcd(from, to);
+  const L = from / g;
+  const M = to / g;
+  const base = Math.min(L, M) * ROLLOFF;
+  const width = Math.ceil((LOWPASS_FILTER_WIDTH * L) / base);
+  const K = 2 * width + L;
+  const start = new Int32Array(M);
+  const count = new Int32Array(M);
+  const offset = new Int32Array(M);
+  // |t| < 6 ⇔ i ∈ (width + L·(j/M − 6/base), width + L·(j/M + 6/base)); one tap of margin each side
+  // so that rounding never drops a tap that the formula below makes non-negligible.
+  const reach = (LOWPASS_FILTER_WIDTH * L) / base;
+  let total = 0;
+  for (let j = 0; j < M; j++) {
+    const centre = width + (L * j) / M;
+    const lo = Math.max(0, Math.floor(centre - reach) - 1);
+    const hi = Math.min(K - 1, Math.ceil(centre + reach) + 1);
+    start[j] = lo;
+    count[j] = hi - lo + 1;
+    offset[j] = total;
+    total += hi - lo + 1;
+  }
+  const taps = new Float64Array(total);
+  for (let j = 0; j < M; j++) {
+    const lo = start[j]!;
+    const o = offset[j]!;
+    for (let n = 0; n < count[j]!; n++) {
+      const i = lo + n;
+      // Same operation order as torchaudio: idx = (i − width) / L; t = (−j / M + idx) · base.
+      let t = (-j / M + (i - width) / L) * base;
+      t = Math.min(LOWPASS_FILTER_WIDTH, Math.max(-LOWPASS_FILTER_WIDTH, t));
+      const c = Math.cos((t * Math.PI) / LOWPASS_FILTER_WIDTH / 2);
+      const window = c * c;
+      const pt = t * Math.PI;
+      const k = pt === 0 ? 1 : Math.sin(pt) / pt;
+      taps[o + n] = k * (window * (base / L));
+    }
+  }
+  return { L, M, width, start, count, offset, taps };
+}
+
+/**
+ * Resamples `x` from `from` Hz to `to` Hz (positive integers). Output length ceil(to·N / from).
+ * Returns `x` itself (not a copy) when from === to, as torchaudio does.
+ *
+ * y[q·M + j] = Σ_i k[j][i] · xp[q·L + i], xp = [width zeros] ++ x ++ [width + L zeros].
+ */
+export function resample(x: Float64Array, from: number, to: number): Float64Array {
+  if (!Number.isInteger(from) || !Number.isInteger(to) || from <= 0 || to <= 0) {
+    throw new RangeError(`resample: rates must be positive integers, got ${from} -> ${to}`);
+  }
+  if (from === to) return x;
+  const kern = resampleKernel(from, to);
+  const { L, M, width, start, count, offset, taps } = kern;
+  const N = x.length;
+  const outLen = Math.ceil((M * N) / L);
+  const y = new Float64Array(outLen);
+  // Padded input, so the inner loop has no bounds tests.
+  const xp = new Float64Array(N + 2 * width + L);
+  xp.set(x, width);
+  for (let j = 0; j < M; j++) {
+    const s = start[j]!;
+    const c = count[j]!;
+    const o = offset[j]!;
+    for (let q = 0, out = j; out < outLen; q++, out += M) {
+      const b = q * L + s;
+      let acc = 0;
+      for (let i = 0; i < c; i++) acc += taps[o + i]! * xp[b + i]!;
+      y[out] = acc;
+    }
+  }
+  return y;
+}
