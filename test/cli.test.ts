@@ -53,7 +53,9 @@ describe('emoflow mfcc --json against the torchaudio fixtures', () => {
   it('has the 10 shared fixtures', () => expect(names).toHaveLength(10));
 
   it.each(names)('%s matches within 0.02 + 1e-3*|ref| with equal frame counts', async (name) => {
-    const ref = JSON.parse(readFileSync(shared('fixtures/mfcc', `${name}.json`), 'utf8')) as MfccJson & { file: string };
+    const ref = JSON.parse(readFileSync(shared('fixtures/mfcc', `${name}.json`), 'utf8')) as MfccJson & {
+      file: string;
+    };
     const r = await emoflow(['mfcc', shared('fixtures/mfcc', ref.file), '--json']);
     expect(r.code).toBe(0);
     const got = r.json<MfccJson>();

@@ -19,7 +19,11 @@ describe('FeatureCache', () => {
     await c.close();
     const again = await FeatureCache.open(root, spec);
     expect(again.size).toBe(3);
-    expect(again.get(sha(1))).toEqual({ status: 'ok', vector: Float32Array.of(1, 2, 3), meta: { frames: 7 } });
+    expect(again.get(sha(1))).toEqual({
+      status: 'ok',
+      vector: Float32Array.of(1, 2, 3),
+      meta: { frames: 7 },
+    });
     expect(again.get(sha(2))).toEqual({ status: 'error', error: { code: 'AUDIO_EMPTY', message: 'silent' } });
     expect(again.get(sha(4))).toBeUndefined();
     await again.close();
@@ -51,6 +55,8 @@ describe('FeatureCache', () => {
   it('refuses a folder whose dimension disagrees with the spec', async () => {
     const c = await FeatureCache.open(root, { name: 'odd', version: '1', dim: 4 });
     await c.close();
-    await expect(FeatureCache.open(root, { name: 'odd', version: '1', dim: 5 })).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+    await expect(FeatureCache.open(root, { name: 'odd', version: '1', dim: 5 })).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+    });
   });
 });

@@ -20,18 +20,40 @@ describe('parseCsv', () => {
     ]);
   });
   it('names line and column of an unterminated quote', () => {
-    expect(() => parseCsv('a,b\n1,"oops\n2,3\n', 'bad.csv')).toThrowError(/bad\.csv: line 2, column 3: quoted field is never closed/);
+    expect(() => parseCsv('a,b\n1,"oops\n2,3\n', 'bad.csv')).toThrowError(
+      /bad\.csv: line 2, column 3: quoted field is never closed/,
+    );
   });
 });
 
 describe('readManifestSamples', () => {
   it('reads a CSV manifest with paths relative to its folder and label columns', async () => {
     const p = join(root, 'm.csv');
-    writeFileSync(p, 'id,text,image,audio,group,order,speaker,emotion\nu1,"Hi, there",faces/a.png,,d1,0,Ross,joy\nu2,,,clips/b.wav,d1,1,Rachel,anger\n');
+    writeFileSync(
+      p,
+      'id,text,image,audio,group,order,speaker,emotion\nu1,"Hi, there",faces/a.png,,d1,0,Ross,joy\nu2,,,clips/b.wav,d1,1,Rachel,anger\n',
+    );
     const samples = await readManifestSamples(p);
     expect(samples).toEqual([
-      { id: 'u1', root, text: 'Hi, there', image: 'faces/a.png', group: 'd1', order: 0, speaker: 'Ross', labels: { emotion: 'joy' } },
-      { id: 'u2', root, audio: 'clips/b.wav', group: 'd1', order: 1, speaker: 'Rachel', labels: { emotion: 'anger' } },
+      {
+        id: 'u1',
+        root,
+        text: 'Hi, there',
+        image: 'faces/a.png',
+        group: 'd1',
+        order: 0,
+        speaker: 'Ross',
+        labels: { emotion: 'joy' },
+      },
+      {
+        id: 'u2',
+        root,
+        audio: 'clips/b.wav',
+        group: 'd1',
+        order: 1,
+        speaker: 'Rachel',
+        labels: { emotion: 'anger' },
+      },
     ]);
   });
 
@@ -55,7 +77,10 @@ describe('readManifestSamples', () => {
   ])('rejects %s with MANIFEST_INVALID naming the line', async (name, body, pattern) => {
     const p = join(root, name);
     writeFileSync(p, body);
-    await expect(readManifestSamples(p)).rejects.toMatchObject({ code: 'MANIFEST_INVALID', message: expect.stringMatching(pattern) as string });
+    await expect(readManifestSamples(p)).rejects.toMatchObject({
+      code: 'MANIFEST_INVALID',
+      message: expect.stringMatching(pattern) as string,
+    });
   });
 });
 
@@ -68,7 +93,9 @@ describe('resolveInside', () => {
     symlinkSync(join(root, 'secret.txt'), join(inside, 'link.txt'));
     expect(await resolveInside(inside, 'sub/ok.txt')).toBe(join(inside, 'sub', 'ok.txt'));
     await expect(resolveInside(inside, '../secret.txt')).rejects.toMatchObject({ code: 'PATH_OUTSIDE_ROOT' });
-    await expect(resolveInside(inside, join(root, 'secret.txt'))).rejects.toMatchObject({ code: 'PATH_OUTSIDE_ROOT' });
+    await expect(resolveInside(inside, join(root, 'secret.txt'))).rejects.toMatchObject({
+      code: 'PATH_OUTSIDE_ROOT',
+    });
     await expect(resolveInside(inside, 'link.txt')).rejects.toMatchObject({
       code: 'PATH_OUTSIDE_ROOT',
       message: expect.stringContaining('symlink') as string,
@@ -79,8 +106,16 @@ describe('resolveInside', () => {
 
 describe('parseCorpusSpec', () => {
   it('reads adapter, path and split, and takes bare manifests', () => {
-    expect(parseCorpusSpec('meld:/data/meld#dev')).toEqual({ adapter: 'meld', path: '/data/meld', split: 'dev' });
-    expect(parseCorpusSpec('data/m.csv')).toEqual({ adapter: 'manifest', path: 'data/m.csv', split: undefined });
+    expect(parseCorpusSpec('meld:/data/meld#dev')).toEqual({
+      adapter: 'meld',
+      path: '/data/meld',
+      split: 'dev',
+    });
+    expect(parseCorpusSpec('data/m.csv')).toEqual({
+      adapter: 'manifest',
+      path: 'data/m.csv',
+      split: undefined,
+    });
     expect(() => parseCorpusSpec('data/folder')).toThrowError(/not a corpus spec/);
   });
 });

@@ -35,7 +35,9 @@ describe('ModelStore', () => {
     const store = new ModelStore(tempStore());
     await expect(store.path('fer_mini_xception_emb')).rejects.toMatchObject({
       code: 'MODEL_NOT_FOUND',
-      message: expect.stringMatching(/fer_mini_xception_emb\.onnx.*emoflow models fetch fer_mini_xception_emb/) as string,
+      message: expect.stringMatching(
+        /fer_mini_xception_emb\.onnx.*emoflow models fetch fer_mini_xception_emb/,
+      ) as string,
     });
   });
 
@@ -48,18 +50,26 @@ describe('ModelStore', () => {
     const store = new ModelStore(dir);
     await expect(store.path('silero_vad_v5')).rejects.toMatchObject({
       code: 'MODEL_CHECKSUM',
-      message: expect.stringMatching(/silero_vad_v5\.onnx.*expected 2623a295.*emoflow models fetch silero_vad_v5/) as string,
+      message: expect.stringMatching(
+        /silero_vad_v5\.onnx.*expected 2623a295.*emoflow models fetch silero_vad_v5/,
+      ) as string,
     });
   });
 
   it('fetches from a mirror folder, checking each file', async () => {
     const dir = tempStore();
     const store = new ModelStore(dir);
-    const results = await store.fetch(['ultraface_rfb320', 'fer_mini_xception_emb'], { from: shared('models') });
+    const results = await store.fetch(['ultraface_rfb320', 'fer_mini_xception_emb'], {
+      from: shared('models'),
+    });
     expect(results.map((r) => r.action)).toEqual(['copied', 'copied', 'copied', 'copied']);
-    expect(await sha256File(join(dir, 'ultraface_rfb320.onnx'))).toBe(store.entry('ultraface_rfb320').files[0]!.sha256);
+    expect(await sha256File(join(dir, 'ultraface_rfb320.onnx'))).toBe(
+      store.entry('ultraface_rfb320').files[0]!.sha256,
+    );
     // A second fetch finds everything present.
-    expect((await store.fetch(['ultraface_rfb320'], { from: shared('models') })).map((r) => r.action)).toEqual(['present', 'present']);
+    expect(
+      (await store.fetch(['ultraface_rfb320'], { from: shared('models') })).map((r) => r.action),
+    ).toEqual(['present', 'present']);
     expect(await store.path('ultraface_rfb320')).toBe(join(dir, 'ultraface_rfb320.onnx'));
   });
 
@@ -69,8 +79,12 @@ describe('ModelStore', () => {
     temps.push(mirror);
     writeFileSync(join(mirror, 'silero_vad_v5.onnx'), 'not a model');
     const store = new ModelStore(dir);
-    await expect(store.fetch(['silero_vad_v5'], { from: mirror })).rejects.toMatchObject({ code: 'MODEL_CHECKSUM' });
-    await expect(store.fetch(['silero_vad_v5'], { download: async () => new Uint8Array([1, 2, 3]) })).rejects.toMatchObject({
+    await expect(store.fetch(['silero_vad_v5'], { from: mirror })).rejects.toMatchObject({
+      code: 'MODEL_CHECKSUM',
+    });
+    await expect(
+      store.fetch(['silero_vad_v5'], { download: async () => new Uint8Array([1, 2, 3]) }),
+    ).rejects.toMatchObject({
       code: 'MODEL_CHECKSUM',
     });
     const checks = await store.verifyAll(['silero_vad_v5']);

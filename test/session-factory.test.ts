@@ -12,7 +12,11 @@ describe('SessionFactory', () => {
   it('falls back from cuda to CPU with exactly one DEVICE_FALLBACK warning per process', async () => {
     resetFallbackWarningForTests();
     const warnings: EmoflowWarning[] = [];
-    const factory = new SessionFactory({ device: 'cuda', intraOpThreads: 1, onWarning: (w) => warnings.push(w) });
+    const factory = new SessionFactory({
+      device: 'cuda',
+      intraOpThreads: 1,
+      onWarning: (w) => warnings.push(w),
+    });
     const fer = await factory.session(await store.path('fer_mini_xception_emb'));
     const det = await factory.session(await store.path('ultraface_rfb320'));
     expect(factory.effectiveDevice).toBe('cpu');
@@ -24,7 +28,9 @@ describe('SessionFactory', () => {
     await other.session(await store.path('silero_vad_v5'));
     expect(warnings).toHaveLength(1);
     // The sessions really run: a constant input gives a probability vector.
-    const out = await fer.run({ input: new ort.Tensor('float32', new Float32Array(64 * 64), [1, 1, 64, 64]) });
+    const out = await fer.run({
+      input: new ort.Tensor('float32', new Float32Array(64 * 64), [1, 1, 64, 64]),
+    });
     const probs = out['probs']!.data as Float32Array;
     expect(probs.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
     expect(det.inputNames).toEqual(['input']);

@@ -33,10 +33,15 @@ function cosine(a: Float32Array, b: Float32Array): number {
 }
 
 describe('TextEncoder on the tiny random BERT (test fixture)', () => {
-  const expected = JSON.parse(readFileSync(shared('models/tiny-random-bert/expected.json'), 'utf8')) as TinyExpected;
+  const expected = JSON.parse(
+    readFileSync(shared('models/tiny-random-bert/expected.json'), 'utf8'),
+  ) as TinyExpected;
   let encoder: TextEncoder;
   beforeAll(async () => {
-    encoder = await TextEncoder.load({ model: shared('models/tiny-random-bert'), factory: new SessionFactory({ intraOpThreads: 1 }) });
+    encoder = await TextEncoder.load({
+      model: shared('models/tiny-random-bert'),
+      factory: new SessionFactory({ intraOpThreads: 1 }),
+    });
   });
   afterAll(async () => encoder.dispose());
 
@@ -76,7 +81,9 @@ describe('TextEncoder on the tiny random BERT (test fixture)', () => {
     expect(res.status).toBe('ok');
     if (res.status !== 'ok') return;
     expect(res.features.tokens).toBe(128);
-    expect(res.features.warnings).toEqual([{ code: 'TEXT_TRUNCATED', message: expect.stringContaining('302 tokens') as string }]);
+    expect(res.features.warnings).toEqual([
+      { code: 'TEXT_TRUNCATED', message: expect.stringContaining('302 tokens') as string },
+    ]);
     const ids = encoder.tokenize([long])[0]!.ids;
     expect(ids[0]).toBe(2); // [CLS]
     expect(ids[127]).toBe(3); // [SEP]
@@ -89,7 +96,11 @@ describe('TextEncoder on the tiny random BERT (test fixture)', () => {
       { bytes: new Uint8Array([0x61, 0xff]), path: 'bad.txt' },
       { text: expected.sentences[0]! },
     ]);
-    expect(res.map((r) => (r.status === 'ok' ? 'ok' : r.error.code))).toEqual(['TEXT_EMPTY', 'TEXT_ENCODING', 'ok']);
+    expect(res.map((r) => (r.status === 'ok' ? 'ok' : r.error.code))).toEqual([
+      'TEXT_EMPTY',
+      'TEXT_ENCODING',
+      'ok',
+    ]);
     if (res[2]!.status === 'ok') {
       expect(res[2]!.features.vector[0]).toBeCloseTo(expected.meanPooled[0]![0]!, 4);
     }
@@ -97,7 +108,9 @@ describe('TextEncoder on the tiny random BERT (test fixture)', () => {
 });
 
 describe('TextEncoder on the committed USE-lite model', () => {
-  const ref = JSON.parse(readFileSync(shared('models/universal-sentence-encoder-lite/reference_tfjs.json'), 'utf8')) as UseReference;
+  const ref = JSON.parse(
+    readFileSync(shared('models/universal-sentence-encoder-lite/reference_tfjs.json'), 'utf8'),
+  ) as UseReference;
   let encoder: TextEncoder;
   beforeAll(async () => {
     const store = new ModelStore();
@@ -115,7 +128,9 @@ describe('TextEncoder on the committed USE-lite model', () => {
     expect(encoder.tokenize(ref.sentences).map((t) => t.ids)).toEqual(ref.input_ids);
     const { vectors } = await encoder.embed(ref.sentences);
     let worst = 0;
-    ref.embeddings.forEach((row, i) => row.forEach((v, d) => (worst = Math.max(worst, Math.abs(vectors[i * 512 + d]! - v)))));
+    ref.embeddings.forEach((row, i) =>
+      row.forEach((v, d) => (worst = Math.max(worst, Math.abs(vectors[i * 512 + d]! - v)))),
+    );
     expect(worst).toBeLessThan(1e-5);
   });
 
@@ -127,13 +142,19 @@ describe('TextEncoder on the committed USE-lite model', () => {
       [ref.sentences[6]!, 'The puppy enjoys chasing a ball outside.'],
       [ref.sentences[4]!, 'The train departs at 7 am.'],
     ];
-    const unrelated = [ref.sentences[5]!, ref.sentences[7]!, 'The invoice is attached to this email.', 'Quantum computers use qubits.'];
+    const unrelated = [
+      ref.sentences[5]!,
+      ref.sentences[7]!,
+      'The invoice is attached to this email.',
+      'Quantum computers use qubits.',
+    ];
     const all = [...pairs.flat(), ...unrelated];
     const { vectors } = await encoder.embed(all);
     const v = (i: number) => vectors.subarray(i * 512, (i + 1) * 512);
     pairs.forEach((_, p) => {
       const para = cosine(v(2 * p), v(2 * p + 1));
-      for (let u = 0; u < unrelated.length; u++) expect(para).toBeGreaterThan(cosine(v(2 * p), v(pairs.length * 2 + u)));
+      for (let u = 0; u < unrelated.length; u++)
+        expect(para).toBeGreaterThan(cosine(v(2 * p), v(pairs.length * 2 + u)));
     });
   });
 });

@@ -38,7 +38,9 @@ describe('decodeText', () => {
     expect(decodeText(bytes)).toBe('"Hi", it\'s caf\u00e9');
   });
   it('rejects blank text with TEXT_EMPTY', () => {
-    expect(() => decodeText(enc(' \n\t '))).toThrowError(expect.objectContaining({ code: 'TEXT_EMPTY' }) as Error);
+    expect(() => decodeText(enc(' \n\t '))).toThrowError(
+      expect.objectContaining({ code: 'TEXT_EMPTY' }) as Error,
+    );
     expect(() => normalizeText('')).toThrowError(expect.objectContaining({ code: 'TEXT_EMPTY' }) as Error);
   });
 });

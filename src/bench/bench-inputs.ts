@@ -16,7 +16,9 @@ export const DEFAULT_AUDIO_INPUT = (): string => sharedPath('fixtures', 'mfcc', 
 
 export function requireInput(path: string, flag = '--input'): string {
   if (!existsSync(path)) {
-    throw new EmoflowError('CONFIG_INVALID', `benchmark input ${path} does not exist; pass ${flag} <path>`, { path });
+    throw new EmoflowError('CONFIG_INVALID', `benchmark input ${path} does not exist; pass ${flag} <path>`, {
+      path,
+    });
   }
   return path;
 }
@@ -31,7 +33,8 @@ export async function readSentences(path: string, limit: number): Promise<string
   if (extname(path).toLowerCase() === '.csv') {
     const [header, ...rows] = parseCsv(text, path);
     const col = header?.fields.findIndex((f) => f === 'Utterance' || f === 'text') ?? -1;
-    if (col < 0) throw new EmoflowError('CONFIG_INVALID', `${path}: no 'Utterance' or 'text' column`, { path });
+    if (col < 0)
+      throw new EmoflowError('CONFIG_INVALID', `${path}: no 'Utterance' or 'text' column`, { path });
     out = rows.map((r) => r.fields[col] ?? '').filter((s) => s.trim() !== '');
   } else {
     out = text.split(/\r?\n/).filter((s) => s.trim() !== '');

@@ -65,6 +65,11 @@ function feedsOf(b: TokenBatch, inputNames: readonly string[]): Record<string, o
     input_ids: new ort.Tensor('int64', b.inputIds, dims),
     attention_mask: new ort.Tensor('int64', b.attentionMask, dims),
   };
-  if (inputNames.includes('token_type_ids')) feeds['token_type_ids'] = new ort.Tensor('int64', b.tokenTypeIds ?? new BigInt64Array(b.rows * b.length), dims);
+  if (inputNames.includes('token_type_ids'))
+    feeds['token_type_ids'] = new ort.Tensor(
+      'int64',
+      b.tokenTypeIds ?? new BigInt64Array(b.rows * b.length),
+      dims,
+    );
   return feeds;
 }

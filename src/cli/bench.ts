@@ -26,7 +26,9 @@ const benchModelFlags = {
 
 function report(io: CliIO, json: boolean, result: Record<string, unknown>): void {
   if (json) printJson(io, result);
-  else for (const [k, v] of Object.entries(result)) io.out(`${k.padEnd(34)}${typeof v === 'number' ? v.toFixed(3) : String(v)}\n`);
+  else
+    for (const [k, v] of Object.entries(result))
+      io.out(`${k.padEnd(34)}${typeof v === 'number' ? v.toFixed(3) : String(v)}\n`);
 }
 
 export const benchMfccCommand = defineCommand({
@@ -36,8 +38,18 @@ export const benchMfccCommand = defineCommand({
       'Seconds of audio per second of compute for MFCC + delta + delta2 on one thread (decoding and resampling excluded), and torchaudio on the same clip in the same run when Debian python3-torchaudio is installed.',
     positionals: [],
     flags: {
-      input: { type: 'string', value: 'wav', description: 'WAV clip [default: ../shared/fixtures/mfcc/bench/speech60s.wav]' },
-      repeats: { type: 'int', description: 'timed runs per measurement (median)', default: 7, min: 1, max: 1000 },
+      input: {
+        type: 'string',
+        value: 'wav',
+        description: 'WAV clip [default: ../shared/fixtures/mfcc/bench/speech60s.wav]',
+      },
+      repeats: {
+        type: 'int',
+        description: 'timed runs per measurement (median)',
+        default: 7,
+        min: 1,
+        max: 1000,
+      },
       'no-torchaudio': { type: 'boolean', description: 'skip the torchaudio reference' },
       json: { type: 'boolean', description: 'print the result as one JSON line' },
     },
@@ -47,7 +59,11 @@ export const benchMfccCommand = defineCommand({
     const path = requireInput(flags.input ?? DEFAULT_AUDIO_INPUT());
     const wav = decodeWav(new Uint8Array(await readFile(path)), path);
     const x = resample(wav.mono, wav.sampleRate, SAMPLE_RATE);
-    const r = await benchMfcc(x, { repeats: flags.repeats, torchaudio: !flags['no-torchaudio'], wavPath: path });
+    const r = await benchMfcc(x, {
+      repeats: flags.repeats,
+      torchaudio: !flags['no-torchaudio'],
+      wavPath: path,
+    });
     report(io, flags.json, { ...r, input: path, audioSeconds: x.length / SAMPLE_RATE });
     return 0;
   },
@@ -60,11 +76,25 @@ export const benchTextCommand = defineCommand({
       'Sentences per second through the text extractor (normalise, tokenise, bucket, model, pool) against bare onnxruntime on the same batches already tokenised, in one run.',
     positionals: [],
     flags: {
-      input: { type: 'string', value: 'file', description: 'CSV with an Utterance or text column, or a text file [default: MELD dev]' },
+      input: {
+        type: 'string',
+        value: 'file',
+        description: 'CSV with an Utterance or text column, or a text file [default: MELD dev]',
+      },
       count: { type: 'int', description: 'sentences', default: 1024, min: 1, max: 10_000_000 },
       batch: { type: 'int', description: 'sentences per ONNX call', default: 32, min: 1, max: 4096 },
-      'text-model': { type: 'string', value: 'dir', description: 'transformers.js model folder [default: the committed USE-lite]' },
-      rounds: { type: 'int', description: 'alternating timing rounds (median)', default: 3, min: 1, max: 100 },
+      'text-model': {
+        type: 'string',
+        value: 'dir',
+        description: 'transformers.js model folder [default: the committed USE-lite]',
+      },
+      rounds: {
+        type: 'int',
+        description: 'alternating timing rounds (median)',
+        default: 3,
+        min: 1,
+        max: 100,
+      },
       ...benchModelFlags,
     },
   },
@@ -92,7 +122,13 @@ export const benchImageCommand = defineCommand({
     positionals: [],
     flags: {
       input: { type: 'string', value: 'dir', description: 'folder of images [default: FER+ Valid]' },
-      count: { type: 'int', description: 'images (first in name order)', default: 256, min: 1, max: 10_000_000 },
+      count: {
+        type: 'int',
+        description: 'images (first in name order)',
+        default: 256,
+        min: 1,
+        max: 10_000_000,
+      },
       batch: { type: 'int', description: 'images per CNN call', default: 64, min: 1, max: 4096 },
       ...benchModelFlags,
     },
@@ -102,7 +138,12 @@ export const benchImageCommand = defineCommand({
     const { store, factory } = modelRuntime(flags, io);
     const r = await benchImage(files, { factory, store, batch: flags.batch });
     await factory.release();
-    report(io, flags.json, { ...r, ratio: r.perSecond / r.rawOrtPerSecond, device: factory.effectiveDevice, cpu: cpuModel() });
+    report(io, flags.json, {
+      ...r,
+      ratio: r.perSecond / r.rawOrtPerSecond,
+      device: factory.effectiveDevice,
+      cpu: cpuModel(),
+    });
     return 0;
   },
 });

@@ -25,12 +25,18 @@ function firstSentence(s: string): string {
 }
 
 /** Finds the longest command name that prefixes argv (`bench mfcc` before `bench`). */
-function findCommand(argv: readonly string[]): { command: Command<Record<string, FlagSpec>>; rest: string[] } | undefined {
+function findCommand(
+  argv: readonly string[],
+): { command: Command<Record<string, FlagSpec>>; rest: string[] } | undefined {
   let best: { command: Command<Record<string, FlagSpec>>; rest: string[]; words: number } | undefined;
   for (const c of COMMANDS) {
     const words = c.spec.name.split(' ');
     if (words.every((w, i) => argv[i] === w) && (best === undefined || words.length > best.words)) {
-      best = { command: c as unknown as Command<Record<string, FlagSpec>>, rest: argv.slice(words.length), words: words.length };
+      best = {
+        command: c as unknown as Command<Record<string, FlagSpec>>,
+        rest: argv.slice(words.length),
+        words: words.length,
+      };
     }
   }
   return best;
@@ -43,7 +49,9 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
       return argv.length === 0 ? 2 : 0;
     }
     if (argv[0] === '--version' || argv[0] === '-v') {
-      const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
+      const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as {
+        version: string;
+      };
       io.out(pkg.version + '\n');
       return 0;
     }
@@ -52,11 +60,16 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
       // A group name alone (`emoflow bench`) lists its sub-commands.
       const group = COMMANDS.filter((c) => c.spec.name.startsWith(argv[0] + ' '));
       if (group.length > 0 && (argv.length === 1 || argv[1] === '--help' || argv[1] === '-h')) {
-        io.out(`Usage: emoflow ${argv[0]} <${group.map((c) => c.spec.name.split(' ')[1]).join('|')}> [options]\n\n`);
+        io.out(
+          `Usage: emoflow ${argv[0]} <${group.map((c) => c.spec.name.split(' ')[1]).join('|')}> [options]\n\n`,
+        );
         for (const c of group) io.out(`  ${c.spec.name.padEnd(18)}${firstSentence(c.spec.summary)}\n`);
         return argv.length === 1 ? 2 : 0;
       }
-      throw new EmoflowError('CONFIG_INVALID', `unknown command '${argv.slice(0, 2).join(' ')}' (see emoflow --help)`);
+      throw new EmoflowError(
+        'CONFIG_INVALID',
+        `unknown command '${argv.slice(0, 2).join(' ')}' (see emoflow --help)`,
+      );
     }
     const parsed = parseFlags(found.command.spec, found.rest);
     if (parsed.help) {

@@ -13,21 +13,45 @@ export const featuresCommand = defineCommand({
     name: 'features',
     summary:
       'Extract the text, image and audio features of a corpus into a feature cache keyed by (content sha256, extractor name, version); inputs already in the cache are not extracted again.',
-    positionals: [{ name: 'spec', description: 'corpus spec: manifest:<file.csv|file.jsonl> or a .csv/.jsonl manifest path' }],
+    positionals: [
+      {
+        name: 'spec',
+        description: 'corpus spec: manifest:<file.csv|file.jsonl> or a .csv/.jsonl manifest path',
+      },
+    ],
     flags: {
       out: { type: 'string', value: 'dir', description: 'feature cache folder (required)' },
-      modalities: { type: 'string', value: 'list', description: 'comma-separated subset of text,image,audio', default: 'text,image,audio' },
-      'text-model': { type: 'string', value: 'dir|id', description: 'transformers.js model folder or hub id [default: the committed USE-lite]' },
-      'allow-remote': { type: 'boolean', description: 'let transformers.js download a hub model (connected machines)' },
-      vad: { type: 'boolean', description: 'trim audio to the speech that Silero VAD finds (part of the audio feature spec)' },
+      modalities: {
+        type: 'string',
+        value: 'list',
+        description: 'comma-separated subset of text,image,audio',
+        default: 'text,image,audio',
+      },
+      'text-model': {
+        type: 'string',
+        value: 'dir|id',
+        description: 'transformers.js model folder or hub id [default: the committed USE-lite]',
+      },
+      'allow-remote': {
+        type: 'boolean',
+        description: 'let transformers.js download a hub model (connected machines)',
+      },
+      vad: {
+        type: 'boolean',
+        description: 'trim audio to the speech that Silero VAD finds (part of the audio feature spec)',
+      },
       batch: { type: 'int', description: 'texts / images per ONNX call', default: 32, min: 1, max: 4096 },
       ...modelFlags,
       json: { type: 'boolean', description: 'print the summary as one JSON line' },
     },
-    examples: ['emoflow features manifest:data/train.csv --out .cache/features', 'emoflow features clips.jsonl --out feats --modalities audio --vad'],
+    examples: [
+      'emoflow features manifest:data/train.csv --out .cache/features',
+      'emoflow features clips.jsonl --out feats --modalities audio --vad',
+    ],
   },
   async run({ flags, positionals }, io) {
-    if (flags.out === undefined) throw new EmoflowError('CONFIG_INVALID', 'emoflow features: --out <dir> is required');
+    if (flags.out === undefined)
+      throw new EmoflowError('CONFIG_INVALID', 'emoflow features: --out <dir> is required');
     const modalities = parseModalities(flags.modalities);
     const spec = parseCorpusSpec(positionals[0]!);
     const samples = await loadSamples(spec);
@@ -43,7 +67,9 @@ export const featuresCommand = defineCommand({
     });
     const indexName = `${spec.adapter}-${basename(spec.path).replace(/\.[^.]+$/, '')}${spec.split ? '-' + spec.split : ''}`;
     const progress = progressReporter(io, 'features');
-    const summary = await extractToCache(samples, extractors, resolve(flags.out), indexName, { onProgress: progress.update });
+    const summary = await extractToCache(samples, extractors, resolve(flags.out), indexName, {
+      onProgress: progress.update,
+    });
     progress.done();
     await factory.release();
     const result = { ...summary, device: factory.effectiveDevice };
@@ -51,7 +77,9 @@ export const featuresCommand = defineCommand({
     else {
       io.out(`${summary.samples} samples -> ${resolve(flags.out)} (index ${summary.index})\n`);
       for (const [m, c] of Object.entries(summary.modalities)) {
-        io.out(`  ${m.padEnd(6)} ${summary.specs[m as Modality]}: ${c.extracted} extracted, ${c.cached} cached, ${c.errors} input errors\n`);
+        io.out(
+          `  ${m.padEnd(6)} ${summary.specs[m as Modality]}: ${c.extracted} extracted, ${c.cached} cached, ${c.errors} input errors\n`,
+        );
       }
       const codes = Object.entries(summary.errorCodes);
       if (codes.length > 0) io.out(`  errors: ${codes.map(([c, n]) => `${c} ${n}`).join(', ')}\n`);

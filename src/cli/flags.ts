@@ -54,10 +54,17 @@ export interface Parsed<F extends Record<string, FlagSpec>> {
  * choice validation, defaults, and `--help` on every command. Bad input is CONFIG_INVALID,
  * naming the flag and what is allowed.
  */
-export function parseFlags<F extends Record<string, FlagSpec>>(spec: CommandSpec<F>, argv: readonly string[]): Parsed<F> {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
+export function parseFlags<F extends Record<string, FlagSpec>>(
+  spec: CommandSpec<F>,
+  argv: readonly string[],
+): Parsed<F> {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+    help: { type: 'boolean', short: 'h' },
+  };
   for (const [name, f] of Object.entries(spec.flags)) {
-    const o: { type: 'string' | 'boolean'; short?: string } = { type: f.type === 'boolean' ? 'boolean' : 'string' };
+    const o: { type: 'string' | 'boolean'; short?: string } = {
+      type: f.type === 'boolean' ? 'boolean' : 'string',
+    };
     if ('short' in f && f.short !== undefined) o.short = f.short;
     options[name] = o;
   }
@@ -65,7 +72,10 @@ export function parseFlags<F extends Record<string, FlagSpec>>(spec: CommandSpec
   try {
     parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: true }) as typeof parsed;
   } catch (e) {
-    throw new EmoflowError('CONFIG_INVALID', `emoflow ${spec.name}: ${(e as Error).message.split('\n')[0]} (see emoflow ${spec.name} --help)`);
+    throw new EmoflowError(
+      'CONFIG_INVALID',
+      `emoflow ${spec.name}: ${(e as Error).message.split('\n')[0]} (see emoflow ${spec.name} --help)`,
+    );
   }
   const help = parsed.values['help'] === true;
   const flags: Record<string, unknown> = {};
@@ -91,7 +101,10 @@ export function parseFlags<F extends Record<string, FlagSpec>>(spec: CommandSpec
     } else {
       const v = raw === undefined ? f.default : String(raw);
       if (v !== undefined && f.choices !== undefined && !f.choices.includes(v)) {
-        throw new EmoflowError('CONFIG_INVALID', `emoflow ${spec.name}: --${name} must be one of ${f.choices.join(', ')}, got '${v}'`);
+        throw new EmoflowError(
+          'CONFIG_INVALID',
+          `emoflow ${spec.name}: --${name} must be one of ${f.choices.join(', ')}, got '${v}'`,
+        );
       }
       flags[name] = v;
     }
@@ -100,7 +113,10 @@ export function parseFlags<F extends Record<string, FlagSpec>>(spec: CommandSpec
     const required = spec.positionals.filter((p) => p.optional !== true).length;
     if (parsed.positionals.length < required) {
       const missing = spec.positionals[parsed.positionals.length]!;
-      throw new EmoflowError('CONFIG_INVALID', `emoflow ${spec.name}: missing <${missing.name}> (see emoflow ${spec.name} --help)`);
+      throw new EmoflowError(
+        'CONFIG_INVALID',
+        `emoflow ${spec.name}: missing <${missing.name}> (see emoflow ${spec.name} --help)`,
+      );
     }
     const variadic = spec.positionals.at(-1)?.variadic === true;
     if (!variadic && parsed.positionals.length > spec.positionals.length) {
@@ -130,7 +146,8 @@ export function helpText<F extends Record<string, FlagSpec>>(spec: CommandSpec<F
   lines.push('Options:');
   const rows: [string, string][] = Object.entries(spec.flags).map(([name, f]) => {
     const short = 'short' in f && f.short !== undefined ? `-${f.short}, ` : '';
-    const value = f.type === 'boolean' ? '' : ` <${('value' in f && f.value) || (f.type === 'int' ? 'n' : 'value')}>`;
+    const value =
+      f.type === 'boolean' ? '' : ` <${('value' in f && f.value) || (f.type === 'int' ? 'n' : 'value')}>`;
     let desc = f.description;
     if (f.type === 'string' && f.choices !== undefined) desc += ` (${f.choices.join(' | ')})`;
     if (f.type !== 'boolean' && f.default !== undefined) desc += ` [default: ${String(f.default)}]`;

@@ -18,8 +18,15 @@ export const mfccCommand = defineCommand({
     name: 'mfcc',
     summary:
       'Decode a WAV file, resample it to 16 kHz (float64) and print its MFCC (13), delta and delta2 per frame, exactly as torchaudio.transforms.MFCC with the settings of docs/features.md.',
-    positionals: [{ name: 'wav', description: 'a WAV file (PCM 8/16/24/32-bit, float 32/64, any channels and rate)' }],
-    flags: { json: { type: 'boolean', description: 'print {"sampleRate","frames","mfcc","delta","delta2"} as one JSON line' } },
+    positionals: [
+      { name: 'wav', description: 'a WAV file (PCM 8/16/24/32-bit, float 32/64, any channels and rate)' },
+    ],
+    flags: {
+      json: {
+        type: 'boolean',
+        description: 'print {"sampleRate","frames","mfcc","delta","delta2"} as one JSON line',
+      },
+    },
     examples: ['emoflow mfcc speech.wav --json'],
   },
   async run({ flags, positionals }, io) {
@@ -27,7 +34,11 @@ export const mfccCommand = defineCommand({
     const wav = decodeWav(await readInput(path), path);
     const x = resample(wav.mono, wav.sampleRate, SAMPLE_RATE);
     if (x.length <= 200) {
-      throw new EmoflowError('AUDIO_EMPTY', `${path}: ${x.length} samples at 16 kHz; the MFCC needs more than 200`, { path });
+      throw new EmoflowError(
+        'AUDIO_EMPTY',
+        `${path}: ${x.length} samples at 16 kHz; the MFCC needs more than 200`,
+        { path },
+      );
     }
     const r = mfccWithDeltas(x);
     const result = {
@@ -39,9 +50,13 @@ export const mfccCommand = defineCommand({
     };
     if (flags.json) printJson(io, result);
     else {
-      io.out(`${path}: ${wav.sampleRate} Hz, ${wav.channels} channel(s), ${wav.format} ${wav.bitsPerSample}-bit, ${r.frames} frames at 16 kHz\n`);
+      io.out(
+        `${path}: ${wav.sampleRate} Hz, ${wav.channels} channel(s), ${wav.format} ${wav.bitsPerSample}-bit, ${r.frames} frames at 16 kHz\n`,
+      );
       io.out('frame  ' + Array.from({ length: 13 }, (_, i) => `c${i}`.padStart(9)).join('') + '\n');
-      result.mfcc.forEach((row, t) => io.out(String(t).padStart(5) + '  ' + row.map((v) => v.toFixed(3).padStart(9)).join('') + '\n'));
+      result.mfcc.forEach((row, t) =>
+        io.out(String(t).padStart(5) + '  ' + row.map((v) => v.toFixed(3).padStart(9)).join('') + '\n'),
+      );
     }
     return 0;
   },

@@ -3,7 +3,11 @@ import { defineCommand, printJson } from './command.js';
 import { ModelStore } from '../models/model-store.js';
 
 const storeFlag = {
-  'models-dir': { type: 'string', value: 'dir', description: 'model store folder [default: the package models/]' },
+  'models-dir': {
+    type: 'string',
+    value: 'dir',
+    description: 'model store folder [default: the package models/]',
+  },
   json: { type: 'boolean', description: 'print one JSON line' },
 } as const;
 
@@ -31,7 +35,10 @@ export const modelsList = defineCommand({
     if (flags.json) printJson(io, { dir: store.dir, models });
     else {
       io.out(`model store: ${store.dir}\n`);
-      for (const m of models) io.out(`${m.name.padEnd(34)}${m.format.padEnd(17)}${(m.bytes / 1e6).toFixed(2).padStart(7)} MB  ${m.licence}\n`);
+      for (const m of models)
+        io.out(
+          `${m.name.padEnd(34)}${m.format.padEnd(17)}${(m.bytes / 1e6).toFixed(2).padStart(7)} MB  ${m.licence}\n`,
+        );
     }
     return 0;
   },
@@ -40,8 +47,11 @@ export const modelsList = defineCommand({
 export const modelsVerify = defineCommand({
   spec: {
     name: 'models verify',
-    summary: 'Check every file of the named models (all when none named) against its sha256. Exit 1 when any is missing or wrong.',
-    positionals: [{ name: 'model', description: 'model names (default: all)', optional: true, variadic: true }],
+    summary:
+      'Check every file of the named models (all when none named) against its sha256. Exit 1 when any is missing or wrong.',
+    positionals: [
+      { name: 'model', description: 'model names (default: all)', optional: true, variadic: true },
+    ],
     flags: storeFlag,
   },
   async run({ flags, positionals }, io) {
@@ -51,7 +61,10 @@ export const modelsVerify = defineCommand({
     if (flags.json) printJson(io, { dir: store.dir, ok: bad.length === 0, files: checks });
     else {
       for (const c of checks) io.out(`${c.state.padEnd(9)}${c.model.padEnd(34)}${c.path}\n`);
-      if (bad.length > 0) io.err(`${bad.length} file(s) missing or wrong; run: emoflow models fetch [--from <mirror folder>]\n`);
+      if (bad.length > 0)
+        io.err(
+          `${bad.length} file(s) missing or wrong; run: emoflow models fetch [--from <mirror folder>]\n`,
+        );
     }
     return bad.length === 0 ? 0 : 1;
   },
@@ -62,15 +75,25 @@ export const modelsFetch = defineCommand({
     name: 'models fetch',
     summary:
       'Bring missing or wrong model files from a mirror folder laid out like models/ (--from), or from the upstream URL where one gives the exact bytes; every file is checked against its sha256 before it is installed.',
-    positionals: [{ name: 'model', description: 'model names (default: all)', optional: true, variadic: true }],
-    flags: { ...storeFlag, from: { type: 'string', value: 'dir', description: 'mirror folder (for example ../shared/models)' } },
+    positionals: [
+      { name: 'model', description: 'model names (default: all)', optional: true, variadic: true },
+    ],
+    flags: {
+      ...storeFlag,
+      from: { type: 'string', value: 'dir', description: 'mirror folder (for example ../shared/models)' },
+    },
     examples: ['emoflow models fetch --from ../shared/models', 'emoflow models fetch silero_vad_v5'],
   },
   async run({ flags, positionals }, io) {
     const store = openStore(flags['models-dir']);
-    const results = await store.fetch(positionals, flags.from === undefined ? {} : { from: resolve(flags.from) });
+    const results = await store.fetch(
+      positionals,
+      flags.from === undefined ? {} : { from: resolve(flags.from) },
+    );
     if (flags.json) printJson(io, { dir: store.dir, files: results });
-    else for (const r of results) io.out(`${r.action.padEnd(11)}${r.model.padEnd(34)}${r.path}${r.source ? '  <- ' + r.source : ''}\n`);
+    else
+      for (const r of results)
+        io.out(`${r.action.padEnd(11)}${r.model.padEnd(34)}${r.path}${r.source ? '  <- ' + r.source : ''}\n`);
     return 0;
   },
 });

@@ -4,7 +4,10 @@ import type { CliIO } from './command.js';
  * Progress with rate and ETA on stderr, redrawn in place on a terminal and silent otherwise
  * (logs and CI stay clean).
  */
-export function progressReporter(io: CliIO, label: string): { update: (done: number, total: number) => void; done: () => void } {
+export function progressReporter(
+  io: CliIO,
+  label: string,
+): { update: (done: number, total: number) => void; done: () => void } {
   const t0 = Date.now();
   let drawn = false;
   return {

@@ -17,7 +17,11 @@ export const modelFlags = {
     min: 0,
     max: 1024,
   },
-  'models-dir': { type: 'string', value: 'dir', description: 'model store folder [default: the package models/]' },
+  'models-dir': {
+    type: 'string',
+    value: 'dir',
+    description: 'model store folder [default: the package models/]',
+  },
 } as const;
 
 export interface ModelRuntime {

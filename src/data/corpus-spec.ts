@@ -15,7 +15,8 @@ type Adapter = (path: string, split: string | undefined) => Promise<Sample[]>;
 /** The adapters `train`, `eval`, `features` and `ingest` share. Corpus adapters register here. */
 const ADAPTERS: Record<string, Adapter> = {
   manifest: async (path, split) => {
-    if (split !== undefined) throw new EmoflowError('CONFIG_INVALID', `the manifest adapter has no splits (got #${split})`);
+    if (split !== undefined)
+      throw new EmoflowError('CONFIG_INVALID', `the manifest adapter has no splits (got #${split})`);
     return readManifestSamples(path);
   },
 };
@@ -43,13 +44,18 @@ export function parseCorpusSpec(spec: string): CorpusSpec {
     rest = spec;
   }
   const hash = rest.lastIndexOf('#');
-  return hash < 0 ? { adapter, path: rest, split: undefined } : { adapter, path: rest.slice(0, hash), split: rest.slice(hash + 1) };
+  return hash < 0
+    ? { adapter, path: rest, split: undefined }
+    : { adapter, path: rest.slice(0, hash), split: rest.slice(hash + 1) };
 }
 
 export async function loadSamples(spec: CorpusSpec): Promise<Sample[]> {
   const adapter = ADAPTERS[spec.adapter];
   if (adapter === undefined) {
-    throw new EmoflowError('CONFIG_INVALID', `unknown corpus adapter '${spec.adapter}' (known: ${knownAdapters().join(', ')})`);
+    throw new EmoflowError(
+      'CONFIG_INVALID',
+      `unknown corpus adapter '${spec.adapter}' (known: ${knownAdapters().join(', ')})`,
+    );
   }
   return adapter(spec.path, spec.split);
 }

@@ -83,7 +83,11 @@ export function parseCsv(text: string, path: string): CsvRow[] {
     col++;
   }
   if (quoted) {
-    throw new EmoflowError('MANIFEST_INVALID', `${path}: line ${quoteLine}, column ${quoteCol}: quoted field is never closed`, { path });
+    throw new EmoflowError(
+      'MANIFEST_INVALID',
+      `${path}: line ${quoteLine}, column ${quoteCol}: quoted field is never closed`,
+      { path },
+    );
   }
   if (fieldStarted || fields.length > 0) {
     fields.push(field);

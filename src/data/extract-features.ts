@@ -23,7 +23,9 @@ export interface ExtractSummary {
 }
 
 /** What the sample index says of one modality of one sample. */
-type ModalityRef = { sha256: string; status: 'ok' } | { sha256?: string; status: 'error'; error: { code: ErrorCode; message: string } };
+type ModalityRef =
+  | { sha256: string; status: 'ok' }
+  | { sha256?: string; status: 'error'; error: { code: ErrorCode; message: string } };
 
 export interface ExtractOptions {
   /** Samples read and extracted together; bounds memory. */
@@ -49,11 +51,18 @@ export async function extractToCache(
 ): Promise<ExtractSummary> {
   const chunk = options.chunk ?? 256;
   const caches = new Map<Modality, { cache: FeatureCache; extractor: ModalityExtractor }>();
-  for (const ex of extractors) caches.set(ex.modality, { cache: await FeatureCache.open(outDir, ex.spec), extractor: ex });
+  for (const ex of extractors)
+    caches.set(ex.modality, { cache: await FeatureCache.open(outDir, ex.spec), extractor: ex });
   await mkdir(join(outDir, 'index'), { recursive: true });
   const indexPath = join(outDir, 'index', `${indexName}.jsonl`);
   const index = await open(indexPath, 'w');
-  const summary: ExtractSummary = { samples: samples.length, modalities: {}, errorCodes: {}, index: indexPath, specs: {} };
+  const summary: ExtractSummary = {
+    samples: samples.length,
+    modalities: {},
+    errorCodes: {},
+    index: indexPath,
+    specs: {},
+  };
   for (const [m, { cache }] of caches) {
     summary.modalities[m] = { extracted: 0, cached: 0, errors: 0 };
     summary.specs[m] = FeatureCache.folderName(cache.spec);
@@ -88,7 +97,9 @@ export async function extractToCache(
           const r = results[k]!;
           await cache.put(
             work[k]![0],
-            r.status === 'ok' ? { status: 'ok', vector: r.vector, meta: r.meta } : { status: 'error', error: r.error.toRecord() },
+            r.status === 'ok'
+              ? { status: 'ok', vector: r.vector, meta: r.meta }
+              : { status: 'error', error: r.error.toRecord() },
           );
           summary.modalities[m]!.extracted++;
         }
@@ -103,7 +114,14 @@ export async function extractToCache(
       }
       for (let i = 0; i < part.length; i++) {
         const s = part[i]!;
-        const line = { id: s.id, group: s.group, order: s.order, speaker: s.speaker, labels: s.labels, ...refs[i] };
+        const line = {
+          id: s.id,
+          group: s.group,
+          order: s.order,
+          speaker: s.speaker,
+          labels: s.labels,
+          ...refs[i],
+        };
         await index.write(JSON.stringify(line) + '\n');
       }
       options.onProgress?.(Math.min(start + chunk, samples.length), samples.length);
@@ -121,7 +139,10 @@ type ReadResult = { status: 'ok'; input: ExtractorInput } | { status: 'error'; e
 export async function readModality(sample: Sample, m: Modality): Promise<ReadResult | undefined> {
   const rel = m === 'text' ? sample.textPath : m === 'image' ? sample.image : sample.audio;
   if (m === 'text' && sample.text !== undefined) {
-    return { status: 'ok', input: { bytes: new Uint8Array(Buffer.from(sample.text, 'utf8')), path: `${sample.id} (text)` } };
+    return {
+      status: 'ok',
+      input: { bytes: new Uint8Array(Buffer.from(sample.text, 'utf8')), path: `${sample.id} (text)` },
+    };
   }
   if (rel === undefined) return undefined;
   try {

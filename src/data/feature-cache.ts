@@ -129,7 +129,9 @@ export class FeatureCache {
     let line: IndexLine;
     if (value.status === 'ok') {
       if (value.vector.length !== this.spec.dim) {
-        throw new Error(`feature cache ${this.dir}: vector of length ${value.vector.length}, expected ${this.spec.dim}`);
+        throw new Error(
+          `feature cache ${this.dir}: vector of length ${value.vector.length}, expected ${this.spec.dim}`,
+        );
       }
       const copy = Float32Array.from(value.vector);
       await this.vectorsFile!.write(new Uint8Array(copy.buffer));

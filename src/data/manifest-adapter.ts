@@ -20,10 +20,14 @@ export async function readManifestSamples(path: string): Promise<Sample[]> {
     text = await readFile(full, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new EmoflowError(code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_UNREADABLE', `${path}: ${(e as Error).message}`, {
-      path,
-      cause: e,
-    });
+    throw new EmoflowError(
+      code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_UNREADABLE',
+      `${path}: ${(e as Error).message}`,
+      {
+        path,
+        cause: e,
+      },
+    );
   }
   const ext = extname(full).toLowerCase();
   const rows = ext === '.jsonl' || ext === '.ndjson' ? jsonlRows(text, path) : csvRows(text, path);
@@ -48,7 +52,8 @@ function csvRows(text: string, path: string): RawRow[] {
   const header = rows[0];
   if (header === undefined) invalid(path, 1, 'the manifest is empty (a header row is required)');
   const names = header.fields.map((h) => h.trim());
-  if (!names.includes('id')) invalid(path, header.line, `the header has no 'id' column (columns: ${names.join(', ')})`);
+  if (!names.includes('id'))
+    invalid(path, header.line, `the header has no 'id' column (columns: ${names.join(', ')})`);
   return rows.slice(1).map((row) => {
     if (row.fields.length !== names.length) {
       invalid(path, row.line, `${row.fields.length} fields where the header has ${names.length}`);
@@ -72,12 +77,18 @@ function jsonlRows(text: string, path: string): RawRow[] {
     } catch (e) {
       const pos = /position (\d+)/.exec((e as Error).message);
       const column = pos ? Number(pos[1]) + 1 : 1;
-      throw new EmoflowError('MANIFEST_INVALID', `${path}: line ${i + 1}, column ${column}: ${(e as Error).message}`, { path });
+      throw new EmoflowError(
+        'MANIFEST_INVALID',
+        `${path}: line ${i + 1}, column ${column}: ${(e as Error).message}`,
+        { path },
+      );
     }
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) invalid(path, i + 1, 'each line must be a JSON object');
+    if (value === null || typeof value !== 'object' || Array.isArray(value))
+      invalid(path, i + 1, 'each line must be a JSON object');
     const record: Record<string, Cell> = {};
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      if (v !== null && typeof v === 'object') invalid(path, i + 1, `column '${k}' holds an object or array; use a string or number`);
+      if (v !== null && typeof v === 'object')
+        invalid(path, i + 1, `column '${k}' holds an object or array; use a string or number`);
       record[k] = v as Cell;
     }
     out.push({ line: i + 1, record });
@@ -89,7 +100,8 @@ function toSample(record: Record<string, Cell>, root: string, path: string, line
   const str = (key: string): string | undefined => {
     const v = record[key];
     if (v === null || v === undefined) return undefined;
-    if (typeof v !== 'string' && typeof v !== 'number') invalid(path, line, `column '${key}' must be a string`);
+    if (typeof v !== 'string' && typeof v !== 'number')
+      invalid(path, line, `column '${key}' must be a string`);
     return String(v);
   };
   const id = str('id');

@@ -23,7 +23,11 @@ export class ImageModality implements ModalityExtractor {
     const out: ExtractorResult[] = [];
     for (let i = 0; i < inputs.length; i += this.batch) {
       for (const r of await this.extractor.extractBatch(inputs.slice(i, i + this.batch))) {
-        out.push('error' in r ? { status: 'error', error: r.error } : { status: 'ok', vector: r.vector, meta: { face: r.face } });
+        out.push(
+          'error' in r
+            ? { status: 'error', error: r.error }
+            : { status: 'ok', vector: r.vector, meta: { face: r.face } },
+        );
       }
     }
     return out;
@@ -86,7 +90,11 @@ export async function buildExtractors(options: ExtractorSetOptions): Promise<Mod
       await ex.models();
       out.push(new ImageModality(ex, batch));
     } else {
-      out.push(new AudioModality(new AudioExtractor({ factory: options.factory, store: options.store, vad: options.vad === true })));
+      out.push(
+        new AudioModality(
+          new AudioExtractor({ factory: options.factory, store: options.store, vad: options.vad === true }),
+        ),
+      );
     }
   }
   return out;

@@ -13,7 +13,9 @@ export async function resolveInside(root: string, rel: string): Promise<string> 
   const joined = isAbsolute(rel) ? rel : resolve(realRoot, rel);
   // Check the literal path first: '../x' must fail as outside even when it does not exist.
   if (!isWithin(realRoot, resolve(joined))) {
-    throw new EmoflowError('PATH_OUTSIDE_ROOT', `${rel}: the path leaves the input root ${realRoot}`, { path: rel });
+    throw new EmoflowError('PATH_OUTSIDE_ROOT', `${rel}: the path leaves the input root ${realRoot}`, {
+      path: rel,
+    });
   }
   let real: string;
   try {
@@ -21,14 +23,21 @@ export async function resolveInside(root: string, rel: string): Promise<string> 
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new EmoflowError('FILE_NOT_FOUND', `${rel}: no such file under ${realRoot}`, { path: rel, cause: e });
+      throw new EmoflowError('FILE_NOT_FOUND', `${rel}: no such file under ${realRoot}`, {
+        path: rel,
+        cause: e,
+      });
     }
     throw new EmoflowError('FILE_UNREADABLE', `${rel}: ${(e as Error).message}`, { path: rel, cause: e });
   }
   if (!isWithin(realRoot, real)) {
-    throw new EmoflowError('PATH_OUTSIDE_ROOT', `${rel}: resolves (through a symlink) to ${real}, outside the input root ${realRoot}`, {
-      path: rel,
-    });
+    throw new EmoflowError(
+      'PATH_OUTSIDE_ROOT',
+      `${rel}: resolves (through a symlink) to ${real}, outside the input root ${realRoot}`,
+      {
+        path: rel,
+      },
+    );
   }
   return real;
 }
@@ -41,7 +50,8 @@ export async function readInput(path: string, shown: string = path): Promise<Uin
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new EmoflowError('FILE_NOT_FOUND', `${shown}: no such file`, { path: shown, cause: e });
+    if (code === 'ENOENT')
+      throw new EmoflowError('FILE_NOT_FOUND', `${shown}: no such file`, { path: shown, cause: e });
     throw new EmoflowError('FILE_UNREADABLE', `${shown}: ${(e as Error).message}`, { path: shown, cause: e });
   }
 }

@@ -63,7 +63,11 @@ export function normalizeText(text: string, path?: string): string {
     .replace(QUOTE_RE, (c) => QUOTE_FOLDS[c] ?? c)
     .trim();
   if (out.length === 0) {
-    throw new EmoflowError('TEXT_EMPTY', `${path ?? 'text'}: the text is empty or only white space`, pathOption(path));
+    throw new EmoflowError(
+      'TEXT_EMPTY',
+      `${path ?? 'text'}: the text is empty or only white space`,
+      pathOption(path),
+    );
   }
   return out;
 }
@@ -80,7 +84,10 @@ export function decodeText(bytes: Uint8Array, path?: string): string {
     );
   }
   const start = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
-  return normalizeText(Buffer.from(bytes.buffer, bytes.byteOffset + start, bytes.length - start).toString('utf8'), path);
+  return normalizeText(
+    Buffer.from(bytes.buffer, bytes.byteOffset + start, bytes.length - start).toString('utf8'),
+    path,
+  );
 }
 
 function pathOption(path: string | undefined): { path?: string } {

@@ -50,7 +50,15 @@ interface Summary {
 
 describe('emoflow features (manifest adapter, real corpus files)', () => {
   it('extracts every modality into the cache, records input errors, and falls back from cuda once', async () => {
-    const r = await emoflow(['features', join(data, 'samples.csv'), '--out', out, '--device', 'cuda', '--json']);
+    const r = await emoflow([
+      'features',
+      join(data, 'samples.csv'),
+      '--out',
+      out,
+      '--device',
+      'cuda',
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr.match(/DEVICE_FALLBACK/g)).toHaveLength(1);
     const s = r.json<Summary>();
@@ -60,14 +68,28 @@ describe('emoflow features (manifest adapter, real corpus files)', () => {
     expect(s.modalities['text']).toEqual({ extracted: 5, cached: 0, errors: 2 });
     expect(s.modalities['image']).toEqual({ extracted: 3, cached: 0, errors: 2 }); // a.png and a-copy.png share one extraction
     expect(s.modalities['audio']).toEqual({ extracted: 3, cached: 0, errors: 1 });
-    expect(s.errorCodes).toEqual({ TEXT_ENCODING: 1, TEXT_EMPTY: 1, IMAGE_DECODE_FAILED: 1, FILE_NOT_FOUND: 1, PATH_OUTSIDE_ROOT: 1 });
+    expect(s.errorCodes).toEqual({
+      TEXT_ENCODING: 1,
+      TEXT_EMPTY: 1,
+      IMAGE_DECODE_FAILED: 1,
+      FILE_NOT_FOUND: 1,
+      PATH_OUTSIDE_ROOT: 1,
+    });
 
-    const lines = readFileSync(s.index, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = readFileSync(s.index, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.map((l) => l['id'])).toEqual(['u1', 'u2', 'u3', 'u4', 'u5']);
     expect(lines[0]!['labels']).toEqual({ emotion: 'sadness' });
     expect(lines[3]!['audio']).toMatchObject({ status: 'error', error: { code: 'PATH_OUTSIDE_ROOT' } });
-    expect(lines[3]!['text']).toMatchObject({ status: 'error', error: { code: 'TEXT_ENCODING', message: expect.stringContaining('byte offset 3') } });
-    expect((lines[0]!['image'] as { sha256: string }).sha256).toBe((lines[2]!['image'] as { sha256: string }).sha256);
+    expect(lines[3]!['text']).toMatchObject({
+      status: 'error',
+      error: { code: 'TEXT_ENCODING', message: expect.stringContaining('byte offset 3') },
+    });
+    expect((lines[0]!['image'] as { sha256: string }).sha256).toBe(
+      (lines[2]!['image'] as { sha256: string }).sha256,
+    );
 
     const dims: Record<string, number> = { text: 512, image: 135, audio: 78 };
     for (const [m, folder] of Object.entries(s.specs)) {
@@ -94,7 +116,16 @@ describe('emoflow features (manifest adapter, real corpus files)', () => {
   });
 
   it('puts VAD trimming into the audio spec, so it is cached apart', async () => {
-    const r = await emoflow(['features', join(data, 'samples.csv'), '--out', out, '--modalities', 'audio', '--vad', '--json']);
+    const r = await emoflow([
+      'features',
+      join(data, 'samples.csv'),
+      '--out',
+      out,
+      '--modalities',
+      'audio',
+      '--vad',
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const s = r.json<Summary>();
     expect(s.specs['audio']).not.toBe('audio-mfcc-stats@1');

@@ -1,6 +1,13 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { AutoModel, AutoTokenizer, env, Tensor, type PreTrainedModel, type PreTrainedTokenizer } from '@huggingface/transformers';
+import {
+  AutoModel,
+  AutoTokenizer,
+  env,
+  Tensor,
+  type PreTrainedModel,
+  type PreTrainedTokenizer,
+} from '@huggingface/transformers';
 import { EmoflowError } from '../../core/errors.js';
 import type { SessionFactory } from '../../models/session-factory.js';
 
@@ -96,17 +103,23 @@ export class TextEncoder {
       );
     } catch (e) {
       if (e instanceof EmoflowError) throw e;
-      throw new EmoflowError('MODEL_NOT_FOUND', `cannot load text model '${options.model}': ${(e as Error).message}`, {
-        path: options.model,
-        cause: e,
-      });
+      throw new EmoflowError(
+        'MODEL_NOT_FOUND',
+        `cannot load text model '${options.model}': ${(e as Error).message}`,
+        {
+          path: options.model,
+          cause: e,
+        },
+      );
     }
     const config = model.config as unknown as Record<string, unknown>;
     const dim = numberOr(config['hidden_size'], numberOr(config['d_model'], 0));
     const maxPositions = numberOr(config['max_position_embeddings'], Number.POSITIVE_INFINITY);
     const tokMax = numberOr(tokenizer.model_max_length, Number.POSITIVE_INFINITY);
     const maxLength = Math.min(tokMax, maxPositions, 4096);
-    const session = (model as unknown as { sessions: Record<string, { inputNames: string[] }> }).sessions['model'];
+    const session = (model as unknown as { sessions: Record<string, { inputNames: string[] }> }).sessions[
+      'model'
+    ];
     const needsTokenTypes = session?.inputNames.includes('token_type_ids') ?? false;
     return new TextEncoder(
       local ? basename(id) : id,
@@ -145,7 +158,9 @@ export class TextEncoder {
 
   /** Length-bucketed, padded batches over tokenised texts (sorted by length, then cut into `batchSize`). */
   batches(tokens: readonly Tokenised[]): TokenBatch[] {
-    const order = tokens.map((_, i) => i).sort((a, b) => tokens[a]!.ids.length - tokens[b]!.ids.length || a - b);
+    const order = tokens
+      .map((_, i) => i)
+      .sort((a, b) => tokens[a]!.ids.length - tokens[b]!.ids.length || a - b);
     const out: TokenBatch[] = [];
     for (let start = 0; start < order.length; start += this.batchSize) {
       const indices = order.slice(start, start + this.batchSize);
@@ -182,11 +197,24 @@ export class TextEncoder {
       input_ids: new Tensor('int64', batch.inputIds, dims),
       attention_mask: new Tensor('int64', batch.attentionMask, dims),
     };
-    if (batch.tokenTypeIds !== undefined) feeds['token_type_ids'] = new Tensor('int64', batch.tokenTypeIds, dims);
+    if (batch.tokenTypeIds !== undefined)
+      feeds['token_type_ids'] = new Tensor('int64', batch.tokenTypeIds, dims);
     const out = (await this.model(feeds)) as Record<string, Tensor>;
     const hidden = out['last_hidden_state'];
-    if (hidden === undefined) throw new EmoflowError('MODEL_NOT_FOUND', `text model '${this.modelId}' has no last_hidden_state output`);
-    meanPool(hidden.data as Float32Array, batch.attentionMask, batch.rows, batch.length, this.dim, batch.indices, into);
+    if (hidden === undefined)
+      throw new EmoflowError(
+        'MODEL_NOT_FOUND',
+        `text model '${this.modelId}' has no last_hidden_state output`,
+      );
+    meanPool(
+      hidden.data as Float32Array,
+      batch.attentionMask,
+      batch.rows,
+      batch.length,
+      this.dim,
+      batch.indices,
+      into,
+    );
   }
 
   async dispose(): Promise<void> {

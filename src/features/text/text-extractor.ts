@@ -31,7 +31,8 @@ export class TextExtractor implements ModalityExtractor {
     const positions: number[] = [];
     inputs.forEach((input, i) => {
       try {
-        const text = 'bytes' in input ? decodeText(input.bytes, input.path) : normalizeText(input.text, input.path);
+        const text =
+          'bytes' in input ? decodeText(input.bytes, input.path) : normalizeText(input.text, input.path);
         texts.push(text);
         positions.push(i);
       } catch (e) {
@@ -65,7 +66,11 @@ export class TextExtractor implements ModalityExtractor {
     const results = await this.extractBatch(inputs);
     return results.map((r) =>
       r.status === 'ok'
-        ? { status: 'ok', vector: r.features.vector, meta: { tokens: r.features.tokens, warnings: r.features.warnings } }
+        ? {
+            status: 'ok',
+            vector: r.features.vector,
+            meta: { tokens: r.features.tokens, warnings: r.features.warnings },
+          }
         : r,
     );
   }
