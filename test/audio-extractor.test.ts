@@ -1,6 +1,5 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import wav from 'node-wav';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EmoflowError, type ErrorCode } from '../src/core/errors.js';
@@ -22,9 +21,9 @@ import {
 import { decodeWav } from '../src/io/wav.js';
 import { ModelStore } from '../src/models/model-store.js';
 import { SessionFactory } from '../src/models/session-factory.js';
+import { sharedDir } from './support/paths.js';
 
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-const shared = join(repoRoot, '..', 'shared');
+const shared = sharedDir;
 const ravdess = join(shared, 'data', 'speech', 'ravdess', 'Actor_01');
 const emodb = join(shared, 'data', 'speech', 'emodb');
 const clips = join(shared, 'fixtures', 'mfcc', 'clips');

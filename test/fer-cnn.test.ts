@@ -1,14 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMOTIONS } from '../src/core/labels.js';
 import { FER_CNN_LABELS, FER_TO_EMOTIONS, FerCnn, toEmotionOrder } from '../src/features/image/fer-cnn.js';
 import { ModelStore } from '../src/models/model-store.js';
 import { SessionFactory } from '../src/models/session-factory.js';
+import { shared } from './support/paths.js';
 
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-const goldenPath = join(repoRoot, '..', 'shared', 'models', 'golden', 'fer_mini_xception_golden.json');
+const goldenPath = shared('models', 'golden', 'fer_mini_xception_golden.json');
 
 interface Golden {
   tolerance_abs: number;

@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ComplexFft, RealFft } from '../src/features/audio/fft.js';
-
-/** Seeded uniform [-1, 1) (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
-}
+import { rng } from './support/rng.js';
 
 /** Direct O(n²) DFT, the independent reference. */
 function naiveDft(re: Float64Array, im: Float64Array): { re: Float64Array; im: Float64Array } {

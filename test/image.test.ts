@@ -1,14 +1,13 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { inflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { EmoflowError } from '../src/core/errors.js';
 import { decodeImage, type RgbImage } from '../src/io/image.js';
+import { shared } from './support/paths.js';
 
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-const ferValid = join(repoRoot, '..', 'shared', 'data', 'face', 'ferplus', 'FER2013Valid');
+const ferValid = shared('data', 'face', 'ferplus', 'FER2013Valid');
 
 function pixel(img: RgbImage, x: number, y: number): number[] {
   const p = (y * img.width + x) * 3;

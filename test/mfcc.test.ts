@@ -1,6 +1,5 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { benchMfcc } from '../src/bench/mfcc-bench.js';
 import { isEmoflowError } from '../src/core/errors.js';
@@ -8,9 +7,9 @@ import { mfccWithDeltas } from '../src/features/audio/audio-extractor.js';
 import { deltas, frameCount, melFilterbank, mfcc } from '../src/features/audio/mfcc.js';
 import { resample } from '../src/features/audio/resample.js';
 import { decodeWav } from '../src/io/wav.js';
+import { shared } from './support/paths.js';
 
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-const fixtures = join(repoRoot, '..', 'shared', 'fixtures', 'mfcc');
+const fixtures = shared('fixtures', 'mfcc');
 
 interface Fixture {
   file: string;

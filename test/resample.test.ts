@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { resample, resampleKernel } from '../src/features/audio/resample.js';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
-}
+import { rng } from './support/rng.js';
 
 function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -15,9 +14,9 @@ import {
 import { decodeImage } from '../src/io/image.js';
 import { ModelStore } from '../src/models/model-store.js';
 import { SessionFactory } from '../src/models/session-factory.js';
+import { shared } from './support/paths.js';
 
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-const ferValid = join(repoRoot, '..', 'shared', 'data', 'face', 'ferplus', 'FER2013Valid');
+const ferValid = shared('data', 'face', 'ferplus', 'FER2013Valid');
 
 /**
  * No real photo is staged in ../shared, so two FER+ faces are enlarged and pasted on a gray

@@ -1,13 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import wav from 'node-wav';
 import { describe, expect, it } from 'vitest';
 import { EmoflowError, type ErrorCode } from '../src/core/errors.js';
 import { decodeWav, readWavInfo } from '../src/io/wav.js';
+import { shared } from './support/paths.js';
 
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-const fixtures = join(repoRoot, '..', 'shared', 'fixtures', 'mfcc');
+const fixtures = shared('fixtures', 'mfcc');
 
 interface ManifestEntry {
   sourceSampleRate: number;

@@ -3,6 +3,7 @@ import { EMOTIONS, NUM_EMOTIONS, type Emotion } from '../../core/labels.js';
 import type { ModelStore } from '../../models/model-store.js';
 import type { SessionFactory } from '../../models/session-factory.js';
 import { CROP_PIXELS, CROP_SIZE } from './face-crop.js';
+import { float32Output } from '../../models/ort-outputs.js';
 
 /** The CNN's own output order, FER2013's (MODELS.md §1, `get_labels('fer2013')` upstream). */
 export const FER_CNN_LABELS = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'] as const;
@@ -78,14 +79,4 @@ export class FerCnn {
     const raw = await this.runRaw(input, n);
     return { n, probs: toEmotionOrder(raw.probs, n), embedding: raw.embedding };
   }
-}
-
-function float32Output(res: ort.InferenceSession.OnnxValueMapType, name: string): Float32Array {
-  const t = res[name];
-  if (t === undefined || !(t.data instanceof Float32Array)) {
-    throw new Error(
-      `onnxruntime returned no float32 output '${name}' (outputs: ${Object.keys(res).join(', ')})`,
-    );
-  }
-  return t.data;
 }

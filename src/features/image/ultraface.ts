@@ -2,6 +2,7 @@ import * as ort from 'onnxruntime-node';
 import type { RgbImage } from '../../io/image.js';
 import type { ModelStore } from '../../models/model-store.js';
 import type { SessionFactory } from '../../models/session-factory.js';
+import { float32Output } from '../../models/ort-outputs.js';
 
 /** UltraFace RFB-320's fixed input (MODELS.md §2): [1, 3, 240, 320]. */
 export const DETECTOR_WIDTH = 320;
@@ -347,14 +348,4 @@ export class UltraFace {
     const { scores, boxes } = await this.run(detectorInput(img, scratch));
     return decodeDetections(scores, boxes, img.width, img.height, options);
   }
-}
-
-function float32Output(res: ort.InferenceSession.OnnxValueMapType, name: string): Float32Array {
-  const t = res[name];
-  if (t === undefined || !(t.data instanceof Float32Array)) {
-    throw new Error(
-      `onnxruntime returned no float32 output '${name}' (outputs: ${Object.keys(res).join(', ')})`,
-    );
-  }
-  return t.data;
 }
