@@ -1,8 +1,10 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../src/cli/commands.js';
 import { emoflow } from './support/cli.js';
-import { shared } from './support/paths.js';
+import { repoRoot, shared } from './support/paths.js';
 
 interface MfccJson {
   sampleRate: number;
@@ -74,5 +76,39 @@ describe('emoflow mfcc --json against the torchaudio fixtures', () => {
     }
     // float64 resampling keeps the whole path near the float32 MFCC stage's own error (SPEC §6).
     expect(worst).toBeLessThan(2e-3);
+  });
+});
+
+describe('emoflow models', () => {
+  it('verify exits 0 on the committed store and 1 naming the fix when a file is missing', async () => {
+    const ok = await emoflow(['models', 'verify', '--json']);
+    expect(ok.code).toBe(0);
+    expect(ok.json<{ ok: boolean }>().ok).toBe(true);
+    const dir = mkdtempSync(join(tmpdir(), 'emoflow-cli-store-'));
+    try {
+      copyFileSync(join(repoRoot, 'models', 'manifest.json'), join(dir, 'manifest.json'));
+      const bad = await emoflow(['models', 'verify', 'silero_vad_v5', '--models-dir', dir]);
+      expect(bad.code).toBe(1);
+      expect(bad.stdout).toMatch(/missing\s+silero_vad_v5\s+silero_vad_v5\.onnx/);
+      expect(bad.stderr).toContain('emoflow models fetch');
+      const fetched = await emoflow([
+        'models',
+        'fetch',
+        'silero_vad_v5',
+        '--models-dir',
+        dir,
+        '--from',
+        shared('models'),
+        '--json',
+      ]);
+      expect(fetched.code).toBe(0);
+      expect(fetched.json<{ files: { action: string }[] }>().files.map((f) => f.action)).toEqual([
+        'copied',
+        'copied',
+      ]);
+      expect((await emoflow(['models', 'verify', 'silero_vad_v5', '--models-dir', dir])).code).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCsv } from '../src/data/csv.js';
 import { TextEncoder } from '../src/features/text/text-encoder.js';
 import { TextExtractor } from '../src/features/text/text-extractor.js';
 import { ModelStore } from '../src/models/model-store.js';
@@ -132,6 +133,27 @@ describe('TextEncoder on the committed USE-lite model', () => {
       row.forEach((v, d) => (worst = Math.max(worst, Math.abs(vectors[i * 512 + d]! - v)))),
     );
     expect(worst).toBeLessThan(1e-5);
+  });
+
+  it('embeds real MELD dev utterances read in place: 512-d unit vectors, one per sentence', async () => {
+    const rows = parseCsv(
+      readFileSync(shared('data/text/meld/dev_sent_emo.csv'), 'utf8'),
+      'dev_sent_emo.csv',
+    );
+    const col = rows[0]!.fields.indexOf('Utterance');
+    const sentences = rows.slice(1, 101).map((r) => r.fields[col]!);
+    const results = await new TextExtractor(encoder).extractBatch(sentences.map((text) => ({ text })));
+    expect(results).toHaveLength(100);
+    for (const r of results) {
+      expect(r.status).toBe('ok');
+      if (r.status !== 'ok') continue;
+      expect(r.features.vector).toHaveLength(512);
+      let norm = 0;
+      for (const v of r.features.vector) norm += v * v;
+      expect(Math.sqrt(norm)).toBeCloseTo(1, 4); // USE-lite's embedding is unit length
+      expect(r.features.tokens).toBeGreaterThan(0);
+      expect(r.features.tokens).toBeLessThanOrEqual(128);
+    }
   });
 
   it('ranks each paraphrase above every unrelated sentence', async () => {
