@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import type { ModelStore } from '../models/model-store.js';
+import { timeIt } from './timing.js';
 import type { SessionFactory } from '../models/session-factory.js';
 import {
   extractImageBatch,
@@ -100,11 +101,4 @@ async function runFull(models: ImageModels, batches: readonly ImageInput[][]): P
 
 async function runRaw(models: ImageModels, prepared: readonly PreparedOrtInputs[]): Promise<void> {
   for (const p of prepared) await runOrtOnly(models, p);
-}
-
-/** Seconds taken by `fn`. */
-async function timeIt(fn: () => Promise<void>): Promise<number> {
-  const t0 = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - t0) / 1e9;
 }

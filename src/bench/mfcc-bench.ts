@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { packageRoot } from '../core/package-root.js';
+import wav from 'node-wav';
 import { mfccWithDeltas } from '../features/audio/audio-extractor.js';
+import { median } from './timing.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -34,12 +36,6 @@ export interface MfccBenchResult {
   ratio?: number;
   /** Median seconds of one run of ours. */
   seconds: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 /** Median seconds of `repeats` runs of mfccWithDeltas after one warm-up. JS runs on this one thread. */
@@ -79,30 +75,6 @@ async function timeTorchaudio(wavPath: string, repeats: number): Promise<number 
   }
 }
 
-/** A mono float32 WAV of x (exact for the float32 the reference uses anyway). */
-function floatWav(x: Float64Array, sampleRate: number): Uint8Array {
-  const bytes = new Uint8Array(44 + x.length * 4);
-  const v = new DataView(bytes.buffer);
-  const ascii = (at: number, s: string): void => {
-    for (let i = 0; i < s.length; i++) v.setUint8(at + i, s.charCodeAt(i));
-  };
-  ascii(0, 'RIFF');
-  v.setUint32(4, bytes.length - 8, true);
-  ascii(8, 'WAVE');
-  ascii(12, 'fmt ');
-  v.setUint32(16, 16, true);
-  v.setUint16(20, 3, true);
-  v.setUint16(22, 1, true);
-  v.setUint32(24, sampleRate, true);
-  v.setUint32(28, sampleRate * 4, true);
-  v.setUint16(32, 4, true);
-  v.setUint16(34, 32, true);
-  ascii(36, 'data');
-  v.setUint32(40, x.length * 4, true);
-  for (let i = 0; i < x.length; i++) v.setFloat32(44 + 4 * i, x[i]!, true);
-  return bytes;
-}
-
 /**
  * Speed of the MFCC stage (MFCC + delta + delta2) on already decoded 16 kHz audio: median of
  * `repeats` timed runs after a warm-up, decode excluded. With `torchaudio`, the reference script
@@ -126,7 +98,10 @@ export async function benchMfcc(x16k: Float64Array, opts: MfccBenchOptions = {})
     if (wavPath === undefined) {
       tmp = await mkdtemp(join(tmpdir(), 'emoflow-bench-'));
       wavPath = join(tmp, 'x16k.wav');
-      await writeFile(wavPath, floatWav(x16k, 16000));
+      await writeFile(
+        wavPath,
+        wav.encode([Float32Array.from(x16k)], { sampleRate: 16000, float: true, bitDepth: 32 }),
+      );
     }
     const ours: number[] = [];
     const theirs: number[] = [];
