@@ -91,7 +91,7 @@ export const benchTextCommand = defineCommand({
       rounds: {
         type: 'int',
         description: 'alternating timing rounds (median)',
-        default: 3,
+        default: 5,
         min: 1,
         max: 100,
       },
