@@ -1,0 +1,209 @@
+import { MODALITIES, type Modality } from '../core/labels.js';
+import { Graph, type FloatArray, type FloatType, type Value } from './graph.js';
+import type { HeadDescription, TaskSpec } from './head-spec.js';
+
+/** Parameter values by name: the head's trainable state. */
+export type ParamStore = Map<string, FloatArray>;
+
+/** Shapes of every parameter of a head, in a fixed order (initialisation and AdamW use it). */
+export function paramShapes(
+  desc: HeadDescription,
+): { name: string; shape: number[]; fanIn: number; kind: 'weight' | 'bias' }[] {
+  const h = desc.architecture.hidden;
+  const out: { name: string; shape: number[]; fanIn: number; kind: 'weight' | 'bias' }[] = [];
+  const dense = (name: string, inDim: number, outDim: number) => {
+    out.push({ name: `${name}.W`, shape: [inDim, outDim], fanIn: inDim, kind: 'weight' });
+    out.push({ name: `${name}.b`, shape: [outDim], fanIn: inDim, kind: 'bias' });
+  };
+  for (const s of desc.slots) dense(`${s.modality}.proj`, s.spec.dim, h);
+  if (desc.slots.length > 1) {
+    dense('gate.hidden', h, desc.architecture.gate);
+    out.push({
+      name: 'gate.score.W',
+      shape: [desc.architecture.gate, 1],
+      fanIn: desc.architecture.gate,
+      kind: 'weight',
+    });
+  }
+  let width = h;
+  desc.architecture.trunk.forEach((w, i) => {
+    dense(`trunk.${i}`, width, w);
+    width = w;
+  });
+  for (const t of desc.tasks) dense(`task.${t.name}`, width, taskWidth(t));
+  return out;
+}
+
+export function taskWidth(t: TaskSpec): number {
+  return t.type === 'regression' ? 1 : t.labels.length;
+}
+
+export type GraphMode = 'infer' | 'eval' | 'train';
+
+export interface BuiltHead {
+  graph: Graph;
+  /** train mode: the total loss and each task's loss. */
+  loss?: Value;
+  taskLosses?: Map<string, Value>;
+  /** Names of the dropout-mask inputs and their widths (train mode). */
+  dropout: { name: string; width: number }[];
+}
+
+export interface BuildOptions {
+  type?: FloatType;
+  /** Dropout probability of projections and trunk layers (train mode). */
+  dropout?: boolean;
+}
+
+/**
+ * The head of DESIGN.md §7 as a graph: per-modality standardisation with training statistics
+ * (absent modalities zeroed by the mask), projection, gated-attention fusion over the present
+ * modalities (its weights are the `contribution` output), a shared trunk, one head per task.
+ *
+ * - `infer`: parameters are initializers; outputs each task (`<task>` probabilities after the
+ *   task's temperature, or regression values [N]) and `contribution` [N, 3].
+ * - `eval`: the same with parameters as inputs, and classification logits as `<task>` instead
+ *   of probabilities (calibration and metrics during training).
+ * - `train`: parameters, dropout masks, targets, per-sample weights and per-task loss weights
+ *   in; outputs `loss` and `loss.<task>` (gradients are appended by the trainer).
+ */
+export function buildHead(
+  desc: HeadDescription,
+  params: ParamStore,
+  mode: GraphMode,
+  options: BuildOptions = {},
+): BuiltHead {
+  const g = new Graph(options.type ?? 'float32');
+  const p = (name: string, shape: number[]): Value => {
+    const data = params.get(name);
+    if (data === undefined) throw new Error(`head parameter ${name} is missing`);
+    return g.param(name, shape, data);
+  };
+  const dropouts: { name: string; width: number }[] = [];
+  const drop = (x: Value, name: string): Value => {
+    if (mode !== 'train' || options.dropout === false) return x;
+    const width = x.shape[1] as number;
+    dropouts.push({ name: `drop.${name}`, width });
+    return g.mul(x, g.input(`drop.${name}`, ['N', width]));
+  };
+  const act = (x: Value): Value => (desc.architecture.activation === 'gelu' ? g.gelu(x) : g.relu(x));
+  const shapes = new Map(paramShapes(desc).map((s) => [s.name, s.shape]));
+  const dense = (x: Value, name: string): Value =>
+    g.linear(x, p(`${name}.W`, shapes.get(`${name}.W`)!), p(`${name}.b`, shapes.get(`${name}.b`)!));
+
+  const mask = g.input('mask', ['N', 3]);
+  const projected: Value[] = [];
+  const maskCols: Value[] = [];
+  for (const slot of desc.slots) {
+    const col = MODALITIES.indexOf(slot.modality);
+    const x = g.input(slot.modality, ['N', slot.spec.dim]);
+    const m = g.slice(mask, 1, col, col + 1);
+    const std = slot.std.map((s) => (s > 1e-8 ? 1 / s : 1));
+    const standardised = g.mul(
+      g.mul(
+        g.sub(x, g.constant(slot.mean, [slot.spec.dim], `${slot.modality}_mean`)),
+        g.constant(std, [slot.spec.dim], `${slot.modality}_inv_std`),
+      ),
+      m,
+    );
+    projected.push(drop(act(dense(standardised, `${slot.modality}.proj`)), `${slot.modality}`));
+    maskCols.push(m);
+  }
+
+  // Gated attention: score each present modality, softmax over the present ones.
+  let fused: Value;
+  let weights: Value[];
+  if (projected.length === 1) {
+    fused = projected[0]!;
+    weights = [g.div(maskCols[0]!, g.addScalar(maskCols[0]!, 1e-12))];
+  } else {
+    const gw = p('gate.score.W', shapes.get('gate.score.W')!);
+    const scores = projected.map((h) => g.matmul(g.tanh(dense(h, 'gate.hidden')), gw));
+    // Absent modalities get -1e4 before the softmax: exp underflows to exactly 0 weight.
+    const masked = scores.map((s, i) => g.add(s, g.scale(g.addScalar(maskCols[i]!, -1), 1e4)));
+    const alpha = g.softmax(g.concat(masked, 1), 1);
+    weights = projected.map((_, i) => g.slice(alpha, 1, i, i + 1));
+    fused = projected.map((h, i) => g.mul(h, weights[i]!)).reduce((a, b) => g.add(a, b));
+  }
+  let trunk = fused;
+  desc.architecture.trunk.forEach((_, i) => {
+    trunk = drop(act(dense(trunk, `trunk.${i}`)), `trunk.${i}`);
+  });
+
+  const built: BuiltHead = { graph: g, dropout: dropouts };
+  const outputs = new Map<string, Value>();
+  for (const t of desc.tasks) {
+    const z = dense(trunk, `task.${t.name}`);
+    if (t.type === 'regression') {
+      const [lo, hi] = t.range;
+      outputs.set(t.name, g.addScalar(g.scale(g.tanh(z), (hi - lo) / 2), (hi + lo) / 2));
+    } else outputs.set(t.name, z);
+  }
+
+  if (mode === 'train') {
+    const losses = new Map<string, Value>();
+    let total: Value | undefined;
+    for (const t of desc.tasks) {
+      const y = outputs.get(t.name)!;
+      const w = g.input(`weight.${t.name}`, ['N']);
+      const lambda = g.input(`lambda.${t.name}`, []);
+      let loss: Value;
+      if (t.type === 'classification') {
+        const target = g.input(`target.${t.name}`, ['N', t.labels.length]);
+        const nll = g.neg(g.reduceSum(g.mul(target, g.logSoftmax(y, 1)), [1], false));
+        loss = g.reduceSum(g.mul(nll, w), [0], false);
+      } else if (t.type === 'multilabel') {
+        const target = g.input(`target.${t.name}`, ['N', t.labels.length]);
+        // BCE with logits: max(z,0) − z·t + log(1 + exp(−|z|)), mean over labels.
+        const bce = g.add(g.sub(g.relu(y), g.mul(y, target)), g.log(g.addScalar(g.exp(g.neg(g.abs(y))), 1)));
+        loss = g.reduceSum(g.mul(g.scale(g.reduceSum(bce, [1], false), 1 / t.labels.length), w), [0], false);
+      } else {
+        const target = g.input(`target.${t.name}`, ['N', 1]);
+        const pred = y; // [N, 1]
+        const wcol = g.unsqueeze(w, [1]);
+        if (t.loss === 'mse') {
+          const d = g.sub(pred, target);
+          loss = g.reduceSum(g.mul(g.mul(d, d), wcol), [0, 1], false);
+        } else {
+          // 1 − Lin's concordance correlation, with the per-sample weights as the distribution.
+          const mp = g.reduceSum(g.mul(pred, wcol), [0], true);
+          const mt = g.reduceSum(g.mul(target, wcol), [0], true);
+          const dp = g.sub(pred, mp);
+          const dt = g.sub(target, mt);
+          const vp = g.reduceSum(g.mul(g.mul(dp, dp), wcol), [0, 1], false);
+          const vt = g.reduceSum(g.mul(g.mul(dt, dt), wcol), [0, 1], false);
+          const cov = g.reduceSum(g.mul(g.mul(dp, dt), wcol), [0, 1], false);
+          const dm = g.reduceSum(g.sub(mp, mt), [0, 1], false);
+          const denom = g.addScalar(g.add(g.add(vp, vt), g.mul(dm, dm)), 1e-8);
+          loss = g.sub(g.constant(1), g.div(g.scale(cov, 2), denom));
+        }
+      }
+      losses.set(t.name, loss);
+      const weighted = g.mul(loss, lambda);
+      total = total === undefined ? weighted : g.add(total, weighted);
+    }
+    built.loss = total!;
+    built.taskLosses = losses;
+    g.output('loss', total!);
+    for (const [name, l] of losses) g.output(`loss.${name}`, l);
+    return built;
+  }
+
+  for (const t of desc.tasks) {
+    const y = outputs.get(t.name)!;
+    if (t.type === 'regression') g.output(t.name, g.squeeze(y, [1]));
+    else if (mode === 'eval') g.output(t.name, y);
+    else if (t.type === 'classification')
+      g.output(t.name, g.softmax(g.scale(y, 1 / (desc.temperature[t.name] ?? 1)), 1));
+    else g.output(t.name, g.sigmoid(y));
+  }
+  // contribution [N, 3]: the fusion weights in modality order, 0 for modalities the head lacks.
+  const cols = MODALITIES.map((m: Modality) => {
+    const i = desc.slots.findIndex((s) => s.modality === m);
+    return i >= 0
+      ? weights[i]!
+      : g.scale(g.slice(mask, 1, MODALITIES.indexOf(m), MODALITIES.indexOf(m) + 1), 0);
+  });
+  g.output('contribution', g.concat(cols, 1));
+  return built;
+}

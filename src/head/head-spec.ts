@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import type { Modality } from '../core/labels.js';
+
+/** One task of a head (DESIGN.md §7). */
+export const taskSchema = z.discriminatedUnion('type', [
+  z.object({
+    name: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/),
+    type: z.literal('classification'),
+    labels: z.array(z.string()).min(2),
+    /** Static weight of this task's loss in the sum. */
+    weight: z.number().nonnegative().default(1),
+    labelSmoothing: z.number().min(0).max(0.5).default(0),
+    /** Per-class loss weights (same order as labels); 'balanced' = inverse class frequency. */
+    classWeights: z
+      .union([z.literal('none'), z.literal('balanced'), z.array(z.number().positive())])
+      .default('none'),
+  }),
+  z.object({
+    name: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/),
+    type: z.literal('multilabel'),
+    labels: z.array(z.string()).min(1),
+    weight: z.number().nonnegative().default(1),
+  }),
+  z.object({
+    name: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/),
+    type: z.literal('regression'),
+    /** Outputs are squashed into this range (mid + half·tanh). */
+    range: z
+      .tuple([z.number(), z.number()])
+      .refine(([lo, hi]) => hi > lo, 'range must be [lo, hi] with hi > lo'),
+    loss: z.enum(['mse', 'ccc']).default('mse'),
+    weight: z.number().nonnegative().default(1),
+  }),
+]);
+
+export type TaskSpec = z.infer<typeof taskSchema>;
+
+/** Architecture of a head. */
+export const architectureSchema = z.object({
+  /** Width of each modality's projection, and of the fused vector. */
+  hidden: z.number().int().positive().default(128),
+  /** Width of the gate's scoring layer. */
+  gate: z.number().int().positive().default(32),
+  /** Widths of the shared trunk's layers after fusion. */
+  trunk: z.array(z.number().int().positive()).default([128]),
+  activation: z.enum(['relu', 'gelu']).default('gelu'),
+  fusion: z.literal('gated').default('gated'),
+});
+export type Architecture = z.infer<typeof architectureSchema>;
+
+/** A modality slot of the head: its feature spec and the training statistics that standardise it. */
+export interface ModalitySlot {
+  modality: Modality;
+  spec: { name: string; version: string; dim: number };
+  mean: number[];
+  std: number[];
+}
+
+/** Everything that defines a head's graphs (parameter values live beside it). */
+export interface HeadDescription {
+  slots: ModalitySlot[];
+  architecture: Architecture;
+  tasks: TaskSpec[];
+  /** Softmax temperature of each classification task (1 until calibrated). */
+  temperature: Record<string, number>;
+}

@@ -1,0 +1,69 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { EmoflowError } from '../core/errors.js';
+import { architectureSchema, taskSchema } from './head-spec.js';
+
+/**
+ * Training settings, validated once at the edge. The defaults are what emoflow ships: a small
+ * head, strong regularisation (dropout, modality dropout, input noise, weight decay) and a
+ * fixed, short schedule that ends by itself, so that training is sound without early stopping
+ * on a dev set (which may be contaminated, as MOSI's is: docs/head.md).
+ */
+export const trainConfigSchema = z
+  .object({
+    architecture: architectureSchema.default({
+      hidden: 128,
+      gate: 32,
+      trunk: [128],
+      activation: 'gelu',
+      fusion: 'gated',
+    }),
+    /** Task settings by name (weights, label smoothing, class weights, regression loss); tasks come from the data. */
+    tasks: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+    epochs: z.number().int().positive().default(20),
+    batchSize: z.number().int().positive().default(64),
+    lr: z.number().positive().default(1e-3),
+    weightDecay: z.number().nonnegative().default(0.05),
+    /** Fraction of all steps spent warming the learning rate up. */
+    warmup: z.number().min(0).max(0.5).default(0.05),
+    /** Global gradient-norm clip (0 = off). */
+    clip: z.number().nonnegative().default(1),
+    dropout: z.number().min(0).max(0.9).default(0.3),
+    /** Per present modality, the chance of hiding it from a training sample (one always stays). */
+    modalityDropout: z.number().min(0).max(0.9).default(0.2),
+    /** Gaussian noise added to standardised inputs while training (standard deviations). */
+    inputNoise: z.number().min(0).default(0.1),
+    /** Stop after this many epochs without a better dev metric and keep the best epoch (0 = off). */
+    patience: z.number().int().nonnegative().default(0),
+    seed: z.number().int().nonnegative().default(1),
+    /** onnxruntime intra-op threads while training (0 = onnxruntime's default). */
+    threads: z.number().int().nonnegative().default(1),
+  })
+  .strict();
+
+export type TrainConfig = z.infer<typeof trainConfigSchema>;
+
+export function parseTrainConfig(raw: unknown, where = 'config'): TrainConfig {
+  const r = trainConfigSchema.safeParse(raw ?? {});
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    throw new EmoflowError(
+      'CONFIG_INVALID',
+      `${where}: ${issue.path.join('.') || '(top)'}: ${issue.message}`,
+    );
+  }
+  // Task overrides are checked against the task schema when tasks are known (trainer).
+  return r.data;
+}
+
+export async function readTrainConfig(path: string): Promise<TrainConfig> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(path, 'utf8'));
+  } catch (e) {
+    throw new EmoflowError('CONFIG_INVALID', `${path}: ${(e as Error).message}`, { path, cause: e });
+  }
+  return parseTrainConfig(raw, path);
+}
+
+export { taskSchema };

@@ -1,0 +1,504 @@
+import { createHash } from 'node:crypto';
+import * as ort from 'onnxruntime-node';
+import { EmoflowError } from '../core/errors.js';
+import { MODALITIES, type Modality } from '../core/labels.js';
+import { Random } from '../core/random.js';
+import type { FeatureDataset } from '../data/feature-dataset.js';
+import type { SessionFactory } from '../models/session-factory.js';
+import { encodeModel } from './onnx/proto.js';
+import type { FloatArray } from './graph.js';
+import { buildHead, paramShapes, taskWidth, type ParamStore } from './head-model.js';
+import { taskSchema, type HeadDescription, type ModalitySlot, type TaskSpec } from './head-spec.js';
+import { AdamW, globalNorm, learningRate } from './optimizer.js';
+import type { TrainConfig } from './train-config.js';
+
+export interface TrainLogEntry {
+  epoch: number;
+  step: number;
+  loss: number;
+  lr: number;
+  taskLosses: Record<string, number>;
+  devMetric?: number;
+}
+
+export interface TrainProgress {
+  epoch: number;
+  epochs: number;
+  step: number;
+  steps: number;
+  loss: number;
+  devMetric?: number;
+}
+
+export interface TrainInput {
+  train: FeatureDataset;
+  dev?: FeatureDataset;
+  config: TrainConfig;
+  factory: SessionFactory;
+  /** Fine-tuning: start from this head (its feature spec, statistics and label spaces are kept). */
+  init?: { desc: HeadDescription; params: ParamStore };
+  /** 'trunk': train only the heads of the tasks the training data labels. */
+  freeze?: 'trunk';
+  onProgress?: (p: TrainProgress) => void;
+}
+
+export interface TrainResult {
+  desc: HeadDescription;
+  params: ParamStore;
+  log: TrainLogEntry[];
+  /** Parameters that training updated. */
+  trained: string[];
+  steps: number;
+  seconds: number;
+}
+
+/** Standardisation statistics of one modality over the rows where it is present. */
+function slotStats(ds: FeatureDataset, m: Modality): { mean: number[]; std: number[]; present: number } {
+  const f = ds.features[m]!;
+  const dim = f.spec.dim;
+  const col = MODALITIES.indexOf(m);
+  const sum = new Float64Array(dim);
+  const sq = new Float64Array(dim);
+  let n = 0;
+  for (let i = 0; i < ds.size; i++) {
+    if (ds.mask[i * 3 + col] === 0) continue;
+    n++;
+    for (let d = 0; d < dim; d++) {
+      const x = f.data[i * dim + d]!;
+      sum[d]! += x;
+      sq[d]! += x * x;
+    }
+  }
+  const mean = Array.from(sum, (s) => (n > 0 ? s / n : 0));
+  const std = Array.from(sq, (s, d) => (n > 0 ? Math.sqrt(Math.max(0, s / n - mean[d]! * mean[d]!)) : 1));
+  // Round-trip through float32 so that head.json holds exactly what the graph uses.
+  return { mean: Array.from(Float32Array.from(mean)), std: Array.from(Float32Array.from(std)), present: n };
+}
+
+/** The head's description: from `init`, or from the data's features and tasks. */
+export function describeHead(input: TrainInput): HeadDescription {
+  const { train, config, init } = input;
+  let slots: ModalitySlot[];
+  if (init !== undefined) {
+    slots = init.desc.slots;
+    for (const m of MODALITIES) {
+      const f = train.features[m];
+      if (f === undefined) continue;
+      const slot = slots.find((s) => s.modality === m);
+      if (
+        slot === undefined ||
+        slot.spec.name !== f.spec.name ||
+        slot.spec.version !== f.spec.version ||
+        slot.spec.dim !== f.spec.dim
+      ) {
+        throw new EmoflowError(
+          'HEAD_INCOMPATIBLE',
+          `the data's ${m} features are ${f.spec.name}@${f.spec.version} (${f.spec.dim}-d) but the initial head ${slot ? `expects ${slot.spec.name}@${slot.spec.version} (${slot.spec.dim}-d)` : `has no ${m} input`}`,
+        );
+      }
+    }
+  } else {
+    slots = [];
+    for (const m of MODALITIES) {
+      const f = train.features[m];
+      if (f === undefined) continue;
+      const st = slotStats(train, m);
+      if (st.present === 0) continue;
+      slots.push({ modality: m, spec: { ...f.spec }, mean: st.mean, std: st.std });
+    }
+    if (slots.length === 0) throw new EmoflowError('CONFIG_INVALID', 'the training data has no features');
+  }
+  const tasks: TaskSpec[] = init !== undefined ? init.desc.tasks.map((t) => ({ ...t })) : [];
+  for (const [name, labels] of Object.entries(train.tasks)) {
+    const existing = tasks.find((t) => t.name === name);
+    if (existing !== undefined) {
+      const sameLabels =
+        existing.type === labels.spec.type &&
+        (existing.type === 'regression' ||
+          JSON.stringify(existing.labels) === JSON.stringify((labels.spec as { labels: string[] }).labels));
+      if (!sameLabels) {
+        throw new EmoflowError(
+          'HEAD_INCOMPATIBLE',
+          `task '${name}' of the data differs from the initial head's (type or labels)`,
+        );
+      }
+      continue;
+    }
+    tasks.push({ ...labels.spec });
+  }
+  const withOverrides = tasks.map((t) => {
+    const o = config.tasks[t.name];
+    if (o === undefined) return t;
+    const r = taskSchema.safeParse({ ...t, ...o });
+    if (!r.success)
+      throw new EmoflowError('CONFIG_INVALID', `config tasks.${t.name}: ${r.error.issues[0]!.message}`);
+    return r.data;
+  });
+  for (const name of Object.keys(config.tasks)) {
+    if (!withOverrides.some((t) => t.name === name))
+      throw new EmoflowError(
+        'CONFIG_INVALID',
+        `config tasks.${name}: no such task in the data or the initial head`,
+      );
+  }
+  const temperature: Record<string, number> = {};
+  for (const t of withOverrides)
+    if (t.type === 'classification') temperature[t.name] = init?.desc.temperature[t.name] ?? 1;
+  return {
+    slots,
+    architecture: init?.desc.architecture ?? config.architecture,
+    tasks: withOverrides,
+    temperature,
+  };
+}
+
+/** He-normal weights and zero biases from a seeded RNG, for every parameter not given. */
+export function initParams(desc: HeadDescription, seed: number, given?: ParamStore): ParamStore {
+  const rnd = new Random(seed);
+  const out: ParamStore = new Map();
+  for (const s of paramShapes(desc)) {
+    const size = s.shape.reduce((a, b) => a * b, 1);
+    const old = given?.get(s.name);
+    if (old !== undefined && old.length === size) {
+      out.set(s.name, Float32Array.from(old));
+      continue;
+    }
+    const data = new Float32Array(size);
+    if (s.kind === 'weight') {
+      const sd = Math.sqrt(2 / s.fanIn);
+      for (let i = 0; i < size; i++) data[i] = rnd.normal() * sd;
+    }
+    out.set(s.name, data);
+  }
+  return out;
+}
+
+/** Rows of a dataset with a feed-ready layout, one buffer per input, reused across batches. */
+/** What a training batch perturbs; all zero for evaluation. */
+type Augment = Pick<TrainConfig, 'modalityDropout' | 'inputNoise' | 'dropout'>;
+
+class BatchFeeder {
+  private readonly rnd: Random;
+  constructor(
+    private readonly ds: FeatureDataset,
+    private readonly desc: HeadDescription,
+    private readonly config: Augment,
+    seed: number,
+  ) {
+    this.rnd = new Random(seed);
+  }
+
+  /** Feeds for rows `idx` (train: with dropout masks, modality dropout and noise). */
+  feeds(
+    idx: ArrayLike<number>,
+    train: boolean,
+    dropout: { name: string; width: number }[],
+  ): Record<string, ort.Tensor> {
+    const b = idx.length;
+    const { ds, desc, config } = this;
+    const feeds: Record<string, ort.Tensor> = {};
+    const mask = new Float32Array(b * 3);
+    for (let r = 0; r < b; r++) {
+      const i = idx[r]!;
+      for (let c = 0; c < 3; c++) mask[r * 3 + c] = ds.mask[i * 3 + c]!;
+      if (train && config.modalityDropout > 0) {
+        const present = [0, 1, 2].filter(
+          (c) => mask[r * 3 + c] === 1 && desc.slots.some((s) => MODALITIES.indexOf(s.modality) === c),
+        );
+        if (present.length > 1) {
+          const kept = present.filter(() => this.rnd.next() >= config.modalityDropout);
+          const keep = kept.length > 0 ? kept : [present[this.rnd.int(present.length)]!];
+          for (const c of present) if (!keep.includes(c)) mask[r * 3 + c] = 0;
+        }
+      }
+    }
+    feeds['mask'] = new ort.Tensor('float32', mask, [b, 3]);
+    for (const slot of desc.slots) {
+      const dim = slot.spec.dim;
+      const src = ds.features[slot.modality];
+      const x = new Float32Array(b * dim);
+      if (src !== undefined) {
+        for (let r = 0; r < b; r++) x.set(src.data.subarray(idx[r]! * dim, (idx[r]! + 1) * dim), r * dim);
+        if (train && config.inputNoise > 0) {
+          for (let r = 0; r < b; r++)
+            for (let d = 0; d < dim; d++)
+              x[r * dim + d]! +=
+                this.rnd.normal() * config.inputNoise * (slot.std[d]! > 1e-8 ? slot.std[d]! : 1);
+        }
+      }
+      feeds[slot.modality] = new ort.Tensor('float32', x, [b, dim]);
+    }
+    if (train) {
+      const keep = 1 - config.dropout;
+      for (const d of dropout) {
+        const m = new Float32Array(b * d.width);
+        for (let k = 0; k < m.length; k++) m[k] = this.rnd.next() < keep ? 1 / keep : 0;
+        feeds[d.name] = new ort.Tensor('float32', m, [b, d.width]);
+      }
+      for (const t of desc.tasks) {
+        const labels = ds.tasks[t.name];
+        const width = taskWidth(t);
+        const target = new Float32Array(b * width);
+        const weight = new Float32Array(b);
+        let total = 0;
+        if (labels !== undefined) {
+          const cw = classWeightsOf(t, labels);
+          const eps = t.type === 'classification' ? t.labelSmoothing : 0;
+          for (let r = 0; r < b; r++) {
+            const i = idx[r]!;
+            if (labels.has[i] === 0) continue;
+            let w = 1;
+            if (t.type === 'regression') target[r] = labels.targets[i]!;
+            else {
+              w = 0;
+              for (let c = 0; c < width; c++) {
+                const y = labels.targets[i * width + c]!;
+                target[r * width + c] = eps > 0 ? (1 - eps) * y + eps / width : y;
+                w += y * (cw?.[c] ?? 1);
+              }
+              if (t.type === 'multilabel') w = 1;
+            }
+            weight[r] = w;
+            total += w;
+          }
+        }
+        if (total > 0) for (let r = 0; r < b; r++) weight[r]! /= total;
+        feeds[`target.${t.name}`] = new ort.Tensor(
+          'float32',
+          target,
+          t.type === 'regression' ? [b, 1] : [b, width],
+        );
+        feeds[`weight.${t.name}`] = new ort.Tensor('float32', weight, [b]);
+        feeds[`lambda.${t.name}`] = new ort.Tensor('float32', Float32Array.of(total > 0 ? t.weight : 0), []);
+      }
+    }
+    return feeds;
+  }
+}
+
+const classWeightCache = new WeakMap<object, Float64Array | undefined>();
+
+/** Per-class loss weights: given, 'balanced' (inverse frequency, mean 1), or none. */
+function classWeightsOf(t: TaskSpec, labels: FeatureDataset['tasks'][string]): Float64Array | undefined {
+  if (t.type !== 'classification' || t.classWeights === 'none') return undefined;
+  if (Array.isArray(t.classWeights)) return Float64Array.from(t.classWeights);
+  if (classWeightCache.has(labels)) return classWeightCache.get(labels);
+  const c = t.labels.length;
+  const freq = new Float64Array(c);
+  const n = labels.has.length;
+  for (let i = 0; i < n; i++)
+    if (labels.has[i] === 1) for (let k = 0; k < c; k++) freq[k]! += labels.targets[i * c + k]!;
+  const present = freq.filter((f) => f > 0).length;
+  const total = freq.reduce((a, b) => a + b, 0);
+  const w = Float64Array.from(freq, (f) => (f > 0 ? total / (present * f) : 0));
+  classWeightCache.set(labels, w);
+  return w;
+}
+
+export function paramFeeds(
+  params: ParamStore,
+  names: readonly string[],
+  shapes: Map<string, number[]>,
+): Record<string, ort.Tensor> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const n of names) feeds[n] = new ort.Tensor('float32', params.get(n) as Float32Array, shapes.get(n)!);
+  return feeds;
+}
+
+/** A session over ONNX bytes built in memory, keyed by their hash so that identical graphs share one. */
+export async function graphSession(
+  factory: SessionFactory,
+  bytes: Uint8Array,
+): Promise<ort.InferenceSession> {
+  return factory.session(`graph:${createHash('sha256').update(bytes).digest('hex')}`, bytes);
+}
+
+/** Task outputs of the eval graph (logits / values) over a whole dataset, in batches. */
+export async function evalOutputs(
+  session: ort.InferenceSession,
+  desc: HeadDescription,
+  params: ParamStore,
+  ds: FeatureDataset,
+  batch = 1024,
+): Promise<Map<string, Float32Array>> {
+  const shapes = new Map(paramShapes(desc).map((s) => [s.name, s.shape]));
+  const pfeeds = paramFeeds(params, [...shapes.keys()], shapes);
+  const feeder = new BatchFeeder(
+    ds,
+    desc,
+    { modalityDropout: 0, inputNoise: 0, dropout: 0 } as TrainConfig,
+    0,
+  );
+  const out = new Map<string, Float32Array>();
+  for (const t of desc.tasks)
+    out.set(t.name, new Float32Array(ds.size * (t.type === 'regression' ? 1 : taskWidth(t))));
+  for (let start = 0; start < ds.size; start += batch) {
+    const idx = Array.from({ length: Math.min(batch, ds.size - start) }, (_, k) => start + k);
+    const res = await session.run({ ...pfeeds, ...feeder.feeds(idx, false, []) });
+    for (const t of desc.tasks) {
+      const w = t.type === 'regression' ? 1 : taskWidth(t);
+      out.get(t.name)!.set(res[t.name]!.data as Float32Array, start * w);
+    }
+  }
+  return out;
+}
+
+/** The single figure the progress bar and early stopping follow: the first task's accuracy, or its 1 − MSE-like CCC. */
+export function devMetricOf(
+  desc: HeadDescription,
+  outputs: Map<string, Float32Array>,
+  ds: FeatureDataset,
+): number | undefined {
+  const t = desc.tasks.find((x) => ds.tasks[x.name] !== undefined);
+  if (t === undefined) return undefined;
+  const labels = ds.tasks[t.name]!;
+  const y = outputs.get(t.name)!;
+  if (t.type === 'regression') {
+    let sp = 0;
+    let st = 0;
+    let n = 0;
+    for (let i = 0; i < ds.size; i++)
+      if (labels.has[i] === 1) ((sp += y[i]!), (st += labels.targets[i]!), n++);
+    const mp = sp / n;
+    const mt = st / n;
+    let vp = 0;
+    let vt = 0;
+    let cov = 0;
+    for (let i = 0; i < ds.size; i++) {
+      if (labels.has[i] === 0) continue;
+      vp += (y[i]! - mp) ** 2;
+      vt += (labels.targets[i]! - mt) ** 2;
+      cov += (y[i]! - mp) * (labels.targets[i]! - mt);
+    }
+    return (2 * cov) / (vp + vt + n * (mp - mt) ** 2);
+  }
+  const c = taskWidth(t);
+  let right = 0;
+  let n = 0;
+  for (let i = 0; i < ds.size; i++) {
+    if (labels.has[i] === 0) continue;
+    const truth = labels.truth?.[i] ?? argmax(labels.targets, i * c, c);
+    if (truth < 0) continue;
+    n++;
+    if (argmax(y, i * c, c) === truth) right++;
+  }
+  return n > 0 ? right / n : undefined;
+}
+
+export function argmax(a: ArrayLike<number>, offset: number, n: number): number {
+  let best = 0;
+  for (let k = 1; k < n; k++) if (a[offset + k]! > a[offset + best]!) best = k;
+  return best;
+}
+
+/**
+ * Trains a head inside onnxruntime: one training-step graph (forward, losses, and every
+ * trainable parameter's gradient, emitted by our graph builder) run per batch, AdamW with
+ * gradient clipping and a warm-up + cosine schedule in JavaScript, dropout through masks drawn
+ * from a seeded RNG. The same seed and data give the same parameters.
+ */
+export async function trainHead(input: TrainInput): Promise<TrainResult> {
+  const t0 = Date.now();
+  const { train, dev, config, factory } = input;
+  const desc = describeHead(input);
+  const params = initParams(desc, config.seed, input.init?.params);
+  const shapes = new Map(paramShapes(desc).map((s) => [s.name, s.shape]));
+  const all = [...shapes.keys()];
+  const labelled = new Set(Object.keys(train.tasks));
+  const trainable =
+    input.freeze === 'trunk'
+      ? all.filter((n) => n.startsWith('task.') && labelled.has(n.split('.')[1]!))
+      : all;
+  if (trainable.length === 0)
+    throw new EmoflowError(
+      'CONFIG_INVALID',
+      "--freeze trunk leaves nothing to train: the data labels none of the head's tasks",
+    );
+
+  const built = buildHead(desc, params, 'train');
+  const grads = built.graph.gradients(built.loss!, trainable);
+  for (const [name, g] of grads) built.graph.output(`grad.${name}`, g);
+  const trainSession = await graphSession(
+    factory,
+    encodeModel(built.graph.toModel({ params: 'inputs', name: 'emoflow-head-train' })),
+  );
+  const evalBuilt = buildHead(desc, params, 'eval');
+  const evalSession = await graphSession(
+    factory,
+    encodeModel(evalBuilt.graph.toModel({ params: 'inputs', name: 'emoflow-head-eval' })),
+  );
+
+  const feeder = new BatchFeeder(train, desc, config, config.seed + 1);
+  const order = new Random(config.seed + 2);
+  const opt = new AdamW({ lr: config.lr, weightDecay: config.weightDecay });
+  const stepsPerEpoch = Math.ceil(train.size / config.batchSize);
+  const total = stepsPerEpoch * config.epochs;
+  const warmup = Math.round(total * config.warmup);
+  const log: TrainLogEntry[] = [];
+  const idx = Int32Array.from({ length: train.size }, (_, i) => i);
+  const decay = (name: string) => name.endsWith('.W');
+  let best: { metric: number; params: ParamStore } | undefined;
+  let sinceBest = 0;
+  let step = 0;
+  for (let epoch = 1; epoch <= config.epochs; epoch++) {
+    order.shuffle(idx);
+    let lossSum = 0;
+    const taskSums: Record<string, number> = {};
+    for (let s = 0; s < stepsPerEpoch; s++) {
+      const rows = idx.subarray(s * config.batchSize, Math.min(train.size, (s + 1) * config.batchSize));
+      const res = await trainSession.run({
+        ...paramFeeds(params, all, shapes),
+        ...feeder.feeds(rows, true, built.dropout),
+      });
+      const g = new Map<string, FloatArray>();
+      for (const name of trainable) g.set(name, res[`grad.${name}`]!.data as Float32Array);
+      const norm = globalNorm(g);
+      const scale = config.clip > 0 && norm > config.clip ? config.clip / norm : 1;
+      const lr = learningRate(step, total, warmup, config.lr);
+      opt.step(params, g, lr, decay, scale);
+      const loss = (res['loss']!.data as Float32Array)[0]!;
+      if (!Number.isFinite(loss))
+        throw new Error(`training diverged at step ${step} (loss ${loss}); lower lr in the config`);
+      lossSum += loss;
+      for (const t of desc.tasks)
+        taskSums[t.name] = (taskSums[t.name] ?? 0) + (res[`loss.${t.name}`]!.data as Float32Array)[0]!;
+      step++;
+      input.onProgress?.({ epoch, epochs: config.epochs, step, steps: total, loss });
+    }
+    const entry: TrainLogEntry = {
+      epoch,
+      step,
+      loss: lossSum / stepsPerEpoch,
+      lr: learningRate(step - 1, total, warmup, config.lr),
+      taskLosses: Object.fromEntries(Object.entries(taskSums).map(([k, v]) => [k, v / stepsPerEpoch])),
+    };
+    if (dev !== undefined) {
+      const m = devMetricOf(desc, await evalOutputs(evalSession, desc, params, dev), dev);
+      if (m !== undefined) entry.devMetric = m;
+    }
+    log.push(entry);
+    input.onProgress?.({
+      epoch,
+      epochs: config.epochs,
+      step,
+      steps: total,
+      loss: entry.loss,
+      ...(entry.devMetric === undefined ? {} : { devMetric: entry.devMetric }),
+    });
+    if (config.patience > 0 && entry.devMetric !== undefined) {
+      if (best === undefined || entry.devMetric > best.metric) {
+        best = { metric: entry.devMetric, params: new Map([...params].map(([k, v]) => [k, v.slice()])) };
+        sinceBest = 0;
+      } else if (++sinceBest >= config.patience) break;
+    }
+  }
+  const finalParams = best !== undefined ? best.params : params;
+  return {
+    desc,
+    params: finalParams,
+    log,
+    trained: trainable,
+    steps: step,
+    seconds: (Date.now() - t0) / 1000,
+  };
+}

@@ -1,0 +1,285 @@
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { Random } from '../src/core/random.js';
+import { Graph, type Value } from '../src/head/graph.js';
+import { buildHead, paramShapes, type ParamStore } from '../src/head/head-model.js';
+import type { HeadDescription } from '../src/head/head-spec.js';
+import { encodeModel } from '../src/head/onnx/proto.js';
+
+/**
+ * Every gradient rule of the graph builder, and whole heads, against central finite differences
+ * in float64 (h = 1e-6). Relative error |a − n| / max(1, |a|, |n|) below 1e-6.
+ */
+
+type Feeds = Record<string, ort.Tensor>;
+
+async function check(
+  build: (g: Graph) => Value,
+  params: Record<string, { shape: number[]; data: Float64Array }>,
+  feeds: Feeds = {},
+  samplesPerParam = 40,
+): Promise<number> {
+  const g = new Graph('float64');
+  for (const [name, p] of Object.entries(params)) g.param(name, p.shape, p.data);
+  const loss = build(g);
+  g.output('loss', loss);
+  const names = Object.keys(params);
+  const grads = g.gradients(loss, names);
+  for (const [n, v] of grads) g.output(`grad.${n}`, v);
+  const session = await ort.InferenceSession.create(encodeModel(g.toModel({ params: 'inputs' })));
+  const run = async () => {
+    const f: Feeds = { ...feeds };
+    for (const [n, p] of Object.entries(params)) f[n] = new ort.Tensor('float64', p.data, p.shape);
+    return session.run(f);
+  };
+  const res = await run();
+  let worst = 0;
+  const rnd = new Random(7);
+  for (const [n, p] of Object.entries(params)) {
+    const analytic = res[`grad.${n}`]!.data as Float64Array;
+    expect(analytic.length).toBe(p.data.length);
+    const picks =
+      p.data.length <= samplesPerParam
+        ? p.data.map((_, i) => i)
+        : Array.from({ length: samplesPerParam }, () => rnd.int(p.data.length));
+    for (const i of picks) {
+      const x = p.data[i]!;
+      const h = 1e-6;
+      p.data[i] = x + h;
+      const up = ((await run())['loss']!.data as Float64Array)[0]!;
+      p.data[i] = x - h;
+      const down = ((await run())['loss']!.data as Float64Array)[0]!;
+      p.data[i] = x;
+      const numeric = (up - down) / (2 * h);
+      const a = analytic[i]!;
+      worst = Math.max(worst, Math.abs(a - numeric) / Math.max(1, Math.abs(a), Math.abs(numeric)));
+    }
+  }
+  await session.release();
+  return worst;
+}
+
+function rand(shape: number[], seed: number, lo = -1, hi = 1): { shape: number[]; data: Float64Array } {
+  const r = new Random(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  return { shape, data: Float64Array.from({ length: n }, () => lo + (hi - lo) * r.next()) };
+}
+
+/** Σ y ⊙ R with a fixed random R: a scalar whose gradient exercises every element of y. */
+function probe(g: Graph, y: Value, seed = 3): Value {
+  const n = y.shape.reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1);
+  const r = new Random(seed);
+  const R = g.constant(
+    Array.from({ length: n }, () => r.next() * 2 - 1),
+    y.shape as number[],
+  );
+  return g.reduceSum(
+    g.mul(y, R),
+    y.shape.map((_, i) => i),
+    false,
+  );
+}
+
+const TOL = 1e-6;
+
+describe('gradient rules (float64, central differences)', () => {
+  const P = {
+    a: rand([3, 4], 1),
+    b: rand([4], 2),
+    c: rand([3, 1], 4),
+    w: rand([4, 5], 5),
+    pos: rand([3, 4], 6, 0.5, 2),
+  };
+  const cases: [string, (g: Graph) => Value, Record<string, { shape: number[]; data: Float64Array }>][] = [
+    [
+      'add with broadcasting',
+      (g) => probe(g, g.add(g.param('a', [3, 4], P.a.data), g.param('b', [4], P.b.data))),
+      {},
+    ],
+    [
+      'sub with broadcasting',
+      (g) => probe(g, g.sub(g.param('a', [3, 4], P.a.data), g.param('c', [3, 1], P.c.data))),
+      {},
+    ],
+    [
+      'mul with broadcasting',
+      (g) => probe(g, g.mul(g.param('a', [3, 4], P.a.data), g.param('b', [4], P.b.data))),
+      {},
+    ],
+    ['div', (g) => probe(g, g.div(g.param('a', [3, 4], P.a.data), g.param('pos', [3, 4], P.pos.data))), {}],
+    ['neg', (g) => probe(g, g.neg(g.param('a', [3, 4], P.a.data))), {}],
+    ['relu', (g) => probe(g, g.relu(g.param('a', [3, 4], P.a.data))), {}],
+    ['tanh', (g) => probe(g, g.tanh(g.param('a', [3, 4], P.a.data))), {}],
+    ['sigmoid', (g) => probe(g, g.sigmoid(g.param('a', [3, 4], P.a.data))), {}],
+    ['exp', (g) => probe(g, g.exp(g.param('a', [3, 4], P.a.data))), {}],
+    ['log', (g) => probe(g, g.log(g.param('pos', [3, 4], P.pos.data))), {}],
+    ['abs', (g) => probe(g, g.abs(g.param('a', [3, 4], P.a.data))), {}],
+    ['gelu (tanh form)', (g) => probe(g, g.gelu(g.param('a', [3, 4], P.a.data))), {}],
+    ['matmul', (g) => probe(g, g.matmul(g.param('a', [3, 4], P.a.data), g.param('w', [4, 5], P.w.data))), {}],
+    ['reduceSum keepdims', (g) => probe(g, g.reduceSum(g.param('a', [3, 4], P.a.data), [1], true)), {}],
+    ['reduceSum dropped axis', (g) => probe(g, g.reduceSum(g.param('a', [3, 4], P.a.data), [0], false)), {}],
+    [
+      'concat',
+      (g) => probe(g, g.concat([g.param('a', [3, 4], P.a.data), g.param('c', [3, 1], P.c.data)], 1)),
+      {},
+    ],
+    ['slice', (g) => probe(g, g.slice(g.param('a', [3, 4], P.a.data), 1, 1, 3)), {}],
+    ['softmax', (g) => probe(g, g.softmax(g.param('a', [3, 4], P.a.data), 1)), {}],
+    ['logSoftmax', (g) => probe(g, g.logSoftmax(g.param('a', [3, 4], P.a.data), 1)), {}],
+    [
+      'unsqueeze and squeeze',
+      (g) => probe(g, g.squeeze(g.unsqueeze(g.param('b', [4], P.b.data), [0]), [0])),
+      {},
+    ],
+    [
+      'expandLike',
+      (g) => probe(g, g.expandLike(g.param('c', [3, 1], P.c.data), g.param('a', [3, 4], P.a.data))),
+      {},
+    ],
+    [
+      'a value used twice (gradient sums)',
+      (g) => {
+        const a = g.param('a', [3, 4], P.a.data);
+        return probe(g, g.mul(g.tanh(a), a));
+      },
+      {},
+    ],
+  ];
+
+  it.each(cases)('%s', async (_name, build) => {
+    // Each case declares the params it uses through g.param; collect them by running the builder once.
+    const probeGraph = new Graph('float64');
+    build(probeGraph);
+    const used = Object.fromEntries(probeGraph.paramNames().map((n) => [n, P[n as keyof typeof P]]));
+    const worst = await check((g) => build(g), used);
+    expect(worst).toBeLessThan(TOL);
+  });
+});
+
+describe('whole heads (float64, central differences)', () => {
+  const desc: HeadDescription = {
+    slots: [
+      {
+        modality: 'text',
+        spec: { name: 't', version: '1', dim: 5 },
+        mean: [0.1, 0, 0, 0, -0.2],
+        std: [1, 2, 0.5, 1, 1],
+      },
+      { modality: 'image', spec: { name: 'i', version: '1', dim: 4 }, mean: [0, 0, 0, 0], std: [1, 1, 1, 1] },
+      { modality: 'audio', spec: { name: 'a', version: '1', dim: 3 }, mean: [0, 0, 0], std: [1, 1, 1] },
+    ],
+    architecture: { hidden: 6, gate: 4, trunk: [5], activation: 'gelu', fusion: 'gated' },
+    tasks: [
+      {
+        name: 'emotion',
+        type: 'classification',
+        labels: ['a', 'b', 'c'],
+        weight: 1,
+        labelSmoothing: 0,
+        classWeights: 'none',
+      },
+      { name: 'tags', type: 'multilabel', labels: ['x', 'y'], weight: 0.5 },
+      { name: 'valence', type: 'regression', range: [-1, 1], loss: 'mse', weight: 1 },
+      { name: 'arousal', type: 'regression', range: [-1, 1], loss: 'ccc', weight: 0.7 },
+    ],
+    temperature: { emotion: 1 },
+  };
+  const N = 4;
+
+  function headCase(activation: 'gelu' | 'relu') {
+    const d = { ...desc, architecture: { ...desc.architecture, activation } };
+    const params: ParamStore = new Map();
+    const r = new Random(11);
+    for (const s of paramShapes(d))
+      params.set(
+        s.name,
+        Float64Array.from({ length: s.shape.reduce((a, b) => a * b, 1) }, () => (r.next() * 2 - 1) * 0.8),
+      );
+    const built = buildHead(d, params, 'train', { type: 'float64' });
+    const feeds: Feeds = {};
+    const t = (name: string, shape: number[], data: number[]) =>
+      (feeds[name] = new ort.Tensor('float64', Float64Array.from(data), shape));
+    const fill = (n: number, f: (i: number) => number) => Array.from({ length: n }, (_, i) => f(i));
+    t(
+      'text',
+      [N, 5],
+      fill(N * 5, () => r.next() * 2 - 1),
+    );
+    t(
+      'image',
+      [N, 4],
+      fill(N * 4, () => r.next() * 2 - 1),
+    );
+    t(
+      'audio',
+      [N, 3],
+      fill(N * 3, () => r.next() * 2 - 1),
+    );
+    t('mask', [N, 3], [1, 1, 1, 1, 0, 1, 0, 1, 1, 1, 1, 0]);
+    for (const dd of built.dropout)
+      t(
+        dd.name,
+        [N, dd.width],
+        fill(N * dd.width, () => (r.next() < 0.8 ? 1.25 : 0)),
+      );
+    t('target.emotion', [N, 3], [0.7, 0.2, 0.1, 0, 1, 0, 0, 0, 1, 0.5, 0.5, 0]);
+    t('weight.emotion', [N], [0.25, 0.25, 0.5, 0]);
+    t('lambda.emotion', [], [1]);
+    t('target.tags', [N, 2], [1, 0, 0, 1, 1, 1, 0, 0]);
+    t('weight.tags', [N], [0.25, 0.25, 0.25, 0.25]);
+    t('lambda.tags', [], [0.5]);
+    t('target.valence', [N, 1], [0.3, -0.5, 0.9, 0]);
+    t('weight.valence', [N], [0.4, 0.3, 0.3, 0]);
+    t('lambda.valence', [], [1]);
+    t('target.arousal', [N, 1], [-0.2, 0.4, 0.1, 0.8]);
+    t('weight.arousal', [N], [0.25, 0.25, 0.25, 0.25]);
+    t('lambda.arousal', [], [0.7]);
+    return { d, params, feeds };
+  }
+
+  it.each(['gelu', 'relu'] as const)(
+    'every parameter of a 3-modality, 4-task head (%s)',
+    async (activation) => {
+      const { d, params, feeds } = headCase(activation);
+      expect(await checkHead(d, params, feeds)).toBeLessThan(TOL);
+    },
+  );
+});
+
+/** Finite-difference check of buildHead's own training graph. */
+async function checkHead(desc: HeadDescription, params: ParamStore, feeds: Feeds): Promise<number> {
+  const built = buildHead(desc, params, 'train', { type: 'float64' });
+  const names = [...params.keys()];
+  const grads = built.graph.gradients(built.loss!, names);
+  for (const [n, v] of grads) built.graph.output(`grad.${n}`, v);
+  const session = await ort.InferenceSession.create(encodeModel(built.graph.toModel({ params: 'inputs' })));
+  const shapes = new Map(paramShapes(desc).map((s) => [s.name, s.shape]));
+  const run = async () => {
+    const f: Feeds = { ...feeds };
+    for (const [n, p] of params) f[n] = new ort.Tensor('float64', p as Float64Array, shapes.get(n)!);
+    return session.run(f);
+  };
+  const res = await run();
+  const rnd = new Random(5);
+  let worst = 0;
+  for (const [n, p] of params) {
+    const analytic = res[`grad.${n}`]!.data as Float64Array;
+    const picks = p.length <= 12 ? Array.from(p.keys()) : Array.from({ length: 12 }, () => rnd.int(p.length));
+    for (const i of picks) {
+      const x = p[i]!;
+      const h = 1e-6;
+      p[i] = x + h;
+      const up = ((await run())['loss']!.data as Float64Array)[0]!;
+      p[i] = x - h;
+      const down = ((await run())['loss']!.data as Float64Array)[0]!;
+      p[i] = x;
+      const numeric = (up - down) / (2 * h);
+      worst = Math.max(
+        worst,
+        Math.abs(analytic[i]! - numeric) / Math.max(1, Math.abs(analytic[i]!), Math.abs(numeric)),
+      );
+    }
+  }
+  await session.release();
+  return worst;
+}
