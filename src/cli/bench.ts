@@ -6,6 +6,7 @@ import { TextEncoder } from '../features/text/text-encoder.js';
 import { benchImage } from '../bench/image-bench.js';
 import { benchMfcc } from '../bench/mfcc-bench.js';
 import { benchText } from '../bench/text-bench.js';
+import { benchHeadTrain } from '../bench/head-train-bench.js';
 import { cpuModel } from '../bench/timing.js';
 import {
   DEFAULT_AUDIO_INPUT,
@@ -144,6 +145,32 @@ export const benchImageCommand = defineCommand({
       device: factory.effectiveDevice,
       cpu: cpuModel(),
     });
+    return 0;
+  },
+});
+
+export const benchHeadTrainCommand = defineCommand({
+  spec: {
+    name: 'bench head-train',
+    summary:
+      'Training throughput of the head engine on a fixed synthetic problem (16384 samples, 1024 inputs, hidden 512, a 7-class and two regression tasks, batch 256) as GFLOP/s, against a lone onnxruntime MatMul [256,1024]x[1024,512] in the same run.',
+    positionals: [],
+    flags: {
+      epochs: {
+        type: 'int',
+        description: 'epochs (the first is warm-up and not timed)',
+        default: 3,
+        min: 2,
+        max: 100,
+      },
+      ...benchModelFlags,
+    },
+  },
+  async run({ flags }, io) {
+    const { factory } = modelRuntime(flags, io);
+    const r = await benchHeadTrain(factory, flags.epochs);
+    await factory.release();
+    report(io, flags.json, { ...r, device: factory.effectiveDevice });
     return 0;
   },
 });

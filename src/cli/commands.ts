@@ -1,13 +1,17 @@
 import type { Command } from './command.js';
 import type { FlagSpec } from './flags.js';
-import { benchImageCommand, benchMfccCommand, benchTextCommand } from './bench.js';
+import { benchHeadTrainCommand, benchImageCommand, benchMfccCommand, benchTextCommand } from './bench.js';
+import { evalCommand } from './eval.js';
 import { featuresCommand } from './features.js';
+import { trainCommand } from './train.js';
 import { mfccCommand } from './mfcc.js';
 import { modelsFetch, modelsList, modelsVerify } from './models.js';
 
 /** Every command of the CLI, in the order `emoflow --help` lists them. */
 export const COMMANDS = [
   featuresCommand,
+  trainCommand,
+  evalCommand,
   mfccCommand,
   modelsList,
   modelsVerify,
@@ -15,4 +19,5 @@ export const COMMANDS = [
   benchMfccCommand,
   benchTextCommand,
   benchImageCommand,
+  benchHeadTrainCommand,
 ] as unknown as readonly Command<Record<string, FlagSpec>>[];

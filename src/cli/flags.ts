@@ -12,6 +12,7 @@ export type FlagSpec =
       default?: string;
       choices?: readonly string[];
     }
+  | { type: 'strings'; description: string; value?: string }
   | { type: 'int'; description: string; value?: string; default?: number; min?: number; max?: number };
 
 export interface PositionalSpec {
@@ -37,9 +38,11 @@ type FlagValue<S extends FlagSpec> = S extends { type: 'boolean' }
     ? number
     : S extends { type: 'int' }
       ? number | undefined
-      : S extends { type: 'string'; default: string }
-        ? string
-        : string | undefined;
+      : S extends { type: 'strings' }
+        ? string[]
+        : S extends { type: 'string'; default: string }
+          ? string
+          : string | undefined;
 
 export type ParsedFlags<F extends Record<string, FlagSpec>> = { [K in keyof F]: FlagValue<F[K]> };
 
@@ -58,17 +61,18 @@ export function parseFlags<F extends Record<string, FlagSpec>>(
   spec: CommandSpec<F>,
   argv: readonly string[],
 ): Parsed<F> {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {
     help: { type: 'boolean', short: 'h' },
   };
   for (const [name, f] of Object.entries(spec.flags)) {
-    const o: { type: 'string' | 'boolean'; short?: string } = {
+    const o: { type: 'string' | 'boolean'; short?: string; multiple?: boolean } = {
       type: f.type === 'boolean' ? 'boolean' : 'string',
     };
+    if (f.type === 'strings') o.multiple = true;
     if ('short' in f && f.short !== undefined) o.short = f.short;
     options[name] = o;
   }
-  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
+  let parsed: { values: Record<string, string | string[] | boolean | undefined>; positionals: string[] };
   try {
     parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: true }) as typeof parsed;
   } catch (e) {
@@ -83,6 +87,8 @@ export function parseFlags<F extends Record<string, FlagSpec>>(
     const raw = parsed.values[name];
     if (f.type === 'boolean') {
       flags[name] = raw === true;
+    } else if (f.type === 'strings') {
+      flags[name] = Array.isArray(raw) ? raw : [];
     } else if (f.type === 'int') {
       if (raw === undefined) {
         flags[name] = f.default;
@@ -150,7 +156,9 @@ export function helpText<F extends Record<string, FlagSpec>>(spec: CommandSpec<F
       f.type === 'boolean' ? '' : ` <${('value' in f && f.value) || (f.type === 'int' ? 'n' : 'value')}>`;
     let desc = f.description;
     if (f.type === 'string' && f.choices !== undefined) desc += ` (${f.choices.join(' | ')})`;
-    if (f.type !== 'boolean' && f.default !== undefined) desc += ` [default: ${String(f.default)}]`;
+    if ((f.type === 'string' || f.type === 'int') && f.default !== undefined)
+      desc += ` [default: ${String(f.default)}]`;
+    if (f.type === 'strings') desc += ' (repeatable)';
     return [`${short}--${name}${value}`, desc];
   });
   rows.push(['-h, --help', 'show this help']);

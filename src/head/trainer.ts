@@ -5,6 +5,8 @@ import { MODALITIES, type Modality } from '../core/labels.js';
 import { Random } from '../core/random.js';
 import type { FeatureDataset } from '../data/feature-dataset.js';
 import type { SessionFactory } from '../models/session-factory.js';
+import { classificationMetrics, regressionMetrics } from '../eval/metrics.js';
+import { truthOf } from './evaluate.js';
 import { encodeModel } from './onnx/proto.js';
 import type { FloatArray } from './graph.js';
 import { buildHead, paramShapes, taskWidth, type ParamStore } from './head-model.js';
@@ -152,7 +154,7 @@ export function describeHead(input: TrainInput): HeadDescription {
   };
 }
 
-/** He-normal weights and zero biases from a seeded RNG, for every parameter not given. */
+/** He-normal weights (zero for task heads) and zero biases from a seeded RNG, for every parameter not given. */
 export function initParams(desc: HeadDescription, seed: number, given?: ParamStore): ParamStore {
   const rnd = new Random(seed);
   const out: ParamStore = new Map();
@@ -164,7 +166,10 @@ export function initParams(desc: HeadDescription, seed: number, given?: ParamSto
       continue;
     }
     const data = new Float32Array(size);
-    if (s.kind === 'weight') {
+    // Task heads start at zero: every task begins at its prior-free output (uniform classes,
+    // the middle of a regression range), which keeps a task added by fine-tuning from starting
+    // with confident nonsense; gradients still reach them through the trunk's activations.
+    if (s.kind === 'weight' && !s.name.startsWith('task.')) {
       const sd = Math.sqrt(2 / s.fanIn);
       for (let i = 0; i < size; i++) data[i] = rnd.normal() * sd;
     }
@@ -343,52 +348,21 @@ export async function evalOutputs(
   return out;
 }
 
-/** The single figure the progress bar and early stopping follow: the first task's accuracy, or its 1 − MSE-like CCC. */
+/** The single figure the progress bar and early stopping follow: the first labelled task's accuracy, or its CCC. */
 export function devMetricOf(
   desc: HeadDescription,
   outputs: Map<string, Float32Array>,
   ds: FeatureDataset,
 ): number | undefined {
-  const t = desc.tasks.find((x) => ds.tasks[x.name] !== undefined);
+  const t = desc.tasks.find((x) => ds.tasks[x.name] !== undefined && x.type !== 'multilabel');
   if (t === undefined) return undefined;
   const labels = ds.tasks[t.name]!;
   const y = outputs.get(t.name)!;
-  if (t.type === 'regression') {
-    let sp = 0;
-    let st = 0;
-    let n = 0;
-    for (let i = 0; i < ds.size; i++)
-      if (labels.has[i] === 1) ((sp += y[i]!), (st += labels.targets[i]!), n++);
-    const mp = sp / n;
-    const mt = st / n;
-    let vp = 0;
-    let vt = 0;
-    let cov = 0;
-    for (let i = 0; i < ds.size; i++) {
-      if (labels.has[i] === 0) continue;
-      vp += (y[i]! - mp) ** 2;
-      vt += (labels.targets[i]! - mt) ** 2;
-      cov += (y[i]! - mp) * (labels.targets[i]! - mt);
-    }
-    return (2 * cov) / (vp + vt + n * (mp - mt) ** 2);
-  }
-  const c = taskWidth(t);
-  let right = 0;
-  let n = 0;
-  for (let i = 0; i < ds.size; i++) {
-    if (labels.has[i] === 0) continue;
-    const truth = labels.truth?.[i] ?? argmax(labels.targets, i * c, c);
-    if (truth < 0) continue;
-    n++;
-    if (argmax(y, i * c, c) === truth) right++;
-  }
-  return n > 0 ? right / n : undefined;
-}
-
-export function argmax(a: ArrayLike<number>, offset: number, n: number): number {
-  let best = 0;
-  for (let k = 1; k < n; k++) if (a[offset + k]! > a[offset + best]!) best = k;
-  return best;
+  const m =
+    t.type === 'regression'
+      ? regressionMetrics(y, labels.targets, labels.has).ccc
+      : classificationMetrics(y, truthOf(labels, taskWidth(t)), t.labels).accuracy;
+  return Number.isFinite(m) ? m : undefined;
 }
 
 /**

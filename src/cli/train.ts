@@ -1,0 +1,118 @@
+import { basename, resolve } from 'node:path';
+import { EmoflowError } from '../core/errors.js';
+import { loadDataset, mergeDatasets } from '../data/datasets.js';
+import { loadHead } from '../head/artifact.js';
+import { fitHead } from '../head/fit-head.js';
+import { parseTrainConfig, readTrainConfig } from '../head/train-config.js';
+import type { TrainProgress } from '../head/trainer.js';
+import { SessionFactory } from '../models/session-factory.js';
+import { defineCommand, printJson, warningPrinter, type CliIO } from './command.js';
+import { DEVICES, type Device } from '../models/session-factory.js';
+
+function trainProgress(io: CliIO, enabled: boolean): (p: TrainProgress) => void {
+  let lastEpochLine = 0;
+  return (p) => {
+    if (!enabled) return;
+    const dev = p.devMetric === undefined ? '' : `  dev ${p.devMetric.toFixed(4)}`;
+    const line = `epoch ${p.epoch}/${p.epochs}  step ${p.step}/${p.steps}  loss ${p.loss.toFixed(4)}${dev}`;
+    if (io.interactive) io.err(`\r${line}   ${p.step === p.steps && p.devMetric !== undefined ? '\n' : ''}`);
+    else if (p.devMetric !== undefined || (p.step === p.steps && lastEpochLine !== p.epoch)) {
+      lastEpochLine = p.epoch;
+      io.err(line + '\n');
+    } else if (p.step % Math.max(1, Math.floor(p.steps / p.epochs)) === 0 && lastEpochLine !== p.epoch) {
+      lastEpochLine = p.epoch;
+      io.err(line + '\n');
+    }
+  };
+}
+
+export const trainCommand = defineCommand({
+  spec: {
+    name: 'train',
+    summary:
+      'Train a fusion head inside onnxruntime on one or more corpora (--data, repeatable), calibrate it on --dev, and write the head folder (head.onnx + head.json). With --init, fine-tune an existing head (transfer learning); --freeze trunk trains only the task heads.',
+    positionals: [],
+    flags: {
+      data: { type: 'strings', value: 'spec', description: 'training corpus spec, e.g. mosi:train.jsonl.gz' },
+      dev: {
+        type: 'string',
+        value: 'spec',
+        description:
+          'development corpus: calibration, dev metrics (and early stopping when the config sets patience)',
+      },
+      out: { type: 'string', value: 'dir', description: 'head folder to write (required)' },
+      config: {
+        type: 'string',
+        value: 'file',
+        description: 'training config JSON (docs/head.md); defaults are what emoflow ships',
+      },
+      init: {
+        type: 'string',
+        value: 'dir',
+        description: 'start from this head: fine-tuning keeps its features, statistics and tasks',
+      },
+      freeze: { type: 'string', value: 'part', description: 'freeze part of the head', choices: ['trunk'] },
+      seed: { type: 'int', description: 'random seed (overrides the config)', min: 0, max: 2 ** 31 - 1 },
+      name: { type: 'string', value: 'name', description: 'head name [default: the folder name]' },
+      device: { type: 'string', description: 'where the graphs run', choices: DEVICES, default: 'cpu' },
+      'no-progress': { type: 'boolean', description: 'no progress output' },
+      json: { type: 'boolean', description: 'print a summary as one JSON line' },
+    },
+    examples: [
+      'emoflow train --data mosi:../shared/data/multimodal/mosi/train.jsonl.gz --dev mosi:../shared/data/multimodal/mosi/valid.jsonl.gz --out heads/mosi',
+      'emoflow train --init heads/mosi --freeze trunk --data mine.jsonl --dev mine-dev.jsonl --out heads/mine',
+    ],
+  },
+  async run({ flags }, io) {
+    const dataSpecs = flags.data;
+    if (dataSpecs.length === 0)
+      throw new EmoflowError('CONFIG_INVALID', 'emoflow train: --data <spec> is required');
+    if (flags.out === undefined)
+      throw new EmoflowError('CONFIG_INVALID', 'emoflow train: --out <dir> is required');
+    if (flags.freeze !== undefined && flags.init === undefined)
+      throw new EmoflowError('CONFIG_INVALID', 'emoflow train: --freeze needs --init <head dir>');
+    let config = flags.config === undefined ? parseTrainConfig({}) : await readTrainConfig(flags.config);
+    if (flags.seed !== undefined) config = { ...config, seed: flags.seed };
+    const datasets = await Promise.all(dataSpecs.map((s) => loadDataset(s)));
+    const train = mergeDatasets(datasets);
+    const dev = flags.dev === undefined ? undefined : await loadDataset(flags.dev);
+    const init = flags.init === undefined ? undefined : await loadHead(resolve(flags.init));
+    const factory = new SessionFactory({
+      device: flags.device as Device,
+      intraOpThreads: config.threads,
+      interOpThreads: 1,
+      onWarning: warningPrinter(io),
+    });
+    const fitted = await fitHead({
+      datasets,
+      train,
+      ...(dev === undefined ? {} : { dev }),
+      config,
+      factory,
+      ...(init === undefined ? {} : { init }),
+      ...(flags.freeze === 'trunk' ? { freeze: 'trunk' as const } : {}),
+      name: flags.name ?? basename(resolve(flags.out)),
+      out: resolve(flags.out),
+      onProgress: trainProgress(io, !flags['no-progress']),
+    });
+    await factory.release();
+    const { result, metrics } = fitted;
+    const saved = fitted;
+    const summary = {
+      head: saved.onnxPath,
+      sha256: saved.sha256,
+      steps: result.steps,
+      seconds: result.seconds,
+      metrics,
+    };
+    if (flags.json) printJson(io, summary);
+    else {
+      io.out(
+        `wrote ${saved.onnxPath} and head.json (sha256 ${saved.sha256.slice(0, 12)}…), ${result.steps} steps in ${result.seconds.toFixed(1)} s\n`,
+      );
+      if (dev !== undefined)
+        io.out(`dev metrics: ${JSON.stringify((metrics['dev'] as { tasks: unknown }).tasks)}\n`);
+    }
+    return 0;
+  },
+});

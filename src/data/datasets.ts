@@ -1,0 +1,109 @@
+import { EmoflowError } from '../core/errors.js';
+import { MODALITIES } from '../core/labels.js';
+import type { CorpusSpec } from './corpus-spec.js';
+import { parseCorpusSpec } from './corpus-spec.js';
+import type { FeatureDataset, TaskLabels } from './feature-dataset.js';
+import { readMosi } from './mosi-adapter.js';
+
+type DatasetAdapter = (path: string, split: string | undefined) => Promise<FeatureDataset>;
+
+/** Adapters that give feature-level datasets, for `train` and `eval`. */
+const DATASET_ADAPTERS: Record<string, DatasetAdapter> = {
+  mosi: async (path, split) => {
+    if (split !== undefined)
+      throw new EmoflowError(
+        'CONFIG_INVALID',
+        `mosi: name the split's file (train.jsonl.gz, valid.jsonl.gz) instead of #${split}`,
+      );
+    return readMosi(path);
+  },
+};
+
+export function datasetAdapters(): string[] {
+  return Object.keys(DATASET_ADAPTERS);
+}
+
+export async function loadDataset(spec: string | CorpusSpec): Promise<FeatureDataset> {
+  const s = typeof spec === 'string' ? parseCorpusSpec(spec) : spec;
+  const adapter = DATASET_ADAPTERS[s.adapter];
+  if (adapter === undefined) {
+    throw new EmoflowError(
+      'CONFIG_INVALID',
+      `corpus adapter '${s.adapter}' gives no feature dataset for training (feature datasets: ${datasetAdapters().join(', ')})`,
+    );
+  }
+  const ds = await adapter(s.path, s.split);
+  if (s.split !== undefined) ds.source.split = s.split;
+  return ds;
+}
+
+/**
+ * One dataset from several: rows concatenated; a modality one lacks is absent (mask 0) in its
+ * rows; a task one lacks is unlabelled there (partial labels). Feature specs must agree.
+ */
+export function mergeDatasets(list: readonly FeatureDataset[]): FeatureDataset {
+  if (list.length === 1) return list[0]!;
+  const size = list.reduce((a, d) => a + d.size, 0);
+  const merged: FeatureDataset = {
+    name: list.map((d) => d.name).join('+'),
+    size,
+    ids: list.flatMap((d) => d.ids),
+    groups: list.flatMap((d) => d.groups ?? d.ids.map(() => '')),
+    features: {},
+    mask: new Uint8Array(size * 3),
+    tasks: {},
+    source: {
+      corpus: list.map((d) => d.source.corpus).join(' + '),
+      path: list.map((d) => d.source.path).join(', '),
+      licence: list.map((d) => d.source.licence).join('; '),
+    },
+  };
+  for (const m of MODALITIES) {
+    const withM = list.filter((d) => d.features[m] !== undefined);
+    if (withM.length === 0) continue;
+    const spec = withM[0]!.features[m]!.spec;
+    for (const d of withM) {
+      const s = d.features[m]!.spec;
+      if (s.name !== spec.name || s.version !== spec.version || s.dim !== spec.dim) {
+        throw new EmoflowError(
+          'CONFIG_INVALID',
+          `${d.name}: ${m} features ${s.name}@${s.version} differ from ${spec.name}@${spec.version} of another dataset`,
+        );
+      }
+    }
+    merged.features[m] = { spec, data: new Float32Array(size * spec.dim) };
+  }
+  const taskNames = [...new Set(list.flatMap((d) => Object.keys(d.tasks)))];
+  for (const name of taskNames) {
+    const first = list.find((d) => d.tasks[name] !== undefined)!.tasks[name]!;
+    const width = first.targets.length / first.has.length;
+    const t: TaskLabels = {
+      spec: first.spec,
+      targets: new Float32Array(size * width),
+      has: new Uint8Array(size),
+    };
+    if (list.some((d) => d.tasks[name]?.truth !== undefined)) t.truth = new Int32Array(size).fill(-1);
+    merged.tasks[name] = t;
+  }
+  let offset = 0;
+  for (const d of list) {
+    merged.mask.set(d.mask, offset * 3);
+    for (const m of MODALITIES) {
+      const f = d.features[m];
+      if (f !== undefined) merged.features[m]!.data.set(f.data, offset * f.spec.dim);
+      else for (let i = 0; i < d.size; i++) merged.mask[(offset + i) * 3 + MODALITIES.indexOf(m)] = 0;
+    }
+    for (const [name, t] of Object.entries(merged.tasks)) {
+      const src = d.tasks[name];
+      if (src === undefined) continue;
+      const width = t.targets.length / size;
+      t.targets.set(src.targets, offset * width);
+      t.has.set(src.has, offset);
+      if (t.truth !== undefined) {
+        if (src.truth !== undefined) t.truth.set(src.truth, offset);
+      }
+    }
+    offset += d.size;
+  }
+  return merged;
+}

@@ -1,0 +1,171 @@
+import * as ort from 'onnxruntime-node';
+import { EmoflowError } from '../core/errors.js';
+import { MODALITIES } from '../core/labels.js';
+import type { FeatureDataset, TaskLabels } from '../data/feature-dataset.js';
+import {
+  argmaxRow,
+  classificationMetrics,
+  fitThresholds,
+  multiLabelMetrics,
+  regressionMetrics,
+  reliabilityBins,
+  type ReliabilityBin,
+  type TaskMetrics,
+} from '../eval/metrics.js';
+import { fitTemperature } from './calibration.js';
+import { taskWidth } from './head-model.js';
+import type { HeadDescription, TaskSpec } from './head-spec.js';
+
+/** Checks that a dataset's features are what the head was trained on (HEAD_INCOMPATIBLE otherwise). */
+export function checkCompatible(desc: HeadDescription, ds: FeatureDataset): void {
+  for (const m of MODALITIES) {
+    const f = ds.features[m];
+    if (f === undefined) continue;
+    const slot = desc.slots.find((s) => s.modality === m);
+    if (slot === undefined) continue; // the head ignores a modality it has no input for
+    if (
+      slot.spec.name !== f.spec.name ||
+      slot.spec.version !== f.spec.version ||
+      slot.spec.dim !== f.spec.dim
+    ) {
+      throw new EmoflowError(
+        'HEAD_INCOMPATIBLE',
+        `${ds.name}: ${m} features are ${f.spec.name}@${f.spec.version} (${f.spec.dim}-d), the head takes ${slot.spec.name}@${slot.spec.version} (${slot.spec.dim}-d)`,
+      );
+    }
+  }
+}
+
+/** Runs an inference-graph session (head.onnx) over a dataset: each task's output and the contribution. */
+export async function predict(
+  session: ort.InferenceSession,
+  desc: HeadDescription,
+  ds: FeatureDataset,
+  batch = 1024,
+): Promise<Map<string, Float32Array>> {
+  checkCompatible(desc, ds);
+  const out = new Map<string, Float32Array>();
+  for (const t of desc.tasks)
+    out.set(t.name, new Float32Array(ds.size * (t.type === 'regression' ? 1 : taskWidth(t))));
+  out.set('contribution', new Float32Array(ds.size * 3));
+  for (let start = 0; start < ds.size; start += batch) {
+    const n = Math.min(batch, ds.size - start);
+    const feeds: Record<string, ort.Tensor> = {};
+    const mask = new Float32Array(n * 3);
+    for (let r = 0; r < n; r++) for (let c = 0; c < 3; c++) mask[r * 3 + c] = ds.mask[(start + r) * 3 + c]!;
+    for (const slot of desc.slots) {
+      const dim = slot.spec.dim;
+      const src = ds.features[slot.modality];
+      const col = MODALITIES.indexOf(slot.modality);
+      if (src === undefined) for (let r = 0; r < n; r++) mask[r * 3 + col] = 0;
+      const x =
+        src === undefined ? new Float32Array(n * dim) : src.data.subarray(start * dim, (start + n) * dim);
+      feeds[slot.modality] = new ort.Tensor('float32', x, [n, dim]);
+    }
+    feeds['mask'] = new ort.Tensor('float32', mask, [n, 3]);
+    const res = await session.run(feeds);
+    for (const [name, buf] of out) {
+      const w = buf.length / ds.size;
+      buf.set(res[name]!.data as Float32Array, start * w);
+    }
+  }
+  return out;
+}
+
+/** The class index each row is scored against: the vote-majority truth when given, else the target's argmax; -1 unlabelled. */
+export function truthOf(labels: TaskLabels, c: number): Int32Array {
+  const n = labels.has.length;
+  const truth = new Int32Array(n).fill(-1);
+  for (let i = 0; i < n; i++) {
+    if (labels.has[i] === 0) continue;
+    if (labels.truth !== undefined) {
+      truth[i] = labels.truth[i]!;
+      continue;
+    }
+    truth[i] = argmaxRow(labels.targets, i, c);
+  }
+  return truth;
+}
+
+export interface Evaluation {
+  samples: number;
+  tasks: Record<string, TaskMetrics>;
+  reliability: Record<string, ReliabilityBin[]>;
+}
+
+/** Metrics of every task the dataset labels, from the head's outputs. */
+export function evaluate(
+  desc: HeadDescription,
+  outputs: Map<string, Float32Array>,
+  ds: FeatureDataset,
+  thresholds: Record<string, number[]> = {},
+): Evaluation {
+  const tasks: Record<string, TaskMetrics> = {};
+  const reliability: Record<string, ReliabilityBin[]> = {};
+  for (const t of desc.tasks) {
+    const labels = ds.tasks[t.name];
+    if (labels === undefined) continue;
+    const y = outputs.get(t.name)!;
+    if (t.type === 'classification') {
+      const truth = truthOf(labels, t.labels.length);
+      tasks[t.name] = classificationMetrics(y, truth, t.labels);
+      reliability[t.name] = reliabilityBins(y, truth, t.labels.length);
+    } else if (t.type === 'multilabel') {
+      const rows = labelledRows(labels);
+      const c = t.labels.length;
+      tasks[t.name] = multiLabelMetrics(
+        pick(y, rows, c),
+        binary(pick(labels.targets, rows, c)),
+        t.labels,
+        Float64Array.from(thresholds[t.name] ?? new Array<number>(c).fill(0.5)),
+      );
+    } else {
+      tasks[t.name] = regressionMetrics(y, labels.targets, labels.has);
+    }
+  }
+  return { samples: ds.size, tasks, reliability };
+}
+
+function labelledRows(labels: TaskLabels): number[] {
+  const rows: number[] = [];
+  labels.has.forEach((h, i) => h === 1 && rows.push(i));
+  return rows;
+}
+
+function pick(a: Float32Array, rows: readonly number[], c: number): Float32Array {
+  const out = new Float32Array(rows.length * c);
+  rows.forEach((r, k) => out.set(a.subarray(r * c, (r + 1) * c), k * c));
+  return out;
+}
+
+function binary(a: Float32Array): Uint8Array {
+  return Uint8Array.from(a, (v) => (v >= 0.5 ? 1 : 0));
+}
+
+/**
+ * Calibration on dev (from the eval graph's logits): a softmax temperature per classification
+ * task, and per-class thresholds for multi-label tasks.
+ */
+export function calibrate(
+  tasks: readonly TaskSpec[],
+  logits: Map<string, Float32Array>,
+  dev: FeatureDataset,
+): { temperature: Record<string, number>; thresholds: Record<string, number[]> } {
+  const temperature: Record<string, number> = {};
+  const thresholds: Record<string, number[]> = {};
+  for (const t of tasks) {
+    const labels = dev.tasks[t.name];
+    if (labels === undefined || t.type === 'regression') continue;
+    const c = t.labels.length;
+    const rows = labelledRows(labels);
+    if (rows.length === 0) continue;
+    const z = pick(logits.get(t.name)!, rows, c);
+    if (t.type === 'classification') {
+      temperature[t.name] = fitTemperature(z, { soft: pick(labels.targets, rows, c) }, c).temperature;
+    } else {
+      const probs = Float32Array.from(z, (v) => 1 / (1 + Math.exp(-v)));
+      thresholds[t.name] = Array.from(fitThresholds(probs, binary(pick(labels.targets, rows, c)), c));
+    }
+  }
+  return { temperature, thresholds };
+}

@@ -1,0 +1,112 @@
+import { MODALITIES, type Modality } from '../core/labels.js';
+import type { FeatureDataset } from '../data/feature-dataset.js';
+import type { SessionFactory } from '../models/session-factory.js';
+import { headOnnx, saveHead, type LoadedHead } from './artifact.js';
+import { calibrate, evaluate, predict } from './evaluate.js';
+import { buildHead } from './head-model.js';
+import { encodeModel } from './onnx/proto.js';
+import type { TrainConfig } from './train-config.js';
+import { evalOutputs, graphSession, trainHead, type TrainProgress, type TrainResult } from './trainer.js';
+
+export interface FitHeadInput {
+  datasets: FeatureDataset[];
+  train: FeatureDataset;
+  dev?: FeatureDataset;
+  config: TrainConfig;
+  factory: SessionFactory;
+  init?: LoadedHead;
+  freeze?: 'trunk';
+  name: string;
+  out: string;
+  onProgress?: (p: TrainProgress) => void;
+}
+
+export interface FitHeadResult {
+  onnxPath: string;
+  sha256: string;
+  result: TrainResult;
+  metrics: Record<string, unknown>;
+}
+
+/** Modalities present in the rows that label each task. */
+function taskModalities(ds: FeatureDataset): Record<string, Modality[]> {
+  const out: Record<string, Modality[]> = {};
+  for (const [name, t] of Object.entries(ds.tasks)) {
+    out[name] = MODALITIES.filter((m, c) => {
+      if (ds.features[m] === undefined) return false;
+      for (let i = 0; i < ds.size; i++) if (t.has[i] === 1 && ds.mask[i * 3 + c] === 1) return true;
+      return false;
+    });
+  }
+  return out;
+}
+
+function corpusRecord(ds: FeatureDataset): {
+  corpus: string;
+  path: string;
+  split?: string;
+  samples: number;
+  licence: string;
+} {
+  return {
+    corpus: ds.source.corpus,
+    path: ds.source.path,
+    ...(ds.source.split === undefined ? {} : { split: ds.source.split }),
+    samples: ds.size,
+    licence: ds.source.licence,
+  };
+}
+
+/**
+ * `emoflow train` below its flags: train (or fine-tune), calibrate the tasks it trained on dev
+ * (temperature, multi-label thresholds; tasks it did not train keep theirs, so that a task added
+ * under a frozen trunk leaves the others' outputs exactly as they were), measure dev metrics with
+ * the final head.onnx, and write the head folder.
+ */
+export async function fitHead(input: FitHeadInput): Promise<FitHeadResult> {
+  const { train, dev, config, factory, init } = input;
+  const result = await trainHead({
+    train,
+    ...(dev === undefined ? {} : { dev }),
+    config,
+    factory,
+    ...(init === undefined ? {} : { init: { desc: init.desc, params: init.params } }),
+    ...(input.freeze === undefined ? {} : { freeze: input.freeze }),
+    ...(input.onProgress === undefined ? {} : { onProgress: input.onProgress }),
+  });
+  const desc = result.desc;
+  const trainedTasks = desc.tasks.filter((t) => train.tasks[t.name] !== undefined);
+  let thresholds: Record<string, number[]> = { ...(init?.json.thresholds ?? {}) };
+  let metrics: Record<string, unknown> = {};
+  if (dev !== undefined) {
+    const evalGraph = buildHead(desc, result.params, 'eval');
+    const session = await graphSession(factory, encodeModel(evalGraph.graph.toModel({ params: 'inputs' })));
+    const cal = calibrate(trainedTasks, await evalOutputs(session, desc, result.params, dev), dev);
+    desc.temperature = { ...desc.temperature, ...cal.temperature };
+    thresholds = { ...thresholds, ...cal.thresholds };
+    const head = await graphSession(factory, headOnnx(desc, result.params, input.name));
+    const ev = evaluate(desc, await predict(head, desc, dev), dev, thresholds);
+    metrics = { dev: { corpus: dev.name, samples: ev.samples, tasks: ev.tasks } };
+  }
+  const oldModalities = Object.fromEntries(init?.json.tasks.map((t) => [t.name, t.modalities]) ?? []);
+  const saved = await saveHead(input.out, desc, result.params, {
+    name: input.name,
+    thresholds,
+    metrics,
+    taskModalities: { ...oldModalities, ...taskModalities(train) },
+    training: {
+      corpora: input.datasets.map(corpusRecord),
+      dev: dev === undefined ? null : corpusRecord(dev),
+      seed: config.seed,
+      config: config as unknown as Record<string, unknown>,
+      init: init === undefined ? null : { name: init.json.name, sha256: init.json.sha256 },
+      freeze: input.freeze ?? null,
+      trained: result.trained,
+      steps: result.steps,
+      seconds: result.seconds,
+      time: new Date().toISOString(),
+      log: result.log as unknown as Record<string, unknown>[],
+    },
+  });
+  return { onnxPath: saved.onnxPath, sha256: saved.sha256, result, metrics };
+}

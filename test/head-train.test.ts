@@ -1,0 +1,196 @@
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FeatureDataset } from '../src/data/feature-dataset.js';
+import { readMosi } from '../src/data/mosi-adapter.js';
+import { loadHead, type LoadedHead } from '../src/head/artifact.js';
+import { predict } from '../src/head/evaluate.js';
+import { fitHead } from '../src/head/fit-head.js';
+import { parseTrainConfig } from '../src/head/train-config.js';
+import { graphSession } from '../src/head/trainer.js';
+import { SessionFactory } from '../src/models/session-factory.js';
+import { shared } from './support/paths.js';
+import {
+  checkWithPythonOnnx,
+  skipPythonReference,
+  skipPythonReferenceMessage,
+} from './support/python-onnx.js';
+
+const work = mkdtempSync(join(tmpdir(), 'emoflow-head-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+const factory = new SessionFactory({ intraOpThreads: 1 });
+const config = parseTrainConfig({ epochs: 4 });
+let train: FeatureDataset;
+let dev: FeatureDataset;
+
+beforeAll(async () => {
+  train = await readMosi(shared('data/multimodal/mosi/train.jsonl.gz'));
+  dev = await readMosi(shared('data/multimodal/mosi/valid.jsonl.gz'));
+});
+
+async function fit(out: string, extra: Partial<Parameters<typeof fitHead>[0]> = {}): Promise<LoadedHead> {
+  await fitHead({ datasets: [train], train, dev, config, factory, name: 'test', out, ...extra });
+  return loadHead(out);
+}
+
+/** A user's own task on MOSI: is the opinion clearly positive (score >= 1)? Labels only for it. */
+function strengthTask(ds: FeatureDataset): FeatureDataset {
+  const score = ds.tasks['sentiment_score']!.targets;
+  const targets = new Float32Array(ds.size * 2);
+  for (let i = 0; i < ds.size; i++) targets[i * 2 + (score[i]! >= 1 ? 1 : 0)] = 1;
+  return {
+    ...ds,
+    tasks: {
+      strength: {
+        spec: {
+          name: 'strength',
+          type: 'classification',
+          labels: ['no', 'yes'],
+          weight: 1,
+          labelSmoothing: 0,
+          classWeights: 'none',
+        },
+        targets,
+        has: new Uint8Array(ds.size).fill(1),
+      },
+    },
+  };
+}
+
+describe('training a head inside onnxruntime', () => {
+  let base: LoadedHead;
+  beforeAll(async () => {
+    base = await fit(join(work, 'base'));
+  });
+
+  it('writes head.onnx that passes onnx.checker full_check and head.json that describes it', async () => {
+    expect(base.json.formatVersion).toBe(1);
+    expect(Object.keys(base.json.features)).toEqual(['text', 'image', 'audio']);
+    expect(base.json.features.audio!.mean).toHaveLength(73);
+    expect(base.json.tasks.map((t) => [t.name, t.type, t.modalities])).toEqual([
+      ['sentiment', 'classification', ['text', 'image', 'audio']],
+      ['sentiment_score', 'regression', ['text', 'image', 'audio']],
+    ]);
+    expect(base.json.temperature['sentiment']).toBeGreaterThan(0);
+    expect(base.json.training.corpora[0]!.samples).toBe(1337);
+    expect(base.json.training.log).toHaveLength(4);
+    if (skipPythonReference) {
+      console.warn(skipPythonReferenceMessage);
+      return;
+    }
+    const check = await checkWithPythonOnnx(base.onnx);
+    expect(check.message).toBe('');
+    expect(check.ok).toBe(true);
+  });
+
+  it('gives identical head.onnx bytes for the same seed and data, and different bytes for another seed', async () => {
+    const again = await fit(join(work, 'again'));
+    expect(Buffer.compare(Buffer.from(again.onnx), Buffer.from(base.onnx))).toBe(0);
+    expect(again.json.sha256).toBe(base.json.sha256);
+    const other = await fit(join(work, 'seed2'), { config: { ...config, seed: 2 } });
+    expect(other.json.sha256).not.toBe(base.json.sha256);
+  });
+
+  it('predicts through the session factory: probabilities, bounded scores, contributions summing to 1', async () => {
+    const session = await graphSession(factory, base.onnx);
+    const out = await predict(session, base.desc, dev);
+    const p = out.get('sentiment')!;
+    const s = out.get('sentiment_score')!;
+    const c = out.get('contribution')!;
+    for (let i = 0; i < dev.size; i++) {
+      expect(p[i * 2]! + p[i * 2 + 1]!).toBeCloseTo(1, 5);
+      expect(Math.abs(s[i]!)).toBeLessThanOrEqual(3);
+      expect(c[i * 3]! + c[i * 3 + 1]! + c[i * 3 + 2]!).toBeCloseTo(1, 5);
+    }
+    // An absent modality gets no weight.
+    const textOnly = { ...dev, mask: Uint8Array.from(dev.mask, (_, k) => (k % 3 === 0 ? 1 : 0)) };
+    const c1 = (await predict(session, base.desc, textOnly)).get('contribution')!;
+    for (let i = 0; i < dev.size; i++) expect([c1[i * 3], c1[i * 3 + 1], c1[i * 3 + 2]]).toEqual([1, 0, 0]);
+  });
+
+  it('--init with --freeze trunk changes only the trained task heads', async () => {
+    const tuned = await fit(join(work, 'tuned'), { init: base, freeze: 'trunk' });
+    expect(tuned.json.training.trained.sort()).toEqual([
+      'task.sentiment.W',
+      'task.sentiment.b',
+      'task.sentiment_score.W',
+      'task.sentiment_score.b',
+    ]);
+    let changed = 0;
+    for (const [name, before] of base.params) {
+      const after = tuned.params.get(name)!;
+      const same = Buffer.compare(Buffer.from(after.buffer), Buffer.from(before.buffer)) === 0;
+      if (name.startsWith('task.')) changed += same ? 0 : 1;
+      else expect(same, name).toBe(true);
+    }
+    expect(changed).toBe(4);
+    expect(tuned.json.features).toEqual(base.json.features); // statistics kept
+    expect(tuned.json.training.init).toEqual({ name: 'test', sha256: base.json.sha256 });
+  });
+
+  it("adds a user task under a frozen trunk and leaves the old tasks' outputs unchanged", async () => {
+    const mine = strengthTask(train);
+    const out = join(work, 'mine');
+    await fitHead({
+      datasets: [mine],
+      train: mine,
+      dev: strengthTask(dev),
+      config: { ...config, epochs: 15, lr: 3e-3 },
+      factory,
+      name: 'mine',
+      out,
+      init: base,
+      freeze: 'trunk',
+    });
+    const tuned = await loadHead(out);
+    expect(tuned.json.tasks.map((t) => t.name)).toEqual(['sentiment', 'sentiment_score', 'strength']);
+    expect(tuned.json.training.trained.sort()).toEqual(['task.strength.W', 'task.strength.b']);
+    const before = await predict(await graphSession(factory, base.onnx), base.desc, dev);
+    const after = await predict(await graphSession(factory, tuned.onnx), tuned.desc, dev);
+    for (const task of ['sentiment', 'sentiment_score', 'contribution']) {
+      expect(Array.from(after.get(task)!), task).toEqual(Array.from(before.get(task)!));
+    }
+    const strength = after.get('strength')!;
+    expect(strength).toHaveLength(dev.size * 2);
+    // The new task's head learned: its training loss fell from the first epoch to the last.
+    const log = tuned.json.training.log as { taskLosses: Record<string, number> }[];
+    expect(log.at(-1)!.taskLosses['strength']!).toBeLessThan(log[0]!.taskLosses['strength']! * 0.95);
+  });
+
+  it('refuses an initial head whose features differ (HEAD_INCOMPATIBLE)', async () => {
+    const wrong = {
+      ...train,
+      features: {
+        ...train.features,
+        audio: { spec: { name: 'other', version: '1', dim: 73 }, data: train.features.audio!.data },
+      },
+    };
+    await expect(
+      fitHead({
+        datasets: [wrong],
+        train: wrong,
+        config,
+        factory,
+        name: 'x',
+        out: join(work, 'x'),
+        init: base,
+      }),
+    ).rejects.toMatchObject({
+      code: 'HEAD_INCOMPATIBLE',
+    });
+  });
+
+  it('refuses a head folder whose head.onnx does not match head.json (HEAD_INVALID)', async () => {
+    const dir = join(work, 'broken');
+    mkdirSync(dir);
+    copyFileSync(join(work, 'base', 'head.json'), join(dir, 'head.json'));
+    const bytes = readFileSync(join(work, 'base', 'head.onnx'));
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 1;
+    writeFileSync(join(dir, 'head.onnx'), bytes);
+    await expect(loadHead(dir)).rejects.toMatchObject({
+      code: 'HEAD_INVALID',
+      message: expect.stringContaining('sha256') as string,
+    });
+  });
+});

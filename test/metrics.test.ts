@@ -1,0 +1,289 @@
+import { describe, expect, it } from 'vitest';
+import { EMOTIONS } from '../src/core/labels.js';
+import {
+  DEFAULT_THRESHOLD_GRID,
+  classificationMetrics,
+  ece,
+  ferplusMajority,
+  fitThresholds,
+  multiLabelMetrics,
+  regressionMetrics,
+  reliabilityBins,
+} from '../src/eval/metrics.js';
+
+const idx = (name: (typeof EMOTIONS)[number]): number => EMOTIONS.indexOf(name);
+
+describe('classificationMetrics', () => {
+  // Eight rows, three classes; row 6 has no label. Predictions (argmax) and max-probability confidence:
+  //   row  truth  probs              pred  conf  correct
+  //   0    a      .7  .2  .1         a     .7    yes
+  //   1    a      .2  .5  .3         b     .5    no
+  //   2    b      .1  .8  .1         b     .8    yes
+  //   3    b      .4  .4  .2         a     .4    no   (tie a/b -> lowest index)
+  //   4    c      .1  .1  .8         c     .8    yes
+  //   5    c      .3  .3  .4         c     .4    yes
+  //   6    -1     1   0   0          excluded
+  //   7    c      .6  .3  .1         a     .6    no
+  // Confusion (rows truth): a [1 1 0], b [1 1 0], c [1 0 2]; accuracy 4/7.
+  // a: tp 1, predicted 3, support 2 -> P 1/3, R 1/2, F1 2/(2+2+1) = 0.4
+  // b: tp 1, predicted 2, support 2 -> P 1/2, R 1/2, F1 0.5
+  // c: tp 2, predicted 2, support 3 -> P 1,   R 2/3, F1 4/(4+0+1) = 0.8
+  // macro-F1 = 1.7/3; weighted-F1 = (0.4·2 + 0.5·2 + 0.8·3)/7 = 0.6; UAR = (1/2 + 1/2 + 2/3)/3 = 5/9.
+  // ECE with 5 bins (lo, hi]: (.2,.4] rows 3,5: conf .4 acc .5; (.4,.6] rows 1,7: conf .55 acc 0;
+  //   (.6,.8] rows 0,2,4: conf 2.3/3 acc 1 -> (2·0.1 + 2·0.55 + 3·(0.7/3))/7 = 2/7.
+  const probs = new Float64Array([
+    0.7, 0.2, 0.1, 0.2, 0.5, 0.3, 0.1, 0.8, 0.1, 0.4, 0.4, 0.2, 0.1, 0.1, 0.8, 0.3, 0.3, 0.4, 1, 0, 0, 0.6,
+    0.3, 0.1,
+  ]);
+  const truth = new Int32Array([0, 0, 1, 1, 2, 2, -1, 2]);
+  const labels = ['a', 'b', 'c'];
+
+  it('matches the hand-computed scores', () => {
+    const m = classificationMetrics(probs, truth, labels, { eceBins: 5 });
+    expect(m.samples).toBe(7);
+    expect(m.excluded).toBe(1);
+    expect(m.accuracy).toBeCloseTo(4 / 7, 12);
+    expect(m.confusion).toEqual([
+      [1, 1, 0],
+      [1, 1, 0],
+      [1, 0, 2],
+    ]);
+    expect(m.perClass['a']!.precision).toBeCloseTo(1 / 3, 12);
+    expect(m.perClass['a']!.recall).toBeCloseTo(0.5, 12);
+    expect(m.perClass['a']!.f1).toBeCloseTo(0.4, 12);
+    expect(m.perClass['b']).toEqual({ precision: 0.5, recall: 0.5, f1: 0.5, support: 2 });
+    expect(m.perClass['c']!.precision).toBe(1);
+    expect(m.perClass['c']!.recall).toBeCloseTo(2 / 3, 12);
+    expect(m.perClass['c']!.f1).toBeCloseTo(0.8, 12);
+    expect(m.perClass['c']!.support).toBe(3);
+    expect(m.macroF1).toBeCloseTo(1.7 / 3, 12);
+    expect(m.weightedF1).toBeCloseTo(0.6, 12);
+    expect(m.uar).toBeCloseTo(5 / 9, 12);
+    expect(m.ece).toBeCloseTo(2 / 7, 12);
+    expect(m.labels).toEqual(labels);
+  });
+
+  it('includes a class with neither support nor predictions as F1 0 in macro-F1, but not in UAR', () => {
+    // sklearn f1_score(labels=[0,1,2], average='macro', zero_division=0) = (1 + 1 + 0)/3;
+    // balanced_accuracy_score = mean recall over classes present in the truth = 1.
+    const m = classificationMetrics(
+      new Float32Array([0.9, 0.05, 0.05, 0.1, 0.8, 0.1]),
+      new Int32Array([0, 1]),
+      ['a', 'b', 'c'],
+    );
+    expect(m.perClass['c']).toEqual({ precision: 0, recall: 0, f1: 0, support: 0 });
+    expect(m.macroF1).toBeCloseTo(2 / 3, 12);
+    expect(m.weightedF1).toBe(1);
+    expect(m.uar).toBe(1);
+  });
+
+  it('reports NaN accuracy and zero F1 when every row is excluded', () => {
+    const m = classificationMetrics(new Float64Array([0.5, 0.5]), new Int32Array([-1]), ['a', 'b']);
+    expect(m.samples).toBe(0);
+    expect(m.excluded).toBe(1);
+    expect(m.accuracy).toBeNaN();
+    expect(m.uar).toBeNaN();
+    expect(m.ece).toBeNaN();
+    expect(m.macroF1).toBe(0);
+    expect(m.weightedF1).toBe(0);
+  });
+
+  it('keeps a label named __proto__ as an own key', () => {
+    const m = classificationMetrics(new Float64Array([1, 0, 0, 1]), new Int32Array([0, 1]), [
+      '__proto__',
+      'x',
+    ]);
+    expect(Object.keys(m.perClass)).toEqual(['__proto__', 'x']);
+    expect(Object.getPrototypeOf(m.perClass)).toBe(Object.prototype);
+  });
+
+  it('rejects mismatched shapes and out-of-range labels', () => {
+    expect(() => classificationMetrics(new Float64Array(5), new Int32Array(2), ['a', 'b', 'c'])).toThrow(
+      RangeError,
+    );
+    expect(() => classificationMetrics(new Float64Array(4), new Int32Array([0, 2]), ['a', 'b'])).toThrow(
+      RangeError,
+    );
+    expect(() => classificationMetrics(new Float64Array(4), new Int32Array([0, 1]), ['a', 'a'])).toThrow(
+      RangeError,
+    );
+  });
+});
+
+describe('reliabilityBins and ece', () => {
+  it('bins confidences into (lo, hi] and averages per bin', () => {
+    // Confidences 0.25 (wrong), 0.5 (right, on the 0.25–0.5 boundary: goes low), 0.75 (right),
+    // 1.0 (right), 0.9 (wrong): 4 bins of width 0.25.
+    const probs = new Float64Array(
+      [0.25, 0.75 / 3, 0.75 / 3, 0.75 / 3].concat([0.5, 0.5 / 3, 0.5 / 3, 0.5 / 3]),
+    );
+    const more = new Float64Array([
+      0.25 / 3,
+      0.75,
+      0.25 / 3,
+      0.25 / 3,
+      0,
+      0,
+      1,
+      0,
+      0.1 / 3,
+      0.1 / 3,
+      0.1 / 3,
+      0.9,
+    ]);
+    const all = new Float64Array([...probs, ...more]);
+    const truth = new Int32Array([1, 0, 1, 2, 0]);
+    const bins = reliabilityBins(all, truth, 4, 4);
+    expect(bins.map((b) => b.count)).toEqual([1, 1, 1, 2]);
+    expect(bins.map((b) => [b.lo, b.hi])).toEqual([
+      [0, 0.25],
+      [0.25, 0.5],
+      [0.5, 0.75],
+      [0.75, 1],
+    ]);
+    expect(bins[0]).toMatchObject({ confidence: 0.25, accuracy: 0 });
+    expect(bins[1]).toMatchObject({ confidence: 0.5, accuracy: 1 });
+    expect(bins[3]!.confidence).toBeCloseTo(0.95, 12);
+    expect(bins[3]!.accuracy).toBe(0.5);
+    // ECE = (0.25 + 0.5 + 0.25 + 2·0.45)/5 = 1.9/5.
+    expect(ece(all, truth, 4, 4)).toBeCloseTo(0.38, 12);
+  });
+
+  it('marks empty bins with NaN and leaves them out of ECE', () => {
+    const bins = reliabilityBins(new Float64Array([0.9, 0.1]), new Int32Array([0]), 2, 10);
+    expect(bins).toHaveLength(10);
+    expect(bins[0]!.count).toBe(0);
+    expect(bins[0]!.accuracy).toBeNaN();
+    expect(bins[8]!.count).toBe(1); // 0.9 is in (0.8, 0.9]
+    expect(ece(new Float64Array([0.9, 0.1]), new Int32Array([0]), 2, 10)).toBeCloseTo(0.1, 12);
+  });
+});
+
+describe('multiLabelMetrics', () => {
+  // Thresholds x 0.3, y 0.5, z 0.5; predicted set = argmax + classes at or above their threshold.
+  //   row  probs            targets  predicted
+  //   0    .6  .35 .05      x y      x          (y below 0.5)
+  //   1    .2  .3  .5       z        z
+  //   2    .45 .1  .45      z        x          (tie -> x; z 0.45 < 0.5)
+  //   3    .3  .6  .1       x        y x        (x exactly at its threshold counts)
+  // x: tp 2, fp 1, fn 0 -> P 2/3, R 1, F1 0.8;  y: tp 0, fp 1, fn 1 -> 0;  z: tp 1, fp 0, fn 1 -> F1 2/3.
+  // macro-F1 = (0.8 + 0 + 2/3)/3; micro: tp 3, fp 2, fn 2 -> 6/10.
+  const probs = new Float64Array([0.6, 0.35, 0.05, 0.2, 0.3, 0.5, 0.45, 0.1, 0.45, 0.3, 0.6, 0.1]);
+  const targets = new Uint8Array([1, 1, 0, 0, 0, 1, 0, 0, 1, 1, 0, 0]);
+
+  it('matches the hand-computed scores', () => {
+    const m = multiLabelMetrics(probs, targets, ['x', 'y', 'z'], new Float64Array([0.3, 0.5, 0.5]));
+    expect(m.samples).toBe(4);
+    expect(m.perClass['x']!.precision).toBeCloseTo(2 / 3, 12);
+    expect(m.perClass['x']!.recall).toBe(1);
+    expect(m.perClass['x']!.f1).toBeCloseTo(0.8, 12);
+    expect(m.perClass['x']!.support).toBe(2);
+    expect(m.perClass['y']).toEqual({ precision: 0, recall: 0, f1: 0, support: 1, threshold: 0.5 });
+    expect(m.perClass['z']!.f1).toBeCloseTo(2 / 3, 12);
+    expect(m.macroF1).toBeCloseTo((0.8 + 2 / 3) / 3, 12);
+    expect(m.microF1).toBeCloseTo(0.6, 12);
+  });
+
+  it('takes one threshold for every class', () => {
+    // Threshold 0.9: only the argmax is predicted: rows -> x, z, x, y.
+    // x: tp 1 (row 0), fp 1 (row 2), fn 1 (row 3); y: fp 1, fn 1; z: tp 1, fn 1.
+    const m = multiLabelMetrics(probs, targets, ['x', 'y', 'z'], 0.9);
+    expect(m.perClass['x']!.f1).toBeCloseTo(0.5, 12);
+    expect(m.microF1).toBeCloseTo(4 / (4 + 2 + 3), 12);
+  });
+});
+
+describe('fitThresholds', () => {
+  it('picks the grid value maximising each class F1, ties to the largest', () => {
+    // Class 1 (argmax only in the last row): threshold in (0.2, 0.3] predicts rows 1, 3, 4 ->
+    // tp 2, fp 1 -> F1 0.8, the best (≤0.1: 4/7, (0.1,0.2]: 4/6, (0.3,0.4]: 0.5, >0.4: 2/3); grid 0.25
+    // and 0.30 tie, 0.30 wins. Class 0 is the argmax of rows 0–3 (all positives); only row 4 (0.4,
+    // negative) depends on the threshold: F1 is 1 from 0.45 up, so the largest, 0.95.
+    const probs = new Float64Array([0.9, 0.1, 0.7, 0.3, 0.8, 0.2, 0.6, 0.4, 0.4, 0.6]);
+    const targets = new Uint8Array([1, 0, 1, 1, 1, 0, 1, 0, 0, 1]);
+    const t = fitThresholds(probs, targets, 2);
+    expect(Array.from(t)).toEqual([0.95, 0.3]);
+  });
+
+  it('documents its default grid', () => {
+    expect(DEFAULT_THRESHOLD_GRID).toHaveLength(19);
+    expect(DEFAULT_THRESHOLD_GRID[0]).toBe(0.05);
+    expect(DEFAULT_THRESHOLD_GRID[5]).toBe(0.3);
+    expect(DEFAULT_THRESHOLD_GRID[18]).toBe(0.95);
+  });
+});
+
+describe('regressionMetrics', () => {
+  it('matches hand-computed Pearson, CCC, MAE and RMSE', () => {
+    // pred 1 2 3 4, truth 2 2 4 4: means 2.5, 3; var_x 1.25, var_y 1, cov 1 (population).
+    // Pearson = 1/√1.25; CCC = 2·1/(1.25 + 1 + 0.25) = 0.8; errors −1 0 −1 0 -> MAE 0.5, RMSE √0.5.
+    // The fifth row is masked out (its NaN truth would otherwise throw).
+    const m = regressionMetrics(
+      new Float64Array([1, 2, 3, 4, 100]),
+      new Float64Array([2, 2, 4, 4, NaN]),
+      new Uint8Array([1, 1, 1, 1, 0]),
+    );
+    expect(m.samples).toBe(4);
+    expect(m.pearson).toBeCloseTo(1 / Math.sqrt(1.25), 12);
+    expect(m.ccc).toBeCloseTo(0.8, 12);
+    expect(m.mae).toBeCloseTo(0.5, 12);
+    expect(m.rmse).toBeCloseTo(Math.sqrt(0.5), 12);
+  });
+
+  it('returns Pearson 0 for a constant series, and CCC 1 when both are the same constant', () => {
+    const flat = regressionMetrics(new Float32Array([1, 1, 1]), new Float32Array([0, 1, 2]));
+    expect(flat.pearson).toBe(0);
+    expect(flat.ccc).toBe(0); // 2·0 / (0 + 2/3 + 0)
+    expect(flat.mae).toBeCloseTo(2 / 3, 12);
+    const same = regressionMetrics(new Float32Array([0.5, 0.5]), new Float32Array([0.5, 0.5]));
+    expect(same).toEqual({ samples: 2, pearson: 0, ccc: 1, mae: 0, rmse: 0 });
+  });
+
+  it('returns NaN with no scored row and throws on an unmasked NaN', () => {
+    const none = regressionMetrics(new Float64Array([1]), new Float64Array([2]), new Uint8Array([0]));
+    expect(none.samples).toBe(0);
+    expect(none.ccc).toBeNaN();
+    expect(() => regressionMetrics(new Float64Array([1, 2]), new Float64Array([NaN, 1]))).toThrow(RangeError);
+  });
+});
+
+describe('ferplusMajority', () => {
+  // Columns: neutral, happiness, surprise, sadness, anger, disgust, fear, contempt, unknown, NF.
+  it('maps a strict majority of the votes above 1 to the emoflow label', () => {
+    expect(ferplusMajority([0, 10, 0, 0, 0, 0, 0, 0, 0, 0])).toBe(idx('joy'));
+    // 1-votes dropped: neutral 6 of 6 + 2 (unknown) = 8.
+    expect(ferplusMajority([6, 0, 1, 1, 0, 0, 0, 0, 2, 0])).toBe(idx('neutral'));
+    expect(ferplusMajority([0, 0, 6, 0, 0, 0, 4, 0, 0, 0])).toBe(idx('surprise'));
+    expect(ferplusMajority([0, 0, 0, 10, 0, 0, 0, 0, 0, 0])).toBe(idx('sadness'));
+    expect(ferplusMajority([0, 0, 0, 0, 8, 1, 0, 0, 1, 0])).toBe(idx('anger'));
+    // disgust 6 of 6 + 2 (contempt) once the three 1-votes are gone.
+    expect(ferplusMajority([1, 0, 0, 1, 0, 6, 0, 2, 0, 0])).toBe(idx('disgust'));
+    expect(ferplusMajority([1, 0, 0, 0, 0, 0, 9, 0, 0, 0])).toBe(idx('fear'));
+  });
+
+  it('drops single votes before counting, even when they are most of the raw votes', () => {
+    // Raw: neutral 2 of 10. After zeroing the eight 1-votes: 2 of 2.
+    expect(ferplusMajority([2, 1, 1, 1, 1, 1, 1, 1, 1, 0])).toBe(idx('neutral'));
+    expect(ferplusMajority([1, 1, 1, 1, 1, 1, 1, 1, 1, 1])).toBeNull();
+  });
+
+  it('needs more than half: exactly half or a plurality is excluded', () => {
+    expect(ferplusMajority([5, 5, 0, 0, 0, 0, 0, 0, 0, 0])).toBeNull();
+    // fer0000000 of the training set: 4, 3, 2 after dropping the 1 -> 4 of 9 is no majority.
+    expect(ferplusMajority([4, 0, 0, 1, 3, 2, 0, 0, 0, 0])).toBeNull();
+    // Unknown votes count in the total: 4 of 8.
+    expect(ferplusMajority([4, 0, 0, 0, 0, 0, 0, 0, 4, 0])).toBeNull();
+    expect(ferplusMajority([5, 0, 0, 0, 0, 0, 0, 0, 3, 0])).toBe(idx('neutral'));
+  });
+
+  it('excludes contempt, unknown and NF majorities', () => {
+    expect(ferplusMajority([0, 0, 0, 0, 0, 2, 0, 7, 1, 0])).toBeNull();
+    expect(ferplusMajority([2, 0, 0, 0, 0, 0, 0, 0, 8, 0])).toBeNull();
+    expect(ferplusMajority([0, 0, 0, 0, 0, 0, 0, 0, 0, 10])).toBeNull();
+  });
+
+  it('rejects a row without 10 counts', () => {
+    expect(() => ferplusMajority([1, 2, 3])).toThrow(RangeError);
+    expect(() => ferplusMajority([0, 10, 0, 0, 0, 0, 0, 0, 0, -1])).toThrow(RangeError);
+  });
+});
