@@ -19,6 +19,23 @@ export class Random {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
 
+  /**
+   * Fills `out` with `value` where a uniform draw is below `p`, else 0: dropout masks. The same
+   * sequence as calling `next()` per element, inlined because masks are drawn for every
+   * activation of every training batch.
+   */
+  fillBernoulli(out: Float32Array, p: number, value: number): void {
+    let state = this.state;
+    for (let k = 0; k < out.length; k++) {
+      state = (state + 0x6d2b79f5) >>> 0;
+      let t = state;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      out[k] = ((t ^ (t >>> 14)) >>> 0) / 4294967296 < p ? value : 0;
+    }
+    this.state = state;
+  }
+
   /** Standard normal. */
   normal(): number {
     if (this.spare !== undefined) {

@@ -9,14 +9,14 @@ export interface AdamWOptions {
 }
 
 /**
- * AdamW (Loshchilov & Hutter 2019, Algorithm 2): Adam moments with bias correction and weight
+ * AdamW (Loshchilov & Hutter 2019, Algorithm 2): Adam moments (float32, as in PyTorch) with bias correction and weight
  * decay decoupled from the gradient. In JavaScript rather than in the graph: the step is one
  * pass over each parameter, and in-graph it would have to copy parameters and both moments out
  * of onnxruntime every step (see docs/head.md for the measurement).
  */
 export class AdamW {
-  private readonly m = new Map<string, Float64Array>();
-  private readonly v = new Map<string, Float64Array>();
+  private readonly m = new Map<string, Float32Array>();
+  private readonly v = new Map<string, Float32Array>();
   private t = 0;
   private readonly beta1: number;
   private readonly beta2: number;
@@ -47,18 +47,20 @@ export class AdamW {
       let m = this.m.get(name);
       let v = this.v.get(name);
       if (m === undefined || v === undefined) {
-        m = new Float64Array(p.length);
-        v = new Float64Array(p.length);
+        m = new Float32Array(p.length);
+        v = new Float32Array(p.length);
         this.m.set(name, m);
         this.v.set(name, v);
       }
       const wd = decay(name) ? 1 - lr * this.options.weightDecay : 1;
       const eps = this.eps;
       const sqrtC2 = Math.sqrt(c2);
+      const a1 = 1 - b1;
+      const a2 = 1 - b2;
       for (let i = 0; i < p.length; i++) {
         const gi = g[i]! * scale;
-        const mi = b1 * m[i]! + (1 - b1) * gi;
-        const vi = b2 * v[i]! + (1 - b2) * gi * gi;
+        const mi = b1 * m[i]! + a1 * gi;
+        const vi = b2 * v[i]! + a2 * gi * gi;
         m[i] = mi;
         v[i] = vi;
         p[i] = p[i]! * wd - (stepSize * mi) / (Math.sqrt(vi) / sqrtC2 + eps);

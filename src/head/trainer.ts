@@ -237,7 +237,7 @@ class BatchFeeder {
       const keep = 1 - config.dropout;
       for (const d of dropout) {
         const m = new Float32Array(b * d.width);
-        for (let k = 0; k < m.length; k++) m[k] = this.rnd.next() < keep ? 1 / keep : 0;
+        this.rnd.fillBernoulli(m, keep, 1 / keep);
         feeds[d.name] = new ort.Tensor('float32', m, [b, d.width]);
       }
       for (const t of desc.tasks) {
