@@ -60,7 +60,7 @@ export const trainCommand = defineCommand({
     },
     examples: [
       'emoflow train --data mosi:../shared/data/multimodal/mosi/train.jsonl.gz --dev mosi:../shared/data/multimodal/mosi/valid.jsonl.gz --out heads/mosi',
-      'emoflow train --init heads/mosi --freeze trunk --data mine.jsonl --dev mine-dev.jsonl --out heads/mine',
+      'emoflow train --init heads/mosi --freeze trunk --data mosi:train.jsonl.gz --dev mosi:valid.jsonl.gz --out heads/mosi-tuned',
     ],
   },
   async run({ flags }, io) {
