@@ -7,6 +7,7 @@ import { loadHead } from '../head/artifact.js';
 import { evaluate, predict } from '../head/evaluate.js';
 import { graphSession } from '../head/trainer.js';
 import { defineCommand, printJson } from './command.js';
+import { cacheFlags, datasetContext } from './dataset-context.js';
 import { modelFlags, modelRuntime } from './runtime-flags.js';
 
 export const evalCommand = defineCommand({
@@ -29,6 +30,7 @@ export const evalCommand = defineCommand({
         description: 'write an HTML report: confusion matrices, reliability diagrams, learning curves',
       },
       'no-progress': { type: 'boolean', description: 'no progress output' },
+      ...cacheFlags,
       ...modelFlags,
     },
     examples: [
@@ -41,8 +43,19 @@ export const evalCommand = defineCommand({
     if (flags.data === undefined)
       throw new EmoflowError('CONFIG_INVALID', 'emoflow eval: --data <spec> is required');
     const head = await loadHead(resolve(flags.head));
-    const ds = await loadDataset(flags.data);
-    const { factory } = modelRuntime(flags, io);
+    const { factory, store } = modelRuntime(flags, io);
+    // Raw corpora are extracted as the head was trained: VAD on or off is part of its audio spec.
+    const ds = await loadDataset(
+      flags.data,
+      datasetContext(io, {
+        factory,
+        store,
+        cacheDir: flags.cache,
+        vad: head.json.features.audio?.name.endsWith('-vad') ?? false,
+        textModel: flags['text-model'],
+        progress: !flags['no-progress'],
+      }),
+    );
     if (!flags['no-progress'] && io.interactive)
       io.err(`evaluating ${head.json.name} on ${ds.name} (${ds.size} samples)\n`);
     const session = await graphSession(factory, head.onnx);

@@ -1,7 +1,8 @@
 import { basename, resolve } from 'node:path';
 import { EmoflowError } from '../core/errors.js';
 import { MODALITIES, type Modality } from '../core/labels.js';
-import { loadSamples, parseCorpusSpec } from '../data/corpus-spec.js';
+import { parseCorpusSpec } from '../data/corpus-spec.js';
+import { loadCorpus } from '../data/datasets.js';
 import { extractToCache } from '../data/extract-features.js';
 import { buildExtractors } from '../features/extractors.js';
 import { defineCommand, printJson } from './command.js';
@@ -54,7 +55,7 @@ export const featuresCommand = defineCommand({
       throw new EmoflowError('CONFIG_INVALID', 'emoflow features: --out <dir> is required');
     const modalities = parseModalities(flags.modalities);
     const spec = parseCorpusSpec(positionals[0]!);
-    const samples = await loadSamples(spec);
+    const { samples } = await loadCorpus(spec);
     const { store, factory } = modelRuntime(flags, io);
     const extractors = await buildExtractors({
       factory,

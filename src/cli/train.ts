@@ -5,7 +5,10 @@ import { loadHead } from '../head/artifact.js';
 import { fitHead } from '../head/fit-head.js';
 import { parseTrainConfig, readTrainConfig } from '../head/train-config.js';
 import type { TrainProgress } from '../head/trainer.js';
+import type { FeatureDataset } from '../data/feature-dataset.js';
+import { ModelStore } from '../models/model-store.js';
 import { SessionFactory } from '../models/session-factory.js';
+import { cacheFlags, datasetContext } from './dataset-context.js';
 import { defineCommand, printJson, warningPrinter, type CliIO } from './command.js';
 import { DEVICES, type Device } from '../models/session-factory.js';
 
@@ -55,6 +58,16 @@ export const trainCommand = defineCommand({
       seed: { type: 'int', description: 'random seed (overrides the config)', min: 0, max: 2 ** 31 - 1 },
       name: { type: 'string', value: 'name', description: 'head name [default: the folder name]' },
       device: { type: 'string', description: 'where the graphs run', choices: DEVICES, default: 'cpu' },
+      vad: {
+        type: 'boolean',
+        description: 'trim audio to speech with Silero VAD (part of the audio feature spec)',
+      },
+      ...cacheFlags,
+      'models-dir': {
+        type: 'string',
+        value: 'dir',
+        description: 'model store folder [default: the package models/]',
+      },
       'no-progress': { type: 'boolean', description: 'no progress output' },
       json: { type: 'boolean', description: 'print a summary as one JSON line' },
     },
@@ -73,9 +86,19 @@ export const trainCommand = defineCommand({
       throw new EmoflowError('CONFIG_INVALID', 'emoflow train: --freeze needs --init <head dir>');
     let config = flags.config === undefined ? parseTrainConfig({}) : await readTrainConfig(flags.config);
     if (flags.seed !== undefined) config = { ...config, seed: flags.seed };
-    const datasets = await Promise.all(dataSpecs.map((s) => loadDataset(s)));
+    // Extraction (raw corpora) uses every core; training keeps the config's thread count.
+    const extraction = datasetContext(io, {
+      factory: new SessionFactory({ device: flags.device as Device, onWarning: warningPrinter(io) }),
+      store: flags['models-dir'] === undefined ? new ModelStore() : new ModelStore(flags['models-dir']),
+      cacheDir: flags.cache,
+      vad: flags.vad,
+      textModel: flags['text-model'],
+      progress: !flags['no-progress'],
+    });
+    const datasets: FeatureDataset[] = [];
+    for (const s of dataSpecs) datasets.push(await loadDataset(s, extraction));
     const train = mergeDatasets(datasets);
-    const dev = flags.dev === undefined ? undefined : await loadDataset(flags.dev);
+    const dev = flags.dev === undefined ? undefined : await loadDataset(flags.dev, extraction);
     const init = flags.init === undefined ? undefined : await loadHead(resolve(flags.init));
     const factory = new SessionFactory({
       device: flags.device as Device,

@@ -1,28 +1,11 @@
 import { extname } from 'node:path';
 import { EmoflowError } from '../core/errors.js';
-import type { Sample } from '../core/sample.js';
-import { readManifestSamples } from './manifest-adapter.js';
 
 /** `<adapter>:<path>[#split]` (DESIGN.md §10); a bare `.csv` / `.jsonl` path means the manifest adapter. */
 export interface CorpusSpec {
   adapter: string;
   path: string;
   split: string | undefined;
-}
-
-type Adapter = (path: string, split: string | undefined) => Promise<Sample[]>;
-
-/** The adapters `train`, `eval`, `features` and `ingest` share. Corpus adapters register here. */
-const ADAPTERS: Record<string, Adapter> = {
-  manifest: async (path, split) => {
-    if (split !== undefined)
-      throw new EmoflowError('CONFIG_INVALID', `the manifest adapter has no splits (got #${split})`);
-    return readManifestSamples(path);
-  },
-};
-
-export function knownAdapters(): string[] {
-  return Object.keys(ADAPTERS);
 }
 
 export function parseCorpusSpec(spec: string): CorpusSpec {
@@ -37,7 +20,7 @@ export function parseCorpusSpec(spec: string): CorpusSpec {
     if (ext !== '.csv' && ext !== '.jsonl' && ext !== '.ndjson') {
       throw new EmoflowError(
         'CONFIG_INVALID',
-        `'${spec}' is not a corpus spec: use <adapter>:<path>[#split] (adapters: ${knownAdapters().join(', ')}) or a .csv/.jsonl manifest`,
+        `'${spec}' is not a corpus spec: use <adapter>:<path>[#split] or a .csv/.jsonl manifest`,
       );
     }
     adapter = 'manifest';
@@ -47,15 +30,4 @@ export function parseCorpusSpec(spec: string): CorpusSpec {
   return hash < 0
     ? { adapter, path: rest, split: undefined }
     : { adapter, path: rest.slice(0, hash), split: rest.slice(hash + 1) };
-}
-
-export async function loadSamples(spec: CorpusSpec): Promise<Sample[]> {
-  const adapter = ADAPTERS[spec.adapter];
-  if (adapter === undefined) {
-    throw new EmoflowError(
-      'CONFIG_INVALID',
-      `unknown corpus adapter '${spec.adapter}' (known: ${knownAdapters().join(', ')})`,
-    );
-  }
-  return adapter(spec.path, spec.split);
 }

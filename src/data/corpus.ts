@@ -12,8 +12,20 @@ export const EMOTION_TASK: TaskSpec = {
   classWeights: 'none',
 };
 
-export const VALENCE_TASK: TaskSpec = { name: 'valence', type: 'regression', range: [-1, 1], loss: 'mse', weight: 1 };
-export const AROUSAL_TASK: TaskSpec = { name: 'arousal', type: 'regression', range: [-1, 1], loss: 'mse', weight: 1 };
+export const VALENCE_TASK: TaskSpec = {
+  name: 'valence',
+  type: 'regression',
+  range: [-1, 1],
+  loss: 'mse',
+  weight: 1,
+};
+export const AROUSAL_TASK: TaskSpec = {
+  name: 'arousal',
+  type: 'regression',
+  range: [-1, 1],
+  loss: 'mse',
+  weight: 1,
+};
 
 /**
  * What a corpus adapter returns: samples (inputs as text or paths under `root`, plus DESIGN.md §3

@@ -1,38 +1,87 @@
 import { EmoflowError } from '../core/errors.js';
 import { MODALITIES } from '../core/labels.js';
-import type { CorpusSpec } from './corpus-spec.js';
-import { parseCorpusSpec } from './corpus-spec.js';
+import type { ModalityExtractor } from '../features/modality-extractor.js';
+import { readManifestCorpus } from './adapters/manifest-corpus.js';
+import type { Corpus } from './corpus.js';
+import { corpusToDataset } from './corpus-dataset.js';
+import { parseCorpusSpec, type CorpusSpec } from './corpus-spec.js';
 import type { FeatureDataset, TaskLabels } from './feature-dataset.js';
 import { readMosi } from './mosi-adapter.js';
 
-type DatasetAdapter = (path: string, split: string | undefined) => Promise<FeatureDataset>;
+type FeatureAdapter = (path: string, split: string | undefined) => Promise<FeatureDataset>;
+type CorpusAdapter = (path: string, split: string | undefined) => Promise<Corpus>;
 
-/** Adapters that give feature-level datasets, for `train` and `eval`. */
-const DATASET_ADAPTERS: Record<string, DatasetAdapter> = {
+/** Adapters whose corpora ship features (MOSI's release). */
+const FEATURE_ADAPTERS: Record<string, FeatureAdapter> = {
   mosi: async (path, split) => {
-    if (split !== undefined)
+    if (split !== undefined) {
       throw new EmoflowError(
         'CONFIG_INVALID',
         `mosi: name the split's file (train.jsonl.gz, valid.jsonl.gz) instead of #${split}`,
       );
+    }
     return readMosi(path);
   },
 };
 
-export function datasetAdapters(): string[] {
-  return Object.keys(DATASET_ADAPTERS);
+/** Adapters over raw text, images and audio (DESIGN.md §10): the same for train, eval, features and ingest. */
+const CORPUS_ADAPTERS: Record<string, CorpusAdapter> = {
+  manifest: readManifestCorpus,
+};
+
+/** Registers corpus adapters (the text and media adapter modules call this). */
+export function registerCorpusAdapters(adapters: Record<string, CorpusAdapter>): void {
+  Object.assign(CORPUS_ADAPTERS, adapters);
 }
 
-export async function loadDataset(spec: string | CorpusSpec): Promise<FeatureDataset> {
+export function datasetAdapters(): string[] {
+  return [...Object.keys(CORPUS_ADAPTERS), ...Object.keys(FEATURE_ADAPTERS)].sort();
+}
+
+/** What turning raw inputs into features needs: the extractors and the cache folder. */
+export interface DatasetContext {
+  extractors: () => Promise<readonly ModalityExtractor[]>;
+  cacheDir: string;
+  onProgress?: (corpus: string, done: number, total: number) => void;
+}
+
+export async function loadCorpus(spec: string | CorpusSpec): Promise<Corpus> {
   const s = typeof spec === 'string' ? parseCorpusSpec(spec) : spec;
-  const adapter = DATASET_ADAPTERS[s.adapter];
+  const adapter = CORPUS_ADAPTERS[s.adapter];
   if (adapter === undefined) {
     throw new EmoflowError(
       'CONFIG_INVALID',
-      `corpus adapter '${s.adapter}' gives no feature dataset for training (feature datasets: ${datasetAdapters().join(', ')})`,
+      `unknown corpus adapter '${s.adapter}' (known: ${datasetAdapters().join(', ')})`,
     );
   }
-  const ds = await adapter(s.path, s.split);
+  return adapter(s.path, s.split);
+}
+
+/**
+ * A feature dataset for `train` and `eval`: directly from a feature corpus (mosi), or from raw
+ * inputs through the extractors and the feature cache.
+ */
+export async function loadDataset(
+  spec: string | CorpusSpec,
+  context?: DatasetContext,
+): Promise<FeatureDataset> {
+  const s = typeof spec === 'string' ? parseCorpusSpec(spec) : spec;
+  const direct = FEATURE_ADAPTERS[s.adapter];
+  let ds: FeatureDataset;
+  if (direct !== undefined) ds = await direct(s.path, s.split);
+  else {
+    const corpus = await loadCorpus(s);
+    if (context === undefined)
+      throw new Error(`loadDataset(${s.adapter}): raw corpora need a DatasetContext`);
+    const { dataset } = await corpusToDataset(corpus, {
+      extractors: await context.extractors(),
+      cacheDir: context.cacheDir,
+      ...(context.onProgress === undefined
+        ? {}
+        : { onProgress: (d: number, t: number) => context.onProgress!(corpus.name, d, t) }),
+    });
+    ds = dataset;
+  }
   if (s.split !== undefined) ds.source.split = s.split;
   return ds;
 }

@@ -31,6 +31,8 @@ export interface ExtractOptions {
   /** Samples read and extracted together; bounds memory. */
   chunk?: number;
   onProgress?: (done: number, total: number) => void;
+  /** Receives each sample's vector of each modality that worked (sample index in `samples`). */
+  onVector?: (sample: number, modality: Modality, vector: Float32Array) => void;
 }
 
 export function sha256(bytes: Uint8Array): string {
@@ -105,8 +107,10 @@ export async function extractToCache(
         }
         for (const t of todo) {
           const got = cache.get(t.sha)!;
-          if (got.status === 'ok') refs[t.at]![m] = { sha256: t.sha, status: 'ok' };
-          else {
+          if (got.status === 'ok') {
+            refs[t.at]![m] = { sha256: t.sha, status: 'ok' };
+            options.onVector?.(start + t.at, m, got.vector);
+          } else {
             refs[t.at]![m] = { sha256: t.sha, status: 'error', error: got.error };
             countError(m, got.error.code);
           }

@@ -1,0 +1,80 @@
+import { MODALITIES } from '../core/labels.js';
+import type { ModalityExtractor } from '../features/modality-extractor.js';
+import { argmaxRow } from '../eval/metrics.js';
+import { taskWidth } from '../head/head-model.js';
+import type { Corpus } from './corpus.js';
+import { extractToCache, type ExtractSummary } from './extract-features.js';
+import type { FeatureDataset, TaskLabels } from './feature-dataset.js';
+
+export interface MaterialiseOptions {
+  extractors: readonly ModalityExtractor[];
+  cacheDir: string;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * A corpus of raw inputs as a feature dataset: each modality of each sample extracted once per
+ * (content sha256, extractor, version) into the feature cache (resumable; later runs read it
+ * back), then gathered with the corpus's targets. A modality whose input failed is absent for
+ * that sample (mask 0); the failures are counted in the returned summary.
+ */
+export async function corpusToDataset(
+  corpus: Corpus,
+  options: MaterialiseOptions,
+): Promise<{ dataset: FeatureDataset; summary: ExtractSummary }> {
+  const n = corpus.samples.length;
+  const used = options.extractors.filter((ex) =>
+    corpus.samples.some((s) =>
+      ex.modality === 'text'
+        ? s.text !== undefined || s.textPath !== undefined
+        : ex.modality === 'image'
+          ? s.image !== undefined
+          : s.audio !== undefined,
+    ),
+  );
+  const features: FeatureDataset['features'] = {};
+  for (const ex of used)
+    features[ex.modality] = { spec: { ...ex.spec }, data: new Float32Array(n * ex.spec.dim) };
+  const mask = new Uint8Array(n * 3);
+  const indexName = corpus.name.replace(/[^A-Za-z0-9._-]+/g, '-');
+  const summary = await extractToCache(corpus.samples, used, options.cacheDir, indexName, {
+    ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+    onVector: (i, m, v) => {
+      const f = features[m]!;
+      f.data.set(v, i * f.spec.dim);
+      mask[i * 3 + MODALITIES.indexOf(m)] = 1;
+    },
+  });
+  const tasks: Record<string, TaskLabels> = {};
+  for (const spec of corpus.tasks) {
+    const width = spec.type === 'regression' ? 1 : taskWidth(spec);
+    const t: TaskLabels = { spec, targets: new Float32Array(n * width), has: new Uint8Array(n) };
+    const withTruth = corpus.samples.some((s) => s.truth?.[spec.name] !== undefined);
+    if (withTruth) t.truth = new Int32Array(n).fill(-1);
+    corpus.samples.forEach((s, i) => {
+      const y = s.targets[spec.name];
+      if (y === undefined) return;
+      t.has[i] = 1;
+      if (typeof y === 'number') t.targets[i * width] = y;
+      else t.targets.set(y, i * width);
+      // Rows without an explicit truth are scored against their target's argmax.
+      if (t.truth !== undefined) t.truth[i] = s.truth?.[spec.name] ?? argmaxRow(t.targets, i, width);
+    });
+    tasks[spec.name] = t;
+  }
+  const order = corpus.samples.some((s) => s.order !== undefined)
+    ? Int32Array.from(corpus.samples, (s) => s.order ?? 0)
+    : undefined;
+  const dataset: FeatureDataset = {
+    name: corpus.name,
+    size: n,
+    ids: corpus.samples.map((s) => s.id),
+    groups: corpus.samples.map((s) => s.group ?? s.speaker ?? s.id),
+    features,
+    mask,
+    tasks,
+    source: corpus.source,
+  };
+  if (order !== undefined) dataset.order = order;
+  return { dataset, summary };
+}
