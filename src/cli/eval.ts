@@ -4,9 +4,12 @@ import { EmoflowError } from '../core/errors.js';
 import { loadDataset } from '../data/datasets.js';
 import { renderReport, type TrainingLogEntry } from '../eval/report.js';
 import { loadHead } from '../head/artifact.js';
+import { crossValidate } from '../head/cross-validate.js';
+import { parseTrainConfig, readTrainConfig } from '../head/train-config.js';
+import { SessionFactory } from '../models/session-factory.js';
 import { evaluate, predict } from '../head/evaluate.js';
 import { graphSession } from '../head/trainer.js';
-import { defineCommand, printJson } from './command.js';
+import { defineCommand, printJson, type CliIO } from './command.js';
 import { cacheFlags, datasetContext } from './dataset-context.js';
 import { modelFlags, modelRuntime } from './runtime-flags.js';
 
@@ -14,10 +17,32 @@ export const evalCommand = defineCommand({
   spec: {
     name: 'eval',
     summary:
-      'Evaluate a head on a labelled corpus: per task accuracy, macro/weighted F1, UAR, ECE, confusion and per-class figures, or Pearson, CCC, MAE and RMSE; optionally an HTML report.',
+      'Evaluate a head on a labelled corpus: per task accuracy, macro/weighted F1, UAR, ECE, confusion and per-class figures, or Pearson, CCC, MAE and RMSE; optionally an HTML report. With --cv k, group cross-validation of a configured head instead.',
     positionals: [],
     flags: {
-      head: { type: 'string', value: 'dir', description: 'head folder (head.onnx + head.json) (required)' },
+      head: {
+        type: 'string',
+        value: 'dir',
+        description: 'head folder (head.onnx + head.json) (required without --cv)',
+      },
+      cv: {
+        type: 'int',
+        description: 'group k-fold cross-validation: train --config on k-1 folds, score the held-out fold',
+        min: 2,
+        max: 1000,
+      },
+      group: {
+        type: 'string',
+        description: 'with --cv: the field whose groups stay whole',
+        choices: ['group', 'speaker'],
+        default: 'group',
+      },
+      config: {
+        type: 'string',
+        value: 'file',
+        description: 'with --cv: training config JSON (docs/head.md)',
+      },
+      vad: { type: 'boolean', description: 'with --cv: trim audio with Silero VAD' },
       data: { type: 'string', value: 'spec', description: 'corpus spec to evaluate on (required)' },
       json: {
         type: 'string',
@@ -38,6 +63,7 @@ export const evalCommand = defineCommand({
     ],
   },
   async run({ flags }, io) {
+    if (flags.cv !== undefined) return runCrossValidation(flags, io);
     if (flags.head === undefined)
       throw new EmoflowError('CONFIG_INVALID', 'emoflow eval: --head <dir> is required');
     if (flags.data === undefined)
@@ -83,3 +109,60 @@ export const evalCommand = defineCommand({
     return 0;
   },
 });
+
+async function runCrossValidation(
+  flags: {
+    cv: number | undefined;
+    group: string;
+    config: string | undefined;
+    data: string | undefined;
+    json: string | undefined;
+    cache: string;
+    'text-model': string | undefined;
+    vad: boolean;
+    'no-progress': boolean;
+    device: string;
+    threads: number;
+    'models-dir': string | undefined;
+  },
+  io: CliIO,
+): Promise<number> {
+  if (flags.data === undefined)
+    throw new EmoflowError('CONFIG_INVALID', 'emoflow eval: --data <spec> is required');
+  const config = flags.config === undefined ? parseTrainConfig({}) : await readTrainConfig(flags.config);
+  const { factory, store } = modelRuntime(flags, io);
+  const ds = await loadDataset(
+    flags.data,
+    datasetContext(io, {
+      factory,
+      store,
+      cacheDir: flags.cache,
+      vad: flags.vad,
+      textModel: flags['text-model'],
+      progress: !flags['no-progress'],
+    }),
+  );
+  const trainFactory = new SessionFactory({ intraOpThreads: config.threads, interOpThreads: 1 });
+  const cv = await crossValidate(ds, {
+    k: flags.cv!,
+    group: flags.group as 'group' | 'speaker',
+    config,
+    factory: trainFactory,
+    onFold: (f) => {
+      if (!flags['no-progress']) io.err(`fold ${f + 1}/${flags.cv}\n`);
+    },
+  });
+  await trainFactory.release();
+  await factory.release();
+  const result = {
+    data: ds.name,
+    samples: ds.size,
+    cv: cv.k,
+    group: cv.group,
+    folds: cv.folds,
+    summary: cv.summary,
+  };
+  if (flags.json !== undefined) await writeFile(flags.json, JSON.stringify(result, null, 2) + '\n');
+  printJson(io, result);
+  return 0;
+}

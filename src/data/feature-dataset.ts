@@ -32,7 +32,10 @@ export interface FeatureDataset {
   name: string;
   size: number;
   ids: string[];
+  /** The dialogue or video of each sample (context and group cross-validation). */
   groups?: string[];
+  /** Who speaks or is shown, where known (RAVDESS actor, EmoDB speaker, MELD speaker). */
+  speakers?: string[];
   order?: Int32Array;
   /** Per present modality: its feature spec and N x dim values (zeros where absent). */
   features: Partial<Record<Modality, { spec: FeatureSpec; data: Float32Array }>>;
