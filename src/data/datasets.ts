@@ -2,6 +2,8 @@ import { EmoflowError } from '../core/errors.js';
 import { MODALITIES } from '../core/labels.js';
 import type { ModalityExtractor } from '../features/modality-extractor.js';
 import { readManifestCorpus } from './adapters/manifest-corpus.js';
+import { MEDIA_ADAPTERS } from './adapters/media-adapters.js';
+import { TEXT_ADAPTERS } from './adapters/text-adapters.js';
 import type { Corpus } from './corpus.js';
 import { corpusToDataset } from './corpus-dataset.js';
 import { parseCorpusSpec, type CorpusSpec } from './corpus-spec.js';
@@ -27,12 +29,9 @@ const FEATURE_ADAPTERS: Record<string, FeatureAdapter> = {
 /** Adapters over raw text, images and audio (DESIGN.md §10): the same for train, eval, features and ingest. */
 const CORPUS_ADAPTERS: Record<string, CorpusAdapter> = {
   manifest: readManifestCorpus,
+  ...TEXT_ADAPTERS,
+  ...MEDIA_ADAPTERS,
 };
-
-/** Registers corpus adapters (the text and media adapter modules call this). */
-export function registerCorpusAdapters(adapters: Record<string, CorpusAdapter>): void {
-  Object.assign(CORPUS_ADAPTERS, adapters);
-}
 
 export function datasetAdapters(): string[] {
   return [...Object.keys(CORPUS_ADAPTERS), ...Object.keys(FEATURE_ADAPTERS)].sort();
@@ -125,6 +124,15 @@ export function mergeDatasets(list: readonly FeatureDataset[]): FeatureDataset {
   const taskNames = [...new Set(list.flatMap((d) => Object.keys(d.tasks)))];
   for (const name of taskNames) {
     const first = list.find((d) => d.tasks[name] !== undefined)!.tasks[name]!;
+    for (const d of list) {
+      const other = d.tasks[name]?.spec;
+      if (other !== undefined && JSON.stringify(other) !== JSON.stringify(first.spec)) {
+        throw new EmoflowError(
+          'CONFIG_INVALID',
+          `task '${name}' differs between the datasets (${d.name}: ${JSON.stringify(other)})`,
+        );
+      }
+    }
     const width = first.targets.length / first.has.length;
     const t: TaskLabels = {
       spec: first.spec,

@@ -12,6 +12,8 @@ export interface FitHeadInput {
   datasets: FeatureDataset[];
   train: FeatureDataset;
   dev?: FeatureDataset;
+  /** Dev corpora scored one by one into head.json's metrics (besides `dev`, which calibrates). */
+  devSets?: FeatureDataset[];
   config: TrainConfig;
   factory: SessionFactory;
   init?: LoadedHead;
@@ -87,6 +89,14 @@ export async function fitHead(input: FitHeadInput): Promise<FitHeadResult> {
     const head = await graphSession(factory, headOnnx(desc, result.params, input.name));
     const ev = evaluate(desc, await predict(head, desc, dev), dev, thresholds);
     metrics = { dev: { corpus: dev.name, samples: ev.samples, tasks: ev.tasks } };
+    if (input.devSets !== undefined) {
+      const per: Record<string, unknown> = {};
+      for (const d of input.devSets) {
+        const e = evaluate(desc, await predict(head, desc, d), d, thresholds);
+        per[d.name] = { samples: e.samples, tasks: e.tasks };
+      }
+      metrics['devByCorpus'] = per;
+    }
   }
   const oldModalities = Object.fromEntries(init?.json.tasks.map((t) => [t.name, t.modalities]) ?? []);
   const saved = await saveHead(input.out, desc, result.params, {

@@ -1,0 +1,131 @@
+/**
+ * Trains the shipped default head, models/heads/default/: one head over the training splits of
+ * MELD, GoEmotions (Ekman), dair and EmoBank (text), RAVDESS (speech) and FER+ (faces), tasks
+ * `emotion`, `valence` and `arousal`, calibrated on the dev splits. Needs ../shared beside the
+ * clone. Features are extracted once into the feature cache (.cache/features), so a second run
+ * only trains. Same seed and data: the same head.onnx bytes.
+ *
+ *   npm run train:default [-- --out <dir>] [--cache <dir>]
+ */
+import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+import { sharedPath } from '../src/bench/bench-inputs.js';
+import { packageRoot } from '../src/core/package-root.js';
+import { loadDataset, mergeDatasets, type DatasetContext } from '../src/data/datasets.js';
+import type { FeatureDataset } from '../src/data/feature-dataset.js';
+import { buildExtractors } from '../src/features/extractors.js';
+import type { ModalityExtractor } from '../src/features/modality-extractor.js';
+import { fitHead } from '../src/head/fit-head.js';
+import { parseTrainConfig } from '../src/head/train-config.js';
+import { ModelStore } from '../src/models/model-store.js';
+import { SessionFactory } from '../src/models/session-factory.js';
+
+/** The default head's settings (docs/RESULTS.md says how they were chosen). */
+export const DEFAULT_HEAD_CONFIG = {
+  architecture: { hidden: 128, gate: 32, trunk: [128], activation: 'gelu', fusion: 'gated' },
+  epochs: 12,
+  batchSize: 128,
+  lr: 1e-3,
+  weightDecay: 0.05,
+  dropout: 0.3,
+  modalityDropout: 0,
+  inputNoise: 0.1,
+  seed: 1,
+  threads: 1,
+};
+
+/** Whether speech goes through Silero VAD (chosen on RAVDESS actor cross-validation, docs/RESULTS.md). */
+export const DEFAULT_HEAD_VAD = false;
+
+const TRAIN = [
+  `meld:${sharedPath('data', 'text', 'meld', 'train_sent_emo.csv')}`,
+  `goemotions-ekman:${sharedPath('data', 'text', 'goemotions', 'train.tsv')}`,
+  `dair:${sharedPath('data', 'text', 'dair', 'train.txt')}`,
+  `emobank:${sharedPath('data', 'text', 'emobank', 'emobank.csv')}#train`,
+  `ravdess:${sharedPath('data', 'speech', 'ravdess')}`,
+  `ferplus:${sharedPath('data', 'face', 'ferplus', 'FER2013Train')}`,
+];
+const DEV = [
+  `meld:${sharedPath('data', 'text', 'meld', 'dev_sent_emo.csv')}`,
+  `goemotions-ekman:${sharedPath('data', 'text', 'goemotions', 'dev.tsv')}`,
+  `dair:${sharedPath('data', 'text', 'dair', 'val.txt')}`,
+  `emobank:${sharedPath('data', 'text', 'emobank', 'emobank.csv')}#dev`,
+  `ferplus:${sharedPath('data', 'face', 'ferplus', 'FER2013Valid')}`,
+];
+const TASKS = new Set(['emotion', 'valence', 'arousal']);
+
+/** Only the default head's tasks. */
+function keepTasks(ds: FeatureDataset): FeatureDataset {
+  return { ...ds, tasks: Object.fromEntries(Object.entries(ds.tasks).filter(([name]) => TASKS.has(name))) };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { out: { type: 'string' }, cache: { type: 'string' }, help: { type: 'boolean' } },
+  });
+  if (values.help === true) {
+    process.stdout.write('Usage: npm run train:default [-- --out <dir>] [--cache <dir>]\n');
+    return;
+  }
+  const out = values.out ?? join(packageRoot(), 'models', 'heads', 'default');
+  const cacheDir = values.cache ?? join(packageRoot(), '.cache', 'features');
+  const t0 = Date.now();
+  const store = new ModelStore();
+  const extraction = new SessionFactory({
+    onWarning: (w) => process.stderr.write(`warning ${w.code}: ${w.message}\n`),
+  });
+  let extractors: Promise<readonly ModalityExtractor[]> | undefined;
+  const context: DatasetContext = {
+    cacheDir,
+    extractors: () =>
+      (extractors ??= buildExtractors({
+        factory: extraction,
+        store,
+        modalities: ['text', 'image', 'audio'],
+        vad: DEFAULT_HEAD_VAD,
+      })),
+    onProgress: (corpus, done, total) => {
+      if (done === total || done % 4096 < 256) process.stderr.write(`features ${corpus}: ${done}/${total}\n`);
+    },
+  };
+  const trainSets: FeatureDataset[] = [];
+  for (const spec of TRAIN) trainSets.push(keepTasks(await loadDataset(spec, context)));
+  const devSets: FeatureDataset[] = [];
+  for (const spec of DEV) devSets.push(keepTasks(await loadDataset(spec, context)));
+  const extractedSeconds = (Date.now() - t0) / 1000;
+  await extraction.release();
+
+  const config = parseTrainConfig(DEFAULT_HEAD_CONFIG);
+  const factory = new SessionFactory({ intraOpThreads: config.threads, interOpThreads: 1 });
+  const fitted = await fitHead({
+    datasets: trainSets,
+    train: mergeDatasets(trainSets),
+    dev: mergeDatasets(devSets),
+    devSets,
+    config,
+    factory,
+    name: 'default',
+    out,
+    onProgress: (p) => {
+      if (p.devMetric !== undefined)
+        process.stderr.write(
+          `epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)} dev ${p.devMetric.toFixed(4)}\n`,
+        );
+    },
+  });
+  await factory.release();
+  process.stdout.write(
+    JSON.stringify({
+      head: fitted.onnxPath,
+      sha256: fitted.sha256,
+      extractSeconds: extractedSeconds,
+      trainSeconds: fitted.result.seconds,
+      totalSeconds: (Date.now() - t0) / 1000,
+    }) + '\n',
+  );
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`train-default: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exitCode = 1;
+});

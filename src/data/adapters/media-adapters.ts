@@ -1,0 +1,596 @@
+import type { Dirent } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { EmoflowError } from '../../core/errors.js';
+import { EMOTIONS, NUM_EMOTIONS, type Emotion } from '../../core/labels.js';
+import { FERPLUS_COLUMNS, ferplusMajority } from '../../eval/metrics.js';
+import { EMOTION_TASK, type Corpus, type CorpusSample } from '../corpus.js';
+import { parseCsv } from '../csv.js';
+import type { DatasetSource } from '../feature-dataset.js';
+
+/**
+ * Corpus adapters for the speech and face corpora of ../shared/data (README "speech/" and "face/"):
+ * RAVDESS, EmoDB, FER+ and FER2013. Each lists a folder and returns samples whose `audio` / `image`
+ * are paths relative to `root` (the folder given); the media are read later by the extractors, which
+ * resolve and check those paths (DESIGN.md §3). Common conventions:
+ * - `id` = the path relative to `root` without extension (DESIGN.md §3), samples sorted by id
+ *   (code-unit order, so the same folder always gives the same order);
+ * - hidden files and folders (name starting with '.') are skipped (DESIGN.md §3);
+ * - every other entry must follow the corpus's naming rule: anything else is MANIFEST_INVALID naming
+ *   the file and what is wrong with it, so that a misplaced or misnamed file is never silently
+ *   dropped from training;
+ * - a `#split` suffix is CONFIG_INVALID saying what to pass instead: a FER split is its own folder,
+ *   and RAVDESS / EmoDB have no official split (hold actors / speakers out by group cross-validation);
+ * - task `emotion` (DESIGN.md §2 mapping); a sample whose label is outside the 7 classes is kept
+ *   without an `emotion` target (partial labels: `Corpus` doc comment), its original label in `labels`.
+ */
+
+export type MediaAdapter = (path: string, split: string | undefined) => Promise<Corpus>;
+
+// Licences: data/README.md and PROVENANCE/speech.md, face.md.
+const LICENCES = {
+  ravdess:
+    'CC BY-NC-SA 4.0 (RAVDESS, Livingstone & Russo 2018, doi:10.1371/journal.pone.0196391): non-commercial, share-alike; a head trained on it is for non-commercial use',
+  emodb:
+    'no explicit licence: distributed free of charge by the authors (EmoDB, Burkhardt et al., Interspeech 2005); do not redistribute the clips; cite the paper',
+  ferplus:
+    'FER+ votes: MIT (Microsoft, Barsoum et al. 2016, arXiv:1608.01041); FER2013 images: research use only, no open licence (Goodfellow et al. 2013, arXiv:1307.0414)',
+  fer2013:
+    'FER2013 images and labels: research use only, no open licence (Goodfellow et al. 2013, arXiv:1307.0414)',
+} as const;
+
+// ---------------------------------------------------------------------------------------------------
+// RAVDESS
+
+/** RAVDESS emotion codes (README "speech/") and their DESIGN.md §2 class. */
+const RAVDESS_EMOTIONS: Record<string, { name: string; emotion: Emotion }> = {
+  '01': { name: 'neutral', emotion: 'neutral' },
+  '02': { name: 'calm', emotion: 'neutral' },
+  '03': { name: 'happy', emotion: 'joy' },
+  '04': { name: 'sad', emotion: 'sadness' },
+  '05': { name: 'angry', emotion: 'anger' },
+  '06': { name: 'fearful', emotion: 'fear' },
+  '07': { name: 'disgust', emotion: 'disgust' },
+  '08': { name: 'surprised', emotion: 'surprise' },
+};
+
+const RAVDESS_ACTOR_DIR = /^Actor_(\d\d)$/;
+const RAVDESS_FORMAT =
+  '03-01-EE-II-SS-RR-AA.wav: modality 03 (audio-only), channel 01 (speech), emotion 01-08, intensity 01-02, statement 01-02, repetition 01-02, actor 01-24';
+
+/**
+ * RAVDESS speech (audio-only): `<path>/Actor_NN/03-01-EE-II-SS-RR-AA.wav`, or one `Actor_NN` folder.
+ * `speaker` and `group` are `ravdess-AA` (the actor: the unit of group cross-validation); `labels`
+ * hold the original emotion name (calm is merged into neutral for the task), intensity, statement,
+ * repetition, actor and sex (odd actors male, even female). The actor field must equal its folder's.
+ */
+export async function readRavdess(path: string, split: string | undefined): Promise<Corpus> {
+  refuseSplit(
+    'ravdess',
+    split,
+    'pass the corpus folder or one Actor_NN folder, and hold actors out with group cross-validation (--group group)',
+  );
+  const root = resolve(path);
+  await requireFolder(
+    root,
+    path,
+    'ravdess',
+    'the RAVDESS folder of Actor_NN folders, or one Actor_NN folder',
+  );
+  const folders: { rel: string; actor: string }[] = [];
+  const single = RAVDESS_ACTOR_DIR.exec(basename(root));
+  if (single !== null) {
+    folders.push({ rel: '', actor: single[1]! });
+  } else {
+    for (const e of await listFolder(root, path)) {
+      const m = RAVDESS_ACTOR_DIR.exec(e.name);
+      if (!e.dir || m === null) {
+        invalid(
+          join(path, e.name),
+          `expected only Actor_NN folders (one per actor, holding ${RAVDESS_FORMAT}) in a RAVDESS folder`,
+        );
+      }
+      folders.push({ rel: e.name, actor: m[1]! });
+    }
+    if (folders.length === 0) invalid(path, 'holds no Actor_NN folders: not a RAVDESS folder');
+  }
+  const samples: CorpusSample[] = [];
+  for (const folder of folders) {
+    for (const e of await listFolder(join(root, folder.rel), join(path, folder.rel))) {
+      const rel = folder.rel === '' ? e.name : `${folder.rel}/${e.name}`;
+      if (e.dir)
+        invalid(join(path, rel), `a folder inside an actor folder (expected only ${RAVDESS_FORMAT})`);
+      const p = parseRavdessName(e.name, folder.actor);
+      if (p.status === 'error') invalid(join(path, rel), `not a RAVDESS speech file name: ${p.reason}`);
+      const id = `ravdess-${p.actor}`;
+      samples.push({
+        id: stripExtension(rel),
+        root,
+        audio: rel,
+        speaker: id,
+        group: id,
+        labels: {
+          emotion: p.emotion.name,
+          intensity: p.intensity === 2 ? 'strong' : 'normal',
+          statement: p.statement,
+          repetition: p.repetition,
+          actor: Number(p.actor),
+          sex: Number(p.actor) % 2 === 1 ? 'male' : 'female',
+        },
+        targets: { emotion: oneHot(p.emotion.emotion) },
+      });
+    }
+  }
+  return corpus('ravdess', root, samples, {
+    corpus: 'RAVDESS speech (Livingstone & Russo 2018)',
+    path,
+    licence: LICENCES.ravdess,
+  });
+}
+
+type RavdessName =
+  | {
+      status: 'ok';
+      emotion: { name: string; emotion: Emotion };
+      intensity: number;
+      statement: number;
+      repetition: number;
+      actor: string;
+    }
+  | { status: 'error'; reason: string };
+
+/** Parses `03-01-EE-II-SS-RR-AA.wav`, saying which part is wrong (README "speech/"). */
+function parseRavdessName(name: string, folderActor: string): RavdessName {
+  const fail = (reason: string): RavdessName => ({
+    status: 'error',
+    reason: `${reason} (expected ${RAVDESS_FORMAT})`,
+  });
+  if (extname(name).toLowerCase() !== '.wav') return fail(`the extension is not .wav`);
+  const parts = stripExtension(name).split('-');
+  if (parts.length !== 7 || !parts.every((x) => /^\d\d$/.test(x)))
+    return fail('it is not seven two-digit fields joined by "-"');
+  const [modality, channel, emo, intensity, statement, repetition, actor] = parts as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
+  if (modality !== '03')
+    return fail(`modality ${modality} is not 03 (audio-only; 01 and 02 are video files)`);
+  if (channel !== '01') return fail(`vocal channel ${channel} is not 01 (speech; 02 is song, not supported)`);
+  const emotion = RAVDESS_EMOTIONS[emo];
+  if (emotion === undefined) return fail(`emotion ${emo} is not 01-08`);
+  if (intensity !== '01' && intensity !== '02') return fail(`intensity ${intensity} is not 01 or 02`);
+  // RAVDESS records neutral at normal intensity only (Livingstone & Russo 2018; PROVENANCE/speech.md §3).
+  if (emo === '01' && intensity === '02')
+    return fail('intensity 02 (strong) does not exist for neutral (01)');
+  if (statement !== '01' && statement !== '02') return fail(`statement ${statement} is not 01 or 02`);
+  if (repetition !== '01' && repetition !== '02') return fail(`repetition ${repetition} is not 01 or 02`);
+  const a = Number(actor);
+  if (a < 1 || a > 24) return fail(`actor ${actor} is not 01-24`);
+  if (actor !== folderActor) return fail(`actor ${actor} does not match its folder Actor_${folderActor}`);
+  return {
+    status: 'ok',
+    emotion,
+    intensity: Number(intensity),
+    statement: Number(statement),
+    repetition: Number(repetition),
+    actor,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// EmoDB
+
+/** EmoDB emotion letters (README "speech/"); L (boredom) has no emoflow class (DESIGN.md §2). */
+const EMODB_EMOTIONS: Record<string, { name: string; emotion: Emotion | null }> = {
+  W: { name: 'anger', emotion: 'anger' },
+  L: { name: 'boredom', emotion: null },
+  E: { name: 'disgust', emotion: 'disgust' },
+  A: { name: 'fear', emotion: 'fear' },
+  F: { name: 'happiness', emotion: 'joy' },
+  T: { name: 'sadness', emotion: 'sadness' },
+  N: { name: 'neutral', emotion: 'neutral' },
+};
+
+/** The ten EmoDB speakers and their sex (PROVENANCE/speech.md, "EmoDB counts"). */
+const EMODB_SPEAKERS: Record<string, 'male' | 'female'> = {
+  '03': 'male',
+  '08': 'female',
+  '09': 'female',
+  '10': 'male',
+  '11': 'male',
+  '12': 'male',
+  '13': 'female',
+  '14': 'female',
+  '15': 'male',
+  '16': 'female',
+};
+
+const EMODB_FORMAT =
+  'SSTTTEV.wav: speaker SS (03 08 09 10 11 12 13 14 15 16), text TTT (a01..b10), emotion E (W L E A F T N), version V (a-z)';
+
+/**
+ * EmoDB: a flat folder of `SSTTTEV.wav` (e.g. `03a01Fa.wav`). `speaker` and `group` are `emodb-SS`;
+ * `labels` hold the original emotion name, text code, version letter and sex. Boredom (L) clips are
+ * kept **without an `emotion` target** (DESIGN.md §2 drops the class from the task, the sample stays
+ * for any other task and for counting); `labels.emotion` is then 'boredom'.
+ */
+export async function readEmoDb(path: string, split: string | undefined): Promise<Corpus> {
+  refuseSplit(
+    'emodb',
+    split,
+    'pass the folder of EmoDB WAVs, and hold speakers out with group cross-validation (--group speaker)',
+  );
+  const root = resolve(path);
+  await requireFolder(root, path, 'emodb', 'the folder of EmoDB WAVs (wav/ in the EmoDB download)');
+  const samples: CorpusSample[] = [];
+  for (const e of await listFolder(root, path)) {
+    if (e.dir) {
+      invalid(
+        join(path, e.name),
+        `a folder inside an EmoDB folder (expected only ${EMODB_FORMAT}; point at the folder of WAVs${e.name === 'wav' ? ', here this wav/ folder' : ''})`,
+      );
+    }
+    const p = parseEmoDbName(e.name);
+    if (p.status === 'error') invalid(join(path, e.name), `not an EmoDB file name: ${p.reason}`);
+    const targets: CorpusSample['targets'] = {};
+    if (p.emotion.emotion !== null) targets.emotion = oneHot(p.emotion.emotion);
+    samples.push({
+      id: stripExtension(e.name),
+      root,
+      audio: e.name,
+      speaker: `emodb-${p.speaker}`,
+      group: `emodb-${p.speaker}`,
+      labels: { emotion: p.emotion.name, text: p.text, version: p.version, sex: p.sex },
+      targets,
+    });
+  }
+  if (samples.length === 0) invalid(path, `holds no EmoDB WAVs (${EMODB_FORMAT})`);
+  return corpus('emodb', root, samples, {
+    corpus: 'EmoDB (Burkhardt et al. 2005)',
+    path,
+    licence: LICENCES.emodb,
+  });
+}
+
+type EmoDbName =
+  | {
+      status: 'ok';
+      speaker: string;
+      sex: 'male' | 'female';
+      text: string;
+      emotion: { name: string; emotion: Emotion | null };
+      version: string;
+    }
+  | { status: 'error'; reason: string };
+
+/** Parses `SSTTTEV.wav` (PROVENANCE/speech.md: regex `(\d\d)([ab]\d\d)([WLEAFTN])([a-z])`). */
+function parseEmoDbName(name: string): EmoDbName {
+  const fail = (reason: string): EmoDbName => ({
+    status: 'error',
+    reason: `${reason} (expected ${EMODB_FORMAT})`,
+  });
+  if (extname(name).toLowerCase() !== '.wav') return fail('the extension is not .wav');
+  const stem = stripExtension(name);
+  if (stem.length !== 7) return fail(`the name '${stem}' is not 7 characters long`);
+  const speaker = stem.slice(0, 2);
+  const text = stem.slice(2, 5);
+  const letter = stem[5]!;
+  const version = stem[6]!;
+  const sex = EMODB_SPEAKERS[speaker];
+  if (sex === undefined) return fail(`speaker '${speaker}' is not one of the ten EmoDB speakers`);
+  if (!/^[ab]\d\d$/.test(text)) return fail(`text code '${text}' is not a01..b10`);
+  const emotion = EMODB_EMOTIONS[letter];
+  if (emotion === undefined) return fail(`emotion letter '${letter}' is not one of W L E A F T N`);
+  if (!/^[a-z]$/.test(version)) return fail(`version '${version}' is not a lower-case letter`);
+  return { status: 'ok', speaker, sex, text, emotion, version };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// FER+
+
+/** FER+ vote column -> index in EMOTIONS, null for contempt, unknown, NF (DESIGN.md §2). */
+const FERPLUS_EMOTION_INDEX: readonly (number | null)[] = FERPLUS_COLUMNS.map((c) => {
+  const i = (EMOTIONS as readonly string[]).indexOf(c === 'happiness' ? 'joy' : c);
+  return i < 0 ? null : i;
+});
+
+const FERPLUS_ROW = `<name>.png,"(x, y, w, h)",${FERPLUS_COLUMNS.join(',')} (ten vote counts)`;
+
+/**
+ * FER+ (data/README.md "face/"): a folder (`FER2013Train`, `FER2013Valid`, `FER2013Test`) holding
+ * `label.csv` and the PNGs it names, or the path of that label.csv. label.csv has no header; each
+ * row is `name.png,"(x, y, w, h)",` and ten vote counts (FERPLUS_COLUMNS order).
+ * - target `emotion`: the votes of the seven kept classes renormalised (contempt, unknown and NF
+ *   dropped, DESIGN.md §2); a row whose kept votes are all 0 has no `emotion` target;
+ * - `truth.emotion`: the FERPlus majority rule over all ten votes (`ferplusMajority`), -1 where it
+ *   gives no label (evaluation then counts the image as excluded);
+ * - `labels.votes`: the ten raw counts as written, comma-joined; `labels.box`: the face box field.
+ * label.csv and the folder must agree exactly, as in the staged folders (8,652 rows and PNGs in
+ * FER2013Train, 3,533 in FER2013Valid; PROVENANCE/face.md verifies the name sets are equal) and as
+ * FERPlus's reader assumes (ferplus.py opens every listed image and fails on a missing one): a row
+ * whose PNG is missing, or a PNG no row lists, is MANIFEST_INVALID naming the first one and the
+ * count, since either means a partial or mixed copy whose figures would silently differ.
+ */
+export async function readFerPlus(path: string, split: string | undefined): Promise<Corpus> {
+  refuseSplit(
+    'ferplus',
+    split,
+    "each split is its own folder: pass the split's folder (FER2013Train, FER2013Valid) or its label.csv",
+  );
+  const full = resolve(path);
+  const kind = await pathKind(full, path);
+  const folder = kind === 'dir' ? full : dirname(full);
+  const shownFolder = kind === 'dir' ? path : dirname(path);
+  const csvPath = kind === 'dir' ? join(full, 'label.csv') : full;
+  const shownCsv = kind === 'dir' ? join(path, 'label.csv') : path;
+  let text: string;
+  try {
+    text = await readFile(csvPath, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      throw new EmoflowError('FILE_NOT_FOUND', `${shownCsv}: no such file (a FER+ folder holds label.csv)`, {
+        path: shownCsv,
+        cause: e,
+      });
+    }
+    throw new EmoflowError('FILE_UNREADABLE', `${shownCsv}: ${(e as Error).message}`, {
+      path: shownCsv,
+      cause: e,
+    });
+  }
+  const pngs = new Set<string>();
+  for (const e of await listFolder(folder, shownFolder)) {
+    if (!e.dir && extname(e.name).toLowerCase() === '.png') pngs.add(e.name);
+  }
+  const seen = new Map<string, number>();
+  const missing: { line: number; name: string }[] = [];
+  const samples: CorpusSample[] = [];
+  for (const row of parseCsv(text, shownCsv)) {
+    const at = (field: number, what: string): never =>
+      invalid(shownCsv, `line ${row.line}, field ${field}: ${what} (rows are ${FERPLUS_ROW})`);
+    if (row.fields.length !== 2 + FERPLUS_COLUMNS.length) {
+      invalid(
+        shownCsv,
+        `line ${row.line}: ${row.fields.length} fields where a FER+ row has ${2 + FERPLUS_COLUMNS.length} (${FERPLUS_ROW})`,
+      );
+    }
+    const [name, box, ...raw] = row.fields as [string, string, ...string[]];
+    if (!/^[^/\\]+\.png$/i.test(name) || name.startsWith('.')) at(1, `'${name}' is not a PNG file name`);
+    if (!/^\(\s*\d+\s*,\s*\d+\s*,\s*\d+\s*,\s*\d+\s*\)$/.test(box))
+      at(2, `'${box}' is not a face box "(x, y, w, h)"`);
+    const votes = raw.map((v, i) => {
+      if (!/^\d+(\.\d+)?$/.test(v.trim())) at(3 + i, `${FERPLUS_COLUMNS[i]} vote '${v}' is not a count`);
+      return Number(v);
+    });
+    const first = seen.get(name);
+    if (first !== undefined) at(1, `${name} was already listed on line ${first}`);
+    seen.set(name, row.line);
+    if (!pngs.has(name)) {
+      missing.push({ line: row.line, name });
+      continue;
+    }
+    const kept = new Array<number>(NUM_EMOTIONS).fill(0);
+    let keptSum = 0;
+    votes.forEach((v, i) => {
+      const e = FERPLUS_EMOTION_INDEX[i];
+      if (e === null || e === undefined) return;
+      kept[e] = v;
+      keptSum += v;
+    });
+    const targets: CorpusSample['targets'] = {};
+    if (keptSum > 0) targets.emotion = kept.map((v) => v / keptSum);
+    samples.push({
+      id: stripExtension(name),
+      root: folder,
+      image: name,
+      labels: { votes: raw.map((v) => v.trim()).join(','), box },
+      targets,
+      truth: { emotion: ferplusMajority(votes) ?? -1 },
+    });
+  }
+  const firstMissing = missing[0];
+  if (firstMissing !== undefined) {
+    invalid(
+      shownCsv,
+      `line ${firstMissing.line}: ${firstMissing.name} is not in ${shownFolder} (${missing.length} of ${seen.size} rows name a missing PNG); copy the whole folder, or pass the label.csv that goes with these images`,
+    );
+  }
+  const unlisted = [...pngs].filter((n) => !seen.has(n)).sort(byCodeUnit);
+  if (unlisted[0] !== undefined) {
+    invalid(
+      join(shownFolder, unlisted[0]),
+      `not listed in ${shownCsv} (${unlisted.length} PNGs of the folder have no row); a FER+ folder holds exactly the images its label.csv lists`,
+    );
+  }
+  if (samples.length === 0) invalid(shownCsv, `holds no rows (${FERPLUS_ROW})`);
+  return corpus('ferplus', folder, samples, {
+    corpus: 'FER+ (Barsoum et al. 2016) votes on FER2013 images',
+    path,
+    ...splitOf(basename(folder)),
+    licence: LICENCES.ferplus,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// FER2013
+
+/** FER2013 folder names (data/README.md "face/") and their DESIGN.md §2 class. */
+const FER2013_LABELS: Record<string, Emotion> = {
+  angry: 'anger',
+  disgust: 'disgust',
+  fear: 'fear',
+  happy: 'joy',
+  neutral: 'neutral',
+  sad: 'sadness',
+  surprise: 'surprise',
+};
+
+/** Image extensions of DESIGN.md §3 (the Kaggle folder release uses .jpg, the staged one .png). */
+const IMAGE_EXTENSIONS = new Set([
+  '.jpg',
+  '.jpeg',
+  '.png',
+  '.webp',
+  '.gif',
+  '.tif',
+  '.tiff',
+  '.avif',
+  '.bmp',
+]);
+
+/**
+ * FER2013 as a folder per label (`<path>/<angry|disgust|fear|happy|neutral|sad|surprise>/*.png`),
+ * e.g. ../shared/data/face/fer2013/train. One-hot `emotion` target; `labels.emotion` is the folder.
+ */
+export async function readFer2013(path: string, split: string | undefined): Promise<Corpus> {
+  refuseSplit(
+    'fer2013',
+    split,
+    "each split is its own folder: pass the split's folder of label folders (e.g. fer2013/train)",
+  );
+  const root = resolve(path);
+  await requireFolder(root, path, 'fer2013', 'a folder of label folders (angry, disgust, ... surprise)');
+  const entries = await listFolder(root, path);
+  const names = entries.map((e) => e.name);
+  const samples: CorpusSample[] = [];
+  for (const e of entries) {
+    const emotion = FER2013_LABELS[e.name];
+    if (!e.dir || emotion === undefined) {
+      const splits = names.filter((n) => /^(train|test|val|valid|validation)$/i.test(n));
+      invalid(
+        join(path, e.name),
+        `expected only label folders (${Object.keys(FER2013_LABELS).join(', ')}) in a FER2013 folder` +
+          (splits.length > 0 ? `; point at a split's folder instead (${splits.join(', ')})` : ''),
+      );
+    }
+    for (const f of await listFolder(join(root, e.name), join(path, e.name))) {
+      const rel = `${e.name}/${f.name}`;
+      if (f.dir || !IMAGE_EXTENSIONS.has(extname(f.name).toLowerCase())) {
+        invalid(
+          join(path, rel),
+          `expected only image files (${[...IMAGE_EXTENSIONS].join(' ')}) in a FER2013 label folder`,
+        );
+      }
+      samples.push({
+        id: stripExtension(rel),
+        root,
+        image: rel,
+        labels: { emotion: e.name },
+        targets: { emotion: oneHot(emotion) },
+      });
+    }
+  }
+  if (samples.length === 0) invalid(path, 'holds no images in label folders: not a FER2013 folder');
+  return corpus('fer2013', root, samples, {
+    corpus: 'FER2013 (Goodfellow et al. 2013)',
+    path,
+    ...splitOf(basename(root)),
+    licence: LICENCES.fer2013,
+  });
+}
+
+/** The registry entries the lead registers with the corpus specs (DESIGN.md §10). */
+export const MEDIA_ADAPTERS: Record<string, MediaAdapter> = {
+  ravdess: readRavdess,
+  emodb: readEmoDb,
+  ferplus: readFerPlus,
+  fer2013: readFer2013,
+};
+
+// ---------------------------------------------------------------------------------------------------
+// Shared helpers
+
+interface Entry {
+  name: string;
+  dir: boolean;
+}
+
+function corpus(adapter: string, root: string, samples: CorpusSample[], source: DatasetSource): Corpus {
+  samples.sort((a, b) => byCodeUnit(a.id, b.id));
+  return { name: `${adapter}:${basename(root)}`, samples, tasks: [EMOTION_TASK], source };
+}
+
+function oneHot(emotion: Emotion): number[] {
+  const v = new Array<number>(NUM_EMOTIONS).fill(0);
+  v[EMOTIONS.indexOf(emotion)] = 1;
+  return v;
+}
+
+function stripExtension(rel: string): string {
+  const ext = extname(rel);
+  return ext === '' ? rel : rel.slice(0, -ext.length);
+}
+
+/** Plain code-unit order: locale-independent, so every machine sorts a folder the same way. */
+function byCodeUnit(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A FER folder's split from its name (FER2013Train -> train), for head.json's training record. */
+function splitOf(folderName: string): { split?: string } {
+  const m = /^(?:FER2013)?(train|valid|test)$/i.exec(folderName);
+  return m === null ? {} : { split: m[1]!.toLowerCase() };
+}
+
+function refuseSplit(adapter: string, split: string | undefined, instead: string): void {
+  if (split === undefined) return;
+  throw new EmoflowError(
+    'CONFIG_INVALID',
+    `${adapter}: a #split suffix ('#${split}') does not apply to this corpus; ${instead}`,
+  );
+}
+
+function invalid(shown: string, why: string): never {
+  throw new EmoflowError('MANIFEST_INVALID', `${shown}: ${why}`, { path: shown });
+}
+
+async function pathKind(full: string, shown: string): Promise<'dir' | 'file'> {
+  try {
+    return (await stat(full)).isDirectory() ? 'dir' : 'file';
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+      throw new EmoflowError('FILE_NOT_FOUND', `${shown}: no such file or folder`, { path: shown, cause: e });
+    throw new EmoflowError('FILE_UNREADABLE', `${shown}: ${(e as Error).message}`, { path: shown, cause: e });
+  }
+}
+
+async function requireFolder(full: string, shown: string, adapter: string, expected: string): Promise<void> {
+  if ((await pathKind(full, shown)) !== 'dir')
+    throw new EmoflowError('CONFIG_INVALID', `${adapter}: ${shown} is not a folder; pass ${expected}`, {
+      path: shown,
+    });
+}
+
+/** The non-hidden entries of a folder (DESIGN.md §3), sorted; symlinks count as what they point to. */
+async function listFolder(full: string, shown: string): Promise<Entry[]> {
+  let dirents: Dirent[];
+  try {
+    dirents = await readdir(full, { withFileTypes: true });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT')
+      throw new EmoflowError('FILE_NOT_FOUND', `${shown}: no such folder`, { path: shown, cause: e });
+    throw new EmoflowError('FILE_UNREADABLE', `${shown}: ${(e as Error).message}`, { path: shown, cause: e });
+  }
+  const out: Entry[] = [];
+  for (const d of dirents) {
+    if (d.name.startsWith('.')) continue;
+    let dir = d.isDirectory();
+    if (d.isSymbolicLink()) {
+      // A dangling link stays a file: reading it fails that sample alone (FILE_NOT_FOUND), later.
+      dir = await stat(join(full, d.name)).then(
+        (s) => s.isDirectory(),
+        () => false,
+      );
+    }
+    out.push({ name: d.name, dir });
+  }
+  return out.sort((a, b) => byCodeUnit(a.name, b.name));
+}
