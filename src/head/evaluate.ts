@@ -9,6 +9,7 @@ import {
   multiLabelMetrics,
   regressionMetrics,
   reliabilityBins,
+  type MultiLabelMetrics,
   type ReliabilityBin,
   type TaskMetrics,
 } from '../eval/metrics.js';
@@ -108,7 +109,26 @@ export function evaluate(
     const y = outputs.get(t.name)!;
     if (t.type === 'classification') {
       const truth = truthOf(labels, t.labels.length);
-      tasks[t.name] = classificationMetrics(y, truth, t.labels);
+      const metrics: TaskMetrics & { multiLabel?: MultiLabelMetrics } = classificationMetrics(
+        y,
+        truth,
+        t.labels,
+      );
+      const rows = labelledRows(labels);
+      const c = t.labels.length;
+      if (isMultiLabel(labels, rows, c)) {
+        // Multi-label rows (GoEmotions): macro-F1 of predicted label sets, the argmax plus every
+        // class at or above its dev-fitted threshold (head.json `thresholds`).
+        const ml = multiLabelMetrics(
+          pick(y, rows, c),
+          positives(pick(labels.targets, rows, c)),
+          t.labels,
+          Float64Array.from(thresholds[t.name] ?? new Array<number>(c).fill(0.5)),
+        );
+        metrics.macroF1 = ml.macroF1;
+        metrics.multiLabel = ml;
+      }
+      tasks[t.name] = metrics;
       reliability[t.name] = reliabilityBins(y, truth, t.labels.length);
     } else if (t.type === 'multilabel') {
       const rows = labelledRows(labels);
@@ -138,6 +158,33 @@ function pick(a: Float32Array, rows: readonly number[], c: number): Float32Array
   return out;
 }
 
+/** True when some labelled row has more than one class with target mass (multi-label soft targets). */
+function isMultiLabel(labels: TaskLabels, rows: readonly number[], c: number): boolean {
+  for (const r of rows) {
+    let n = 0;
+    for (let k = 0; k < c; k++) if (labels.targets[r * c + k]! > 0) n++;
+    if (n > 1) return true;
+  }
+  return false;
+}
+
+/** 1 where a (soft) target gives the class any mass. */
+function positives(a: Float32Array): Uint8Array {
+  return Uint8Array.from(a, (v) => (v > 0 ? 1 : 0));
+}
+
+function softmaxRows(z: Float32Array, c: number, temperature: number): Float32Array {
+  const out = new Float32Array(z.length);
+  for (let r = 0; r < z.length / c; r++) {
+    let max = -Infinity;
+    for (let k = 0; k < c; k++) max = Math.max(max, z[r * c + k]! / temperature);
+    let sum = 0;
+    for (let k = 0; k < c; k++) sum += out[r * c + k] = Math.exp(z[r * c + k]! / temperature - max);
+    for (let k = 0; k < c; k++) out[r * c + k]! /= sum;
+  }
+  return out;
+}
+
 function binary(a: Float32Array): Uint8Array {
   return Uint8Array.from(a, (v) => (v >= 0.5 ? 1 : 0));
 }
@@ -161,7 +208,12 @@ export function calibrate(
     if (rows.length === 0) continue;
     const z = pick(logits.get(t.name)!, rows, c);
     if (t.type === 'classification') {
-      temperature[t.name] = fitTemperature(z, { soft: pick(labels.targets, rows, c) }, c).temperature;
+      const temp = fitTemperature(z, { soft: pick(labels.targets, rows, c) }, c).temperature;
+      temperature[t.name] = temp;
+      if (isMultiLabel(labels, rows, c)) {
+        const probs = softmaxRows(z, c, temp);
+        thresholds[t.name] = Array.from(fitThresholds(probs, positives(pick(labels.targets, rows, c)), c));
+      }
     } else {
       const probs = Float32Array.from(z, (v) => 1 / (1 + Math.exp(-v)));
       thresholds[t.name] = Array.from(fitThresholds(probs, binary(pick(labels.targets, rows, c)), c));
