@@ -135,6 +135,10 @@ async function main(): Promise<void> {
     config,
     factory,
     name: 'default',
+    notice:
+      'Trained on RAVDESS (CC BY-NC-SA 4.0) among other corpora: this head is for non-commercial use. ' +
+      'Other training data: MELD (GPL-3.0), GoEmotions (Apache-2.0), dair emotion (research and education use only), ' +
+      'EmoBank (CC BY-SA 4.0), FER+ votes (MIT) on FER2013 images (research use only). See training.corpora.',
     out,
     onProgress: (p) => {
       if (p.devMetric !== undefined)

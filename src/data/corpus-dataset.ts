@@ -60,6 +60,16 @@ export async function corpusToDataset(
       // Rows without an explicit truth are scored against their target's argmax.
       if (t.truth !== undefined) t.truth[i] = s.truth?.[spec.name] ?? argmaxRow(t.targets, i, width);
     });
+    // A corpus with label-set rows (several classes with mass, no vote-majority truth) is scored as sets.
+    if (spec.type === 'classification' && !withTruth) {
+      let sets = false;
+      for (let i = 0; i < n && !sets; i++) {
+        let k = 0;
+        for (let c = 0; c < width; c++) if (t.targets[i * width + c]! > 0) k++;
+        sets = k > 1;
+      }
+      if (sets) t.multiLabel = Uint8Array.from(t.has);
+    }
     tasks[spec.name] = t;
   }
   const order = corpus.samples.some((s) => s.order !== undefined)

@@ -1,5 +1,6 @@
 import { EmoflowError } from '../core/errors.js';
 import { MODALITIES } from '../core/labels.js';
+import { argmaxRow } from '../eval/metrics.js';
 import type { ModalityExtractor } from '../features/modality-extractor.js';
 import { readManifestCorpus } from './adapters/manifest-corpus.js';
 import { MEDIA_ADAPTERS } from './adapters/media-adapters.js';
@@ -140,6 +141,7 @@ export function mergeDatasets(list: readonly FeatureDataset[]): FeatureDataset {
       has: new Uint8Array(size),
     };
     if (list.some((d) => d.tasks[name]?.truth !== undefined)) t.truth = new Int32Array(size).fill(-1);
+    if (list.some((d) => d.tasks[name]?.multiLabel !== undefined)) t.multiLabel = new Uint8Array(size);
     merged.tasks[name] = t;
   }
   let offset = 0;
@@ -157,8 +159,14 @@ export function mergeDatasets(list: readonly FeatureDataset[]): FeatureDataset {
       t.targets.set(src.targets, offset * width);
       t.has.set(src.has, offset);
       if (t.truth !== undefined) {
+        // Rows of a corpus without vote-majority truth are scored against their target's argmax.
         if (src.truth !== undefined) t.truth.set(src.truth, offset);
+        else
+          for (let i = 0; i < d.size; i++)
+            if (src.has[i] === 1) t.truth[offset + i] = argmaxRow(src.targets, i, width);
       }
+      if (t.multiLabel !== undefined && src.multiLabel !== undefined)
+        t.multiLabel.set(src.multiLabel, offset);
     }
     offset += d.size;
   }

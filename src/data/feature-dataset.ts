@@ -14,6 +14,11 @@ export interface TaskLabels {
    * target (FER+ majority rule); -1 = excluded from evaluation.
    */
   truth?: Int32Array;
+  /**
+   * 1 for rows whose soft target is a label set (GoEmotions' multi-label rows and their corpus):
+   * evaluation scores them as sets (argmax plus classes over their thresholds).
+   */
+  multiLabel?: Uint8Array;
 }
 
 /** Where a dataset came from, for head.json's training record. */

@@ -31,6 +31,8 @@ export const headJsonSchema = z.object({
   formatVersion: z.literal(HEAD_FORMAT_VERSION),
   name: z.string(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  /** Terms of use that follow from the training data (e.g. non-commercial). */
+  notice: z.string().optional(),
   features: z.partialRecord(z.enum(MODALITIES), featureSchema),
   tasks: z.array(z.intersection(taskSchema, z.object({ modalities: z.array(z.enum(MODALITIES)) }))),
   fusion: z.string(),
@@ -96,6 +98,7 @@ export async function saveHead(
     formatVersion: HEAD_FORMAT_VERSION,
     name: meta.name,
     sha256,
+    ...(meta.notice === undefined ? {} : { notice: meta.notice }),
     features,
     tasks: desc.tasks.map((t) => ({ ...t, modalities: meta.taskModalities[t.name] ?? [] })),
     fusion: desc.architecture.fusion,

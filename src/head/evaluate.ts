@@ -114,9 +114,9 @@ export function evaluate(
         truth,
         t.labels,
       );
-      const rows = labelledRows(labels);
+      const rows = setRows(labels);
       const c = t.labels.length;
-      if (isMultiLabel(labels, rows, c)) {
+      if (rows.length > 0) {
         // Multi-label rows (GoEmotions): macro-F1 of predicted label sets, the argmax plus every
         // class at or above its dev-fitted threshold (head.json `thresholds`).
         const ml = multiLabelMetrics(
@@ -158,14 +158,11 @@ function pick(a: Float32Array, rows: readonly number[], c: number): Float32Array
   return out;
 }
 
-/** True when some labelled row has more than one class with target mass (multi-label soft targets). */
-function isMultiLabel(labels: TaskLabels, rows: readonly number[], c: number): boolean {
-  for (const r of rows) {
-    let n = 0;
-    for (let k = 0; k < c; k++) if (labels.targets[r * c + k]! > 0) n++;
-    if (n > 1) return true;
-  }
-  return false;
+/** Labelled rows whose target is a label set (TaskLabels.multiLabel). */
+function setRows(labels: TaskLabels): number[] {
+  const rows: number[] = [];
+  labels.multiLabel?.forEach((m, i) => m === 1 && labels.has[i] === 1 && rows.push(i));
+  return rows;
 }
 
 /** 1 where a (soft) target gives the class any mass. */
@@ -210,9 +207,10 @@ export function calibrate(
     if (t.type === 'classification') {
       const temp = fitTemperature(z, { soft: pick(labels.targets, rows, c) }, c).temperature;
       temperature[t.name] = temp;
-      if (isMultiLabel(labels, rows, c)) {
-        const probs = softmaxRows(z, c, temp);
-        thresholds[t.name] = Array.from(fitThresholds(probs, positives(pick(labels.targets, rows, c)), c));
+      const sets = setRows(labels);
+      if (sets.length > 0) {
+        const probs = softmaxRows(pick(logits.get(t.name)!, sets, c), c, temp);
+        thresholds[t.name] = Array.from(fitThresholds(probs, positives(pick(labels.targets, sets, c)), c));
       }
     } else {
       const probs = Float32Array.from(z, (v) => 1 / (1 + Math.exp(-v)));

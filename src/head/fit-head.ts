@@ -19,6 +19,8 @@ export interface FitHeadInput {
   init?: LoadedHead;
   freeze?: 'trunk';
   name: string;
+  /** Terms of use that follow from the training data, recorded in head.json. */
+  notice?: string;
   out: string;
   onProgress?: (p: TrainProgress) => void;
 }
@@ -101,6 +103,7 @@ export async function fitHead(input: FitHeadInput): Promise<FitHeadResult> {
   const oldModalities = Object.fromEntries(init?.json.tasks.map((t) => [t.name, t.modalities]) ?? []);
   const saved = await saveHead(input.out, desc, result.params, {
     name: input.name,
+    ...(input.notice === undefined ? {} : { notice: input.notice }),
     thresholds,
     metrics,
     taskModalities: { ...oldModalities, ...taskModalities(train) },

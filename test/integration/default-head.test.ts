@@ -1,0 +1,71 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadHead } from '../../src/head/artifact.js';
+import { emoflow } from '../support/cli.js';
+import { repoRoot, shared } from '../support/paths.js';
+import { checkWithPythonOnnx, skipPythonReference } from '../support/python-onnx.js';
+
+const cache = mkdtempSync(join(tmpdir(), 'emoflow-default-head-'));
+afterAll(() => rmSync(cache, { recursive: true, force: true }));
+const HEAD = join(repoRoot, 'models', 'heads', 'default');
+
+interface EvalJson {
+  samples: number;
+  tasks: { emotion: { accuracy: number; uar: number; confusion: number[][]; excluded: number } };
+}
+
+describe('the shipped default head', () => {
+  it("loads, matches its sha256, takes the committed extractors' features and passes onnx.checker", async () => {
+    const head = await loadHead(HEAD);
+    expect(head.onnx.length).toBeLessThan(10 * 1024 * 1024);
+    expect(head.json.tasks.map((t) => t.name)).toEqual(['emotion', 'valence', 'arousal']);
+    expect(Object.keys(head.json.features).sort()).toEqual(['audio', 'image', 'text']);
+    expect(head.json.features.text!.name).toBe('text-universal-sentence-encoder-lite-mean');
+    expect(head.json.features.audio!.name).toBe('audio-mfcc-stats');
+    expect(head.json.notice).toMatch(/non-commercial/);
+    expect(head.json.training.corpora.map((c) => c.samples)).toEqual([9989, 43410, 16000, 8062, 792, 8652]);
+    if (!skipPythonReference) expect((await checkWithPythonOnnx(head.onnx)).ok).toBe(true);
+  });
+
+  it('evaluates raw face images end to end (extract through the cache, then the head)', async () => {
+    const out = join(cache, 'fer2013.json');
+    const r = await emoflow([
+      'eval',
+      '--head',
+      HEAD,
+      '--data',
+      `fer2013:${shared('data/face/fer2013/train')}`,
+      '--cache',
+      cache,
+      '--json',
+      out,
+      '--no-progress',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const ev = JSON.parse(readFileSync(out, 'utf8')) as EvalJson;
+    expect(ev.samples).toBe(1050);
+    expect(ev.tasks.emotion.confusion.flat().reduce((a, b) => a + b, 0)).toBe(1050);
+    // Far above the 1/7 of chance (these FER2013 training faces are the CNN's own training data).
+    expect(ev.tasks.emotion.accuracy).toBeGreaterThan(0.4);
+  });
+
+  it('evaluates raw speech end to end on a corpus it never saw (EmoDB, boredom left out)', async () => {
+    const r = await emoflow([
+      'eval',
+      '--head',
+      HEAD,
+      '--data',
+      `emodb:${shared('data/speech/emodb')}`,
+      '--cache',
+      cache,
+      '--no-progress',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const ev = r.json<EvalJson>();
+    expect(ev.samples).toBe(535);
+    expect(ev.tasks.emotion.confusion.flat().reduce((a, b) => a + b, 0)).toBe(535 - 81);
+    expect(ev.tasks.emotion.uar).toBeGreaterThan(0);
+  });
+});
