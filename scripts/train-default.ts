@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { sharedPath } from '../src/bench/bench-inputs.js';
 import { packageRoot } from '../src/core/package-root.js';
 import { loadDataset, mergeDatasets, type DatasetContext } from '../src/data/datasets.js';
+import { pairByClass } from '../src/data/pairing.js';
+import { subset } from '../src/head/cross-validate.js';
 import type { FeatureDataset } from '../src/data/feature-dataset.js';
 import { buildExtractors } from '../src/features/extractors.js';
 import type { ModalityExtractor } from '../src/features/modality-extractor.js';
@@ -62,6 +64,21 @@ const TASKS = new Set(['emotion', 'valence', 'arousal']);
  */
 const REPEATS: Record<string, number> = { ravdess: 5, ferplus: 2 };
 
+/**
+ * Multimodal samples made by pairing rows of the same emotion across the corpora (src/data/pairing.ts):
+ * the only samples where the fusion gate sees modalities together.
+ */
+const PAIRED = 20000;
+
+/** A paired dev set with only modality `m` kept (rows that have it), to compare with the fused result. */
+function onlyModality(ds: FeatureDataset, m: number): FeatureDataset {
+  const rows: number[] = [];
+  for (let i = 0; i < ds.size; i++) if (ds.mask[i * 3 + m] === 1) rows.push(i);
+  const part = subset(ds, rows, `${ds.name} (${['text', 'image', 'audio'][m]} only)`);
+  for (let i = 0; i < part.size; i++) for (let c = 0; c < 3; c++) if (c !== m) part.mask[i * 3 + c] = 0;
+  return part;
+}
+
 /** Only the default head's tasks. */
 function keepTasks(ds: FeatureDataset): FeatureDataset {
   return { ...ds, tasks: Object.fromEntries(Object.entries(ds.tasks).filter(([name]) => TASKS.has(name))) };
@@ -104,15 +121,19 @@ async function main(): Promise<void> {
       if (done === total || done % 4096 < 256) process.stderr.write(`features ${corpus}: ${done}/${total}\n`);
     },
   };
-  const { repeats: repeatOverrides, ...overrides } =
-    values.config === undefined
-      ? {}
-      : (JSON.parse(await readFile(values.config, 'utf8')) as Record<string, unknown>);
+  const {
+    repeats: repeatOverrides,
+    paired: _paired,
+    ...trainOverrides
+  } = values.config === undefined
+    ? {}
+    : (JSON.parse(await readFile(values.config, 'utf8')) as Record<string, unknown>);
   const repeats: Record<string, number> = {
     ...REPEATS,
     ...(repeatOverrides as Record<string, number> | undefined),
   };
-  const config = parseTrainConfig({ ...DEFAULT_HEAD_CONFIG, ...overrides });
+  const overrides: Record<string, unknown> = { ...trainOverrides, paired: _paired };
+  const config = parseTrainConfig({ ...DEFAULT_HEAD_CONFIG, ...trainOverrides });
   const trainSets: FeatureDataset[] = [];
   const repeated: FeatureDataset[] = [];
   for (const spec of TRAIN) {
@@ -123,15 +144,24 @@ async function main(): Promise<void> {
   }
   const devSets: FeatureDataset[] = [];
   for (const spec of DEV) devSets.push(keepTasks(await loadDataset(spec, context)));
+  const paired = pairByClass(trainSets, {
+    size: (overrides['paired'] as number | undefined) ?? PAIRED,
+    seed: config.seed,
+  });
+  if (paired.size > 0) repeated.push(paired);
+  // Paired dev samples (dev texts with dev faces of the same class; speech has no dev split)
+  // measure what fusion adds over each modality alone.
+  const pairedDev = pairByClass(devSets, { size: 3000, seed: 7 });
+  const fusionSets = [pairedDev, onlyModality(pairedDev, 0), onlyModality(pairedDev, 1)];
   const extractedSeconds = (Date.now() - t0) / 1000;
   await extraction.release();
 
   const factory = new SessionFactory({ intraOpThreads: config.threads, interOpThreads: 1 });
   const fitted = await fitHead({
-    datasets: trainSets,
+    datasets: paired.size > 0 ? [...trainSets, paired] : trainSets,
     train: mergeDatasets(repeated),
     dev: mergeDatasets(devSets),
-    devSets,
+    devSets: [...devSets, ...fusionSets],
     config,
     factory,
     name: 'default',

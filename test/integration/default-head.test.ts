@@ -25,7 +25,17 @@ describe('the shipped default head', () => {
     expect(head.json.features.text!.name).toBe('text-universal-sentence-encoder-lite-mean');
     expect(head.json.features.audio!.name).toBe('audio-mfcc-stats');
     expect(head.json.notice).toMatch(/non-commercial/);
-    expect(head.json.training.corpora.map((c) => c.samples)).toEqual([9989, 43410, 16000, 8062, 792, 8652]);
+    expect(head.json.training.corpora.map((c) => c.samples)).toEqual([
+      9989, 43410, 16000, 8062, 792, 8652, 20000,
+    ]);
+    // Fusion measured on dev pairs (dev texts with dev faces of the same class) beats either alone.
+    const dev = head.json.metrics['devByCorpus'] as Record<
+      string,
+      { tasks: { emotion: { accuracy: number } } }
+    >;
+    const fused = dev['paired:emotion']!.tasks.emotion.accuracy;
+    expect(fused).toBeGreaterThan(dev['paired:emotion (text only)']!.tasks.emotion.accuracy);
+    expect(fused).toBeGreaterThan(dev['paired:emotion (image only)']!.tasks.emotion.accuracy);
     if (!skipPythonReference) expect((await checkWithPythonOnnx(head.onnx)).ok).toBe(true);
   });
 
