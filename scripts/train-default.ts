@@ -14,7 +14,12 @@ import { sharedPath } from '../src/bench/bench-inputs.js';
 import { packageRoot } from '../src/core/package-root.js';
 import { loadDataset, mergeDatasets, type DatasetContext } from '../src/data/datasets.js';
 import { pairByClass } from '../src/data/pairing.js';
-import { subset } from '../src/head/cross-validate.js';
+import { groupFolds, subset } from '../src/head/cross-validate.js';
+import type { ClassificationMetrics } from '../src/eval/metrics.js';
+import { headOnnx } from '../src/head/artifact.js';
+import { evaluate, predict } from '../src/head/evaluate.js';
+import type { TrainConfig } from '../src/head/train-config.js';
+import { graphSession, trainHead } from '../src/head/trainer.js';
 import type { FeatureDataset } from '../src/data/feature-dataset.js';
 import { buildExtractors } from '../src/features/extractors.js';
 import type { ModalityExtractor } from '../src/features/modality-extractor.js';
@@ -84,18 +89,77 @@ function keepTasks(ds: FeatureDataset): FeatureDataset {
   return { ...ds, tasks: Object.fromEntries(Object.entries(ds.tasks).filter(([name]) => TASKS.has(name))) };
 }
 
+/**
+ * Group k-fold cross-validation of the joint default head over RAVDESS actors: each fold trains
+ * the whole head (every corpus, RAVDESS without the fold's actors, pairs rebuilt from that) and
+ * scores the held-out actors' clips.
+ */
+async function crossValidateRavdess(
+  trainSets: FeatureDataset[],
+  times: number[],
+  pairs: number,
+  config: TrainConfig,
+  k: number,
+): Promise<Record<string, unknown>> {
+  const ri = TRAIN.findIndex((t) => t.startsWith('ravdess:'));
+  const rav = trainSets[ri]!;
+  const folds = groupFolds(rav.speakers!, k, config.seed);
+  const factory = new SessionFactory({ intraOpThreads: config.threads, interOpThreads: 1 });
+  const results: { actors: string[]; samples: number; uar: number; accuracy: number }[] = [];
+  for (let f = 0; f < k; f++) {
+    const held = new Set(folds[f]!);
+    const ravTrain = subset(
+      rav,
+      Array.from({ length: rav.size }, (_, i) => i).filter((i) => !held.has(i)),
+    );
+    const sets = trainSets.map((d, i) => (i === ri ? ravTrain : d));
+    const repeated = sets.flatMap((d, i) => Array.from({ length: times[i]! }, () => d));
+    const paired = pairByClass(sets, { size: pairs, seed: config.seed });
+    if (paired.size > 0) repeated.push(paired);
+    const r = await trainHead({ train: mergeDatasets(repeated), config, factory });
+    const test = subset(rav, folds[f]!);
+    const session = await graphSession(factory, headOnnx(r.desc, r.params, `cv-${f}`));
+    const m = evaluate(r.desc, await predict(session, r.desc, test), test).tasks[
+      'emotion'
+    ] as ClassificationMetrics;
+    results.push({
+      actors: [...new Set(folds[f]!.map((i) => rav.speakers![i]!))].sort(),
+      samples: test.size,
+      uar: m.uar,
+      accuracy: m.accuracy,
+    });
+    process.stderr.write(`fold ${f + 1}/${k}: UAR ${m.uar.toFixed(4)}\n`);
+  }
+  await factory.release();
+  const stat = (xs: number[]) => {
+    const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+    return { mean, std: Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, xs.length - 1)) };
+  };
+  return {
+    corpus: 'ravdess',
+    k,
+    group: 'speaker',
+    folds: results,
+    uar: stat(results.map((r) => r.uar)),
+    accuracy: stat(results.map((r) => r.accuracy)),
+  };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       out: { type: 'string' },
       cache: { type: 'string' },
       config: { type: 'string' },
+      'cv-ravdess': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
   if (values.help === true) {
     process.stdout.write(
-      'Usage: npm run train:default [-- --out <dir>] [--cache <dir>] [--config <overrides.json>]\n' +
+      'Usage: npm run train:default [-- --out <dir>] [--cache <dir>] [--config <overrides.json>] [--cv-ravdess <k>]\n' +
+        '--cv-ravdess k: instead of writing the head, k-fold cross-validation of the whole default head over\n' +
+        '  RAVDESS actors (each fold trains on every corpus but the held-out actors, scores those actors).\n' +
         "--config merges keys over the default head's config (for experiments; the shipped head uses none).\n",
     );
     return;
@@ -155,6 +219,16 @@ async function main(): Promise<void> {
   const fusionSets = [pairedDev, onlyModality(pairedDev, 0), onlyModality(pairedDev, 1)];
   const extractedSeconds = (Date.now() - t0) / 1000;
   await extraction.release();
+  if (values['cv-ravdess'] !== undefined) {
+    const times = TRAIN.map((spec) => repeats[spec.slice(0, spec.indexOf(':'))] ?? 1);
+    const pairs = (overrides['paired'] as number | undefined) ?? PAIRED;
+    process.stdout.write(
+      JSON.stringify(
+        await crossValidateRavdess(trainSets, times, pairs, config, Number(values['cv-ravdess'])),
+      ) + '\n',
+    );
+    return;
+  }
 
   const factory = new SessionFactory({ intraOpThreads: config.threads, interOpThreads: 1 });
   const fitted = await fitHead({
