@@ -6,6 +6,8 @@ import { renderReport, type TrainingLogEntry } from '../eval/report.js';
 import { loadHead } from '../head/artifact.js';
 import { crossValidate } from '../head/cross-validate.js';
 import { parseTrainConfig, readTrainConfig } from '../head/train-config.js';
+import type { FeatureDataset } from '../data/feature-dataset.js';
+import type { ModelStore } from '../models/model-store.js';
 import { SessionFactory } from '../models/session-factory.js';
 import { evaluate, predict } from '../head/evaluate.js';
 import { graphSession } from '../head/trainer.js';
@@ -71,17 +73,8 @@ export const evalCommand = defineCommand({
     const head = await loadHead(resolve(flags.head));
     const { factory, store } = modelRuntime(flags, io);
     // Raw corpora are extracted as the head was trained: VAD on or off is part of its audio spec.
-    const ds = await loadDataset(
-      flags.data,
-      datasetContext(io, {
-        factory,
-        store,
-        cacheDir: flags.cache,
-        vad: head.json.features.audio?.name.endsWith('-vad') ?? false,
-        textModel: flags['text-model'],
-        progress: !flags['no-progress'],
-      }),
-    );
+    const vad = head.json.features.audio?.name.endsWith('-vad') ?? false;
+    const ds = await loadFlaggedDataset(flags.data, flags, io, factory, store, vad);
     if (!flags['no-progress'] && io.interactive)
       io.err(`evaluating ${head.json.name} on ${ds.name} (${ds.size} samples)\n`);
     const session = await graphSession(factory, head.onnx);
@@ -131,17 +124,7 @@ async function runCrossValidation(
     throw new EmoflowError('CONFIG_INVALID', 'emoflow eval: --data <spec> is required');
   const config = flags.config === undefined ? parseTrainConfig({}) : await readTrainConfig(flags.config);
   const { factory, store } = modelRuntime(flags, io);
-  const ds = await loadDataset(
-    flags.data,
-    datasetContext(io, {
-      factory,
-      store,
-      cacheDir: flags.cache,
-      vad: flags.vad,
-      textModel: flags['text-model'],
-      progress: !flags['no-progress'],
-    }),
-  );
+  const ds = await loadFlaggedDataset(flags.data, flags, io, factory, store, flags.vad);
   const trainFactory = new SessionFactory({ intraOpThreads: config.threads, interOpThreads: 1 });
   const cv = await crossValidate(ds, {
     k: flags.cv!,
@@ -165,4 +148,26 @@ async function runCrossValidation(
   if (flags.json !== undefined) await writeFile(flags.json, JSON.stringify(result, null, 2) + '\n');
   printJson(io, result);
   return 0;
+}
+
+/** A corpus through the extractors and the feature cache, as the command's flags say. */
+function loadFlaggedDataset(
+  spec: string,
+  flags: { cache: string; 'text-model': string | undefined; 'no-progress': boolean },
+  io: CliIO,
+  factory: SessionFactory,
+  store: ModelStore,
+  vad: boolean,
+): Promise<FeatureDataset> {
+  return loadDataset(
+    spec,
+    datasetContext(io, {
+      factory,
+      store,
+      cacheDir: flags.cache,
+      vad,
+      textModel: flags['text-model'],
+      progress: !flags['no-progress'],
+    }),
+  );
 }
