@@ -8,7 +8,7 @@ import { loadHead, type LoadedHead } from '../src/head/artifact.js';
 import { predict } from '../src/head/evaluate.js';
 import { fitHead } from '../src/head/fit-head.js';
 import { parseTrainConfig } from '../src/head/train-config.js';
-import { graphSession } from '../src/head/trainer.js';
+import { describeHead, graphSession } from '../src/head/trainer.js';
 import { SessionFactory } from '../src/models/session-factory.js';
 import { shared } from './support/paths.js';
 import {
@@ -156,6 +156,37 @@ describe('training a head inside onnxruntime', () => {
     // The new task's head learned: its training loss fell from the first epoch to the last.
     const log = tuned.json.training.log as { taskLosses: Record<string, number> }[];
     expect(log.at(-1)!.taskLosses['strength']!).toBeLessThan(log[0]!.taskLosses['strength']! * 0.95);
+  });
+
+  it('refits the standardisation statistics on the new data when asked (refitStatistics)', () => {
+    const shifted = {
+      ...train,
+      features: {
+        ...train.features,
+        audio: { spec: train.features.audio!.spec, data: train.features.audio!.data.map((v) => v * 2 + 1) },
+      },
+    };
+    const kept = describeHead({
+      train: shifted,
+      config,
+      factory,
+      init: { desc: base.desc, params: base.params },
+    });
+    expect(kept.slots).toEqual(base.desc.slots);
+    const refit = describeHead({
+      train: shifted,
+      config: { ...config, refitStatistics: true },
+      factory,
+      init: { desc: base.desc, params: base.params },
+    });
+    const audio = refit.slots.find((s) => s.modality === 'audio')!;
+    const old = base.desc.slots.find((s) => s.modality === 'audio')!;
+    audio.mean.forEach((m, d) => expect(m).toBeCloseTo(old.mean[d]! * 2 + 1, 1));
+    audio.std.forEach((sd, d) => expect(sd).toBeCloseTo(old.std[d]! * 2, 1));
+    // Text is refitted too, from the same training rows the base head used: the same statistics.
+    expect(refit.slots.find((s) => s.modality === 'text')).toEqual(
+      base.desc.slots.find((s) => s.modality === 'text'),
+    );
   });
 
   it('refuses an initial head whose features differ (HEAD_INCOMPATIBLE)', async () => {

@@ -35,6 +35,11 @@ export const trainConfigSchema = z
     inputNoise: z.number().min(0).default(0.1),
     /** Stop after this many epochs without a better dev metric and keep the best epoch (0 = off). */
     patience: z.number().int().nonnegative().default(0),
+    /**
+     * Fine-tuning: re-estimate each modality's standardisation statistics on the new training data
+     * (a new corpus or speaker population shifts them; as in adaptive batch normalisation).
+     */
+    refitStatistics: z.boolean().default(false),
     seed: z.number().int().nonnegative().default(1),
     /** onnxruntime intra-op threads while training (0 = onnxruntime's default). */
     threads: z.number().int().nonnegative().default(1),

@@ -82,7 +82,11 @@ export function describeHead(input: TrainInput): HeadDescription {
   const { train, config, init } = input;
   let slots: ModalitySlot[];
   if (init !== undefined) {
-    slots = init.desc.slots;
+    slots = init.desc.slots.map((slot) => {
+      if (!config.refitStatistics || train.features[slot.modality] === undefined) return slot;
+      const st = slotStats(train, slot.modality);
+      return st.present > 0 ? { ...slot, mean: st.mean, std: st.std } : slot;
+    });
     for (const m of MODALITIES) {
       const f = train.features[m];
       if (f === undefined) continue;
