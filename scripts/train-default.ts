@@ -14,7 +14,8 @@ import { sharedPath } from '../src/bench/bench-inputs.js';
 import { packageRoot } from '../src/core/package-root.js';
 import { loadDataset, mergeDatasets, type DatasetContext } from '../src/data/datasets.js';
 import { pairByClass } from '../src/data/pairing.js';
-import { groupFolds, subset } from '../src/head/cross-validate.js';
+import { subset } from '../src/data/dataset-rows.js';
+import { groupFolds, meanStd } from '../src/head/cross-validate.js';
 import type { ClassificationMetrics } from '../src/eval/metrics.js';
 import { headOnnx } from '../src/head/artifact.js';
 import { evaluate, predict } from '../src/head/evaluate.js';
@@ -131,17 +132,13 @@ async function crossValidateRavdess(
     process.stderr.write(`fold ${f + 1}/${k}: UAR ${m.uar.toFixed(4)}\n`);
   }
   await factory.release();
-  const stat = (xs: number[]) => {
-    const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-    return { mean, std: Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, xs.length - 1)) };
-  };
   return {
     corpus: 'ravdess',
     k,
     group: 'speaker',
     folds: results,
-    uar: stat(results.map((r) => r.uar)),
-    accuracy: stat(results.map((r) => r.accuracy)),
+    uar: meanStd(results.map((r) => r.uar)),
+    accuracy: meanStd(results.map((r) => r.accuracy)),
   };
 }
 

@@ -18,7 +18,8 @@ import type { FeatureDataset } from '../src/data/feature-dataset.js';
 import type { ClassificationMetrics } from '../src/eval/metrics.js';
 import { buildExtractors } from '../src/features/extractors.js';
 import { headOnnx, loadHead } from '../src/head/artifact.js';
-import { groupFolds, subset } from '../src/head/cross-validate.js';
+import { subset } from '../src/data/dataset-rows.js';
+import { groupFolds, meanStd } from '../src/head/cross-validate.js';
 import { evaluate, predict } from '../src/head/evaluate.js';
 import type { HeadDescription } from '../src/head/head-spec.js';
 import type { ParamStore } from '../src/head/head-model.js';
@@ -114,11 +115,10 @@ async function main(): Promise<void> {
       process.stderr.write(`fold ${f + 1}/5, ${train.size} clips: done\n`);
     }
   }
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const result = Object.fromEntries(
     Object.entries(curve).map(([k, v]) => [
       k,
-      Object.fromEntries(Object.entries(v).map(([n, xs]) => [n, mean(xs)])),
+      Object.fromEntries(Object.entries(v).map(([n, xs]) => [n, meanStd(xs).mean])),
     ]),
   );
   process.stdout.write(

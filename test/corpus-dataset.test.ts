@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EMOTION_TASK, type Corpus } from '../src/data/corpus.js';
 import { corpusToDataset } from '../src/data/corpus-dataset.js';
+import { subset } from '../src/data/dataset-rows.js';
 import { mergeDatasets } from '../src/data/datasets.js';
 import type {
   ExtractorInput,
@@ -73,5 +74,10 @@ describe('corpusToDataset and mergeDatasets', () => {
     expect(Array.from(merged.tasks['emotion']!.truth!)).toEqual([0, 4, -1, 0, -1]);
     expect(Array.from(merged.tasks['emotion']!.multiLabel!)).toEqual([1, 1, 0, 0, 0]);
     expect(merged.ids).toEqual(['sets/0', 'sets/1', 'sets/2', 'votes/0', 'votes/1']);
+    // Row subsets (cross-validation folds) keep the per-row flags.
+    const fold = subset(merged, [1, 3]);
+    expect(Array.from(fold.tasks['emotion']!.multiLabel!)).toEqual([1, 0]);
+    expect(Array.from(fold.tasks['emotion']!.truth!)).toEqual([4, 0]);
+    expect(Array.from(fold.features.text!.data)).toEqual([1, 99, 1, 118]);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readMosi } from '../src/data/mosi-adapter.js';
-import { crossValidate, groupFolds, subset } from '../src/head/cross-validate.js';
+import { subset } from '../src/data/dataset-rows.js';
+import { crossValidate, groupFolds } from '../src/head/cross-validate.js';
 import { parseTrainConfig } from '../src/head/train-config.js';
 import { SessionFactory } from '../src/models/session-factory.js';
 import { shared } from './support/paths.js';

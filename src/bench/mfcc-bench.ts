@@ -1,13 +1,13 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { packageRoot } from '../core/package-root.js';
 import wav from 'node-wav';
 import { mfccWithDeltas } from '../features/audio/audio-extractor.js';
-import { median } from './timing.js';
+import { cpuModel, median } from './timing.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -84,7 +84,7 @@ async function timeTorchaudio(wavPath: string, repeats: number): Promise<number 
 export async function benchMfcc(x16k: Float64Array, opts: MfccBenchOptions = {}): Promise<MfccBenchResult> {
   const repeats = opts.repeats ?? 7;
   const audioSeconds = x16k.length / 16000;
-  const cpu = cpus()[0]?.model ?? 'unknown';
+  const cpu = cpuModel();
 
   const withTorch = opts.torchaudio === true && (await torchaudioAvailable());
   if (!withTorch) {

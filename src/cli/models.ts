@@ -1,19 +1,11 @@
 import { resolve } from 'node:path';
 import { defineCommand, printJson } from './command.js';
-import { ModelStore } from '../models/model-store.js';
+import { modelsDirFlag, openModelStore } from './runtime-flags.js';
 
 const storeFlag = {
-  'models-dir': {
-    type: 'string',
-    value: 'dir',
-    description: 'model store folder [default: the package models/]',
-  },
+  ...modelsDirFlag,
   json: { type: 'boolean', description: 'print one JSON line' },
 } as const;
-
-function openStore(dir: string | undefined): ModelStore {
-  return dir === undefined ? new ModelStore() : new ModelStore(dir);
-}
 
 export const modelsList = defineCommand({
   spec: {
@@ -23,7 +15,7 @@ export const modelsList = defineCommand({
     flags: storeFlag,
   },
   async run({ flags }, io) {
-    const store = openStore(flags['models-dir']);
+    const store = openModelStore(flags['models-dir']);
     const models = store.manifest.models.map((m) => ({
       name: m.name,
       format: m.format,
@@ -55,7 +47,7 @@ export const modelsVerify = defineCommand({
     flags: storeFlag,
   },
   async run({ flags, positionals }, io) {
-    const store = openStore(flags['models-dir']);
+    const store = openModelStore(flags['models-dir']);
     const checks = await store.verifyAll(positionals);
     const bad = checks.filter((c) => c.state !== 'ok');
     if (flags.json) printJson(io, { dir: store.dir, ok: bad.length === 0, files: checks });
@@ -85,7 +77,7 @@ export const modelsFetch = defineCommand({
     examples: ['emoflow models fetch --from ../shared/models', 'emoflow models fetch silero_vad_v5'],
   },
   async run({ flags, positionals }, io) {
-    const store = openStore(flags['models-dir']);
+    const store = openModelStore(flags['models-dir']);
     const results = await store.fetch(
       positionals,
       flags.from === undefined ? {} : { from: resolve(flags.from) },

@@ -2,6 +2,19 @@ import { DEVICES, SessionFactory, type Device } from '../models/session-factory.
 import { ModelStore } from '../models/model-store.js';
 import { warningPrinter, type CliIO } from './command.js';
 
+/** The model store folder flag, shared by every command that opens the store. */
+export const modelsDirFlag = {
+  'models-dir': {
+    type: 'string',
+    value: 'dir',
+    description: 'model store folder [default: the package models/]',
+  },
+} as const;
+
+export function openModelStore(dir: string | undefined): ModelStore {
+  return dir === undefined ? new ModelStore() : new ModelStore(dir);
+}
+
 /** Flags shared by every command that runs a model. */
 export const modelFlags = {
   device: {
@@ -17,11 +30,7 @@ export const modelFlags = {
     min: 0,
     max: 1024,
   },
-  'models-dir': {
-    type: 'string',
-    value: 'dir',
-    description: 'model store folder [default: the package models/]',
-  },
+  ...modelsDirFlag,
 } as const;
 
 export interface ModelRuntime {
@@ -32,12 +41,11 @@ export interface ModelRuntime {
 export function modelRuntime(
   flags: { device: string; threads: number; 'models-dir': string | undefined },
   io: CliIO,
-  threadsOverride?: number,
 ): ModelRuntime {
-  const store = flags['models-dir'] === undefined ? new ModelStore() : new ModelStore(flags['models-dir']);
+  const store = openModelStore(flags['models-dir']);
   const factory = new SessionFactory({
     device: flags.device as Device,
-    intraOpThreads: threadsOverride ?? flags.threads,
+    intraOpThreads: flags.threads,
     interOpThreads: 1,
     onWarning: warningPrinter(io),
   });

@@ -6,11 +6,10 @@ import { fitHead } from '../head/fit-head.js';
 import { parseTrainConfig, readTrainConfig } from '../head/train-config.js';
 import type { TrainProgress } from '../head/trainer.js';
 import type { FeatureDataset } from '../data/feature-dataset.js';
-import { ModelStore } from '../models/model-store.js';
-import { SessionFactory } from '../models/session-factory.js';
 import { cacheFlags, datasetContext } from './dataset-context.js';
+import { modelsDirFlag, openModelStore } from './runtime-flags.js';
 import { defineCommand, printJson, warningPrinter, type CliIO } from './command.js';
-import { DEVICES, type Device } from '../models/session-factory.js';
+import { DEVICES, SessionFactory, type Device } from '../models/session-factory.js';
 
 function trainProgress(io: CliIO, enabled: boolean): (p: TrainProgress) => void {
   let lastEpochLine = 0;
@@ -63,11 +62,7 @@ export const trainCommand = defineCommand({
         description: 'trim audio to speech with Silero VAD (part of the audio feature spec)',
       },
       ...cacheFlags,
-      'models-dir': {
-        type: 'string',
-        value: 'dir',
-        description: 'model store folder [default: the package models/]',
-      },
+      ...modelsDirFlag,
       'no-progress': { type: 'boolean', description: 'no progress output' },
       json: { type: 'boolean', description: 'print a summary as one JSON line' },
     },
@@ -89,7 +84,7 @@ export const trainCommand = defineCommand({
     // Extraction (raw corpora) uses every core; training keeps the config's thread count.
     const extraction = datasetContext(io, {
       factory: new SessionFactory({ device: flags.device as Device, onWarning: warningPrinter(io) }),
-      store: flags['models-dir'] === undefined ? new ModelStore() : new ModelStore(flags['models-dir']),
+      store: openModelStore(flags['models-dir']),
       cacheDir: flags.cache,
       vad: flags.vad,
       textModel: flags['text-model'],

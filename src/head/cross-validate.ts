@@ -1,55 +1,13 @@
 import { EmoflowError } from '../core/errors.js';
 import { Random } from '../core/random.js';
-import type { FeatureDataset, TaskLabels } from '../data/feature-dataset.js';
+import { subset } from '../data/dataset-rows.js';
+import type { FeatureDataset } from '../data/feature-dataset.js';
 import type { TaskMetrics } from '../eval/metrics.js';
 import type { SessionFactory } from '../models/session-factory.js';
 import { headOnnx } from './artifact.js';
 import { evaluate, predict } from './evaluate.js';
 import type { TrainConfig } from './train-config.js';
 import { graphSession, trainHead } from './trainer.js';
-
-/** Rows `rows` of a dataset, as a dataset of their own. */
-export function subset(ds: FeatureDataset, rows: readonly number[], name = ds.name): FeatureDataset {
-  const pickRows = (a: Float32Array, width: number): Float32Array => {
-    const out = new Float32Array(rows.length * width);
-    rows.forEach((r, k) => out.set(a.subarray(r * width, (r + 1) * width), k * width));
-    return out;
-  };
-  const features: FeatureDataset['features'] = {};
-  for (const [m, f] of Object.entries(ds.features) as [
-    keyof FeatureDataset['features'],
-    { spec: { dim: number; name: string; version: string }; data: Float32Array },
-  ][]) {
-    features[m] = { spec: f.spec, data: pickRows(f.data, f.spec.dim) };
-  }
-  const tasks: Record<string, TaskLabels> = {};
-  for (const [name2, t] of Object.entries(ds.tasks)) {
-    const width = t.targets.length / ds.size;
-    const sub: TaskLabels = {
-      spec: t.spec,
-      targets: pickRows(t.targets, width),
-      has: Uint8Array.from(rows, (r) => t.has[r]!),
-    };
-    if (t.truth !== undefined) sub.truth = Int32Array.from(rows, (r) => t.truth![r]!);
-    tasks[name2] = sub;
-  }
-  const out: FeatureDataset = {
-    name,
-    size: rows.length,
-    ids: rows.map((r) => ds.ids[r]!),
-    features,
-    mask: Uint8Array.from(
-      { length: rows.length * 3 },
-      (_, k) => ds.mask[rows[Math.floor(k / 3)]! * 3 + (k % 3)]!,
-    ),
-    tasks,
-    source: ds.source,
-  };
-  if (ds.groups !== undefined) out.groups = rows.map((r) => ds.groups![r]!);
-  if (ds.speakers !== undefined) out.speakers = rows.map((r) => ds.speakers![r]!);
-  if (ds.order !== undefined) out.order = Int32Array.from(rows, (r) => ds.order![r]!);
-  return out;
-}
 
 /** k folds of whole groups: groups shuffled with the seed, dealt round-robin. */
 export function groupFolds(groups: readonly string[], k: number, seed: number): number[][] {
@@ -65,6 +23,12 @@ export function groupFolds(groups: readonly string[], k: number, seed: number): 
   const folds: number[][] = Array.from({ length: k }, () => []);
   groups.forEach((g, row) => folds[foldOf.get(g)!]!.push(row));
   return folds;
+}
+
+/** Mean and sample standard deviation (n − 1) of per-fold figures. */
+export function meanStd(xs: readonly number[]): { mean: number; std: number } {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  return { mean, std: Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, xs.length - 1)) };
 }
 
 export interface CrossValidation {
@@ -125,9 +89,7 @@ export async function crossValidate(
       const xs = results
         .map((r) => (r.tasks[task] as unknown as Record<string, number>)[metric]!)
         .filter(Number.isFinite);
-      const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-      const std = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, xs.length - 1));
-      summary[task]![metric] = { mean, std };
+      summary[task]![metric] = meanStd(xs);
     }
   }
   return { k: options.k, group: options.group, folds: results, summary };

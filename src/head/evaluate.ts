@@ -1,6 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { EmoflowError } from '../core/errors.js';
 import { MODALITIES } from '../core/labels.js';
+import { gatherRows } from '../data/dataset-rows.js';
 import type { FeatureDataset, TaskLabels } from '../data/feature-dataset.js';
 import {
   argmaxRow,
@@ -14,6 +15,7 @@ import {
   type TaskMetrics,
 } from '../eval/metrics.js';
 import { fitTemperature } from './calibration.js';
+import { BatchFeeder, NO_AUGMENT } from './batch-feeder.js';
 import { taskWidth } from './head-model.js';
 import type { HeadDescription, TaskSpec } from './head-spec.js';
 
@@ -37,38 +39,25 @@ export function checkCompatible(desc: HeadDescription, ds: FeatureDataset): void
   }
 }
 
-/** Runs an inference-graph session (head.onnx) over a dataset: each task's output and the contribution. */
+/** Runs a head session over a dataset (head.onnx; or the eval graph, its parameters in `extra`): each task's output and the contribution. */
 export async function predict(
   session: ort.InferenceSession,
   desc: HeadDescription,
   ds: FeatureDataset,
   batch = 1024,
+  /** Feeds every run also gets (the parameters, for the eval graph). */
+  extra: Record<string, ort.Tensor> = {},
 ): Promise<Map<string, Float32Array>> {
   checkCompatible(desc, ds);
   const out = new Map<string, Float32Array>();
   for (const t of desc.tasks)
     out.set(t.name, new Float32Array(ds.size * (t.type === 'regression' ? 1 : taskWidth(t))));
   out.set('contribution', new Float32Array(ds.size * 3));
+  const feeder = new BatchFeeder(ds, desc, NO_AUGMENT, 0);
   for (let start = 0; start < ds.size; start += batch) {
-    const n = Math.min(batch, ds.size - start);
-    const feeds: Record<string, ort.Tensor> = {};
-    const mask = new Float32Array(n * 3);
-    for (let r = 0; r < n; r++) for (let c = 0; c < 3; c++) mask[r * 3 + c] = ds.mask[(start + r) * 3 + c]!;
-    for (const slot of desc.slots) {
-      const dim = slot.spec.dim;
-      const src = ds.features[slot.modality];
-      const col = MODALITIES.indexOf(slot.modality);
-      if (src === undefined) for (let r = 0; r < n; r++) mask[r * 3 + col] = 0;
-      const x =
-        src === undefined ? new Float32Array(n * dim) : src.data.subarray(start * dim, (start + n) * dim);
-      feeds[slot.modality] = new ort.Tensor('float32', x, [n, dim]);
-    }
-    feeds['mask'] = new ort.Tensor('float32', mask, [n, 3]);
-    const res = await session.run(feeds);
-    for (const [name, buf] of out) {
-      const w = buf.length / ds.size;
-      buf.set(res[name]!.data as Float32Array, start * w);
-    }
+    const idx = Array.from({ length: Math.min(batch, ds.size - start) }, (_, k) => start + k);
+    const res = await session.run({ ...extra, ...feeder.feeds(idx, false, []) });
+    for (const [name, buf] of out) buf.set(res[name]!.data as Float32Array, start * (buf.length / ds.size));
   }
   return out;
 }
@@ -120,8 +109,8 @@ export function evaluate(
         // Multi-label rows (GoEmotions): macro-F1 of predicted label sets, the argmax plus every
         // class at or above its dev-fitted threshold (head.json `thresholds`).
         const ml = multiLabelMetrics(
-          pick(y, rows, c),
-          positives(pick(labels.targets, rows, c)),
+          gatherRows(y, rows, c),
+          positives(gatherRows(labels.targets, rows, c)),
           t.labels,
           Float64Array.from(thresholds[t.name] ?? new Array<number>(c).fill(0.5)),
         );
@@ -134,8 +123,8 @@ export function evaluate(
       const rows = labelledRows(labels);
       const c = t.labels.length;
       tasks[t.name] = multiLabelMetrics(
-        pick(y, rows, c),
-        binary(pick(labels.targets, rows, c)),
+        gatherRows(y, rows, c),
+        binary(gatherRows(labels.targets, rows, c)),
         t.labels,
         Float64Array.from(thresholds[t.name] ?? new Array<number>(c).fill(0.5)),
       );
@@ -150,12 +139,6 @@ function labelledRows(labels: TaskLabels): number[] {
   const rows: number[] = [];
   labels.has.forEach((h, i) => h === 1 && rows.push(i));
   return rows;
-}
-
-function pick(a: Float32Array, rows: readonly number[], c: number): Float32Array {
-  const out = new Float32Array(rows.length * c);
-  rows.forEach((r, k) => out.set(a.subarray(r * c, (r + 1) * c), k * c));
-  return out;
 }
 
 /** Labelled rows whose target is a label set (TaskLabels.multiLabel). */
@@ -203,18 +186,20 @@ export function calibrate(
     const c = t.labels.length;
     const rows = labelledRows(labels);
     if (rows.length === 0) continue;
-    const z = pick(logits.get(t.name)!, rows, c);
+    const z = gatherRows(logits.get(t.name)!, rows, c);
     if (t.type === 'classification') {
-      const temp = fitTemperature(z, { soft: pick(labels.targets, rows, c) }, c).temperature;
+      const temp = fitTemperature(z, { soft: gatherRows(labels.targets, rows, c) }, c).temperature;
       temperature[t.name] = temp;
       const sets = setRows(labels);
       if (sets.length > 0) {
-        const probs = softmaxRows(pick(logits.get(t.name)!, sets, c), c, temp);
-        thresholds[t.name] = Array.from(fitThresholds(probs, positives(pick(labels.targets, sets, c)), c));
+        const probs = softmaxRows(gatherRows(logits.get(t.name)!, sets, c), c, temp);
+        thresholds[t.name] = Array.from(
+          fitThresholds(probs, positives(gatherRows(labels.targets, sets, c)), c),
+        );
       }
     } else {
       const probs = Float32Array.from(z, (v) => 1 / (1 + Math.exp(-v)));
-      thresholds[t.name] = Array.from(fitThresholds(probs, binary(pick(labels.targets, rows, c)), c));
+      thresholds[t.name] = Array.from(fitThresholds(probs, binary(gatherRows(labels.targets, rows, c)), c));
     }
   }
   return { temperature, thresholds };
