@@ -3,12 +3,14 @@ import type { FlagSpec } from './flags.js';
 import { benchHeadTrainCommand, benchImageCommand, benchMfccCommand, benchTextCommand } from './bench.js';
 import { evalCommand } from './eval.js';
 import { featuresCommand } from './features.js';
+import { ingestCommand } from './ingest.js';
 import { trainCommand } from './train.js';
 import { mfccCommand } from './mfcc.js';
 import { modelsFetch, modelsList, modelsVerify } from './models.js';
 
 /** Every command of the CLI, in the order `emoflow --help` lists them. */
 export const COMMANDS = [
+  ingestCommand,
   featuresCommand,
   trainCommand,
   evalCommand,

@@ -58,7 +58,7 @@ export function isEmoflowError(e: unknown, code?: ErrorCode): e is EmoflowError 
 }
 
 /** Warning codes: they never change a record's status (DESIGN.md §4). */
-export type WarningCode = 'TEXT_TRUNCATED' | 'DEVICE_FALLBACK' | 'VAD_NO_SPEECH';
+export type WarningCode = 'TEXT_TRUNCATED' | 'DEVICE_FALLBACK' | 'VAD_NO_SPEECH' | 'MODALITY_UNUSED';
 
 export interface EmoflowWarning {
   code: WarningCode;

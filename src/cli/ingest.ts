@@ -1,0 +1,169 @@
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { EmoflowError } from '../core/errors.js';
+import { packageRoot } from '../core/package-root.js';
+import { FORMATS, formatOf } from '../export/writers.js';
+import type { Device } from '../models/session-factory.js';
+import { ingest, type IngestProgress, type IngestSummary } from '../runtime/embedded/ingest.js';
+import { defineCommand, printJson, warningPrinter, type CliIO } from './command.js';
+import { modelFlags } from './runtime-flags.js';
+
+/** The shipped head, used when `--head` is not given. */
+export function defaultHeadDir(): string {
+  return join(packageRoot(), 'models', 'heads', 'default');
+}
+
+export const ingestCommand = defineCommand({
+  spec: {
+    name: 'ingest',
+    summary:
+      'Predict emotion for every sample of a batch folder, manifest or corpus spec and write one record per sample (JSONL, CSV or Parquet). Samples are files sharing a stem in one folder (.txt text, image, .wav speech); a bad input fails only its modality.',
+    positionals: [
+      {
+        name: 'input',
+        description: 'a folder, a .csv/.jsonl manifest, or a corpus spec <adapter>:<path>[#split]',
+      },
+    ],
+    flags: {
+      out: { type: 'string', value: 'file', description: 'output file (required)' },
+      format: {
+        type: 'string',
+        description: 'output format [default: from the extension of --out, else jsonl]',
+        choices: FORMATS,
+      },
+      head: {
+        type: 'string',
+        value: 'dir',
+        description: 'head folder [default: the shipped models/heads/default]',
+      },
+      concurrency: {
+        type: 'int',
+        description: `extraction worker threads (0: on the main thread) [default: the machine's cores, ${availableParallelism()} here]`,
+        min: 0,
+        max: 256,
+      },
+      batch: {
+        type: 'int',
+        description: 'samples per micro-batch (one ONNX call per modality)',
+        default: 32,
+        min: 1,
+        max: 4096,
+      },
+      resume: {
+        type: 'boolean',
+        description: 'continue an existing output: samples whose id it holds are skipped',
+      },
+      force: { type: 'boolean', description: 'replace an existing output' },
+      'no-progress': {
+        type: 'boolean',
+        description: 'no progress bar (it is shown only on a terminal anyway)',
+      },
+      'text-model': {
+        type: 'string',
+        value: 'dir|id',
+        description: 'transformers.js text model (must be the one the head was trained on)',
+      },
+      ...modelFlags,
+      threads: {
+        type: 'int',
+        description: 'onnxruntime intra-op threads per worker',
+        default: 1,
+        min: 1,
+        max: 1024,
+      },
+      json: { type: 'boolean', description: 'print the summary as one JSON line' },
+    },
+    examples: [
+      'emoflow ingest examples --out results.jsonl',
+      'emoflow ingest calls/ --out calls.parquet --resume',
+      'emoflow ingest manifest.csv --out out.csv --head my-head --device cuda',
+    ],
+  },
+  async run({ flags, positionals }, io) {
+    if (flags.out === undefined)
+      throw new EmoflowError('CONFIG_INVALID', 'emoflow ingest: --out <file> is required');
+    if (flags.resume && flags.force)
+      throw new EmoflowError('CONFIG_INVALID', 'emoflow ingest: --resume and --force exclude each other');
+    const format = formatOf(flags.out, flags.format);
+    const progress = progressBar(io, !flags['no-progress']);
+    let summary: IngestSummary;
+    try {
+      summary = await ingest({
+        input: positionals[0]!,
+        out: resolve(flags.out),
+        format,
+        mode: flags.resume ? 'resume' : flags.force ? 'force' : 'new',
+        head: flags.head ?? defaultHeadDir(),
+        device: flags.device as Device,
+        threads: flags.threads,
+        batch: flags.batch,
+        ...(flags.concurrency === undefined ? {} : { workers: flags.concurrency }),
+        ...(flags['models-dir'] === undefined ? {} : { modelsDir: flags['models-dir'] }),
+        ...(flags['text-model'] === undefined ? {} : { textModel: flags['text-model'] }),
+        onWarning: warningPrinter(io),
+        onProgress: progress.update,
+      });
+    } finally {
+      progress.done();
+    }
+    if (flags.json) printJson(io, { ...summary, skippedFiles: summary.skippedFiles.slice(0, 100) });
+    else io.out(summaryText(summary));
+    return 0;
+  },
+});
+
+function summaryText(s: IngestSummary): string {
+  const r = s.records;
+  const lines = [
+    `${s.written} records -> ${s.output} (${s.format}) in ${s.seconds.toFixed(1)} s, ${s.samplesPerSecond.toFixed(1)} samples/s on ${s.device}`,
+    `  ok ${r.ok} · partial ${r.partial} · failed ${r.failed} · skipped ${s.skipped}${s.resumed > 0 ? ` · already done ${s.resumed}` : ''}`,
+  ];
+  const codes = Object.entries(s.errors);
+  if (codes.length > 0) lines.push(`  input errors: ${codes.map(([c, n]) => `${c} ${n}`).join(', ')}`);
+  const shown = s.skippedFiles.slice(0, 20);
+  for (const f of shown) lines.push(`  skipped ${f.path}: ${f.reason}`);
+  if (s.skipped > shown.length)
+    lines.push(`  ... and ${s.skipped - shown.length} more skipped (--json lists 100)`);
+  return lines.join('\n') + '\n';
+}
+
+/** A progress bar with rate and ETA on a terminal; silent otherwise. */
+function progressBar(io: CliIO, enabled: boolean): { update: (p: IngestProgress) => void; done: () => void } {
+  const t0 = performance.now();
+  let drawn = false;
+  let last = 0;
+  return {
+    update(p) {
+      if (!enabled || !io.interactive) return;
+      const now = performance.now();
+      if (now - last < 100 && p.done !== p.total) return;
+      last = now;
+      const s = (now - t0) / 1000;
+      const rate = s > 0 ? p.done / s : 0;
+      const width = 24;
+      let bar = '';
+      let tail = `${p.done}`;
+      if (p.total !== undefined && p.total > 0) {
+        const f = Math.min(1, p.done / p.total);
+        bar = `[${'#'.repeat(Math.round(f * width)).padEnd(width, '.')}] `;
+        const eta = rate > 0 ? (p.total - p.done) / rate : 0;
+        tail = `${p.done}/${p.total} ETA ${formatSeconds(eta)}`;
+      }
+      const r = p.records;
+      io.err(
+        `\r${bar}${tail} · ${rate.toFixed(1)}/s · ok ${r.ok} partial ${r.partial} failed ${r.failed}   `,
+      );
+      drawn = true;
+    },
+    done() {
+      if (drawn) io.err('\n');
+    },
+  };
+}
+
+function formatSeconds(s: number): string {
+  if (s < 60) return `${s.toFixed(0)} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${Math.round(s - m * 60)} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}

@@ -1,0 +1,302 @@
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { open, readFile, rename, rm, stat, truncate } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { createInterface } from 'node:readline';
+import { stringify } from 'csv-stringify/sync';
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
+import { ParquetWriter, fileWriter } from 'hyparquet-writer';
+import { EmoflowError } from '../core/errors.js';
+import { parseCsv } from '../data/csv.js';
+import type { PredictionRecord } from '../pipeline/record.js';
+import { FLAT_COLUMNS, flatten, roundRecord, type FlatRow } from './flatten.js';
+
+export const FORMATS = ['jsonl', 'csv', 'parquet'] as const;
+export type Format = (typeof FORMATS)[number];
+
+/** The format named by `--format`, else by the output's extension (.csv, .parquet), else JSONL. */
+export function formatOf(path: string, flag?: string): Format {
+  if (flag !== undefined) {
+    if (!(FORMATS as readonly string[]).includes(flag))
+      throw new EmoflowError('CONFIG_INVALID', `--format: '${flag}' is not one of ${FORMATS.join(', ')}`);
+    return flag as Format;
+  }
+  const ext = extname(path).toLowerCase();
+  if (ext === '.csv') return 'csv';
+  if (ext === '.parquet' || ext === '.pq') return 'parquet';
+  return 'jsonl';
+}
+
+/** Streams records into an output file; `close` completes it (Parquet is written then). */
+export interface RecordWriter {
+  write(records: readonly PredictionRecord[]): Promise<void>;
+  close(): Promise<void>;
+  /** Stops after a fatal error: what was written stays, for `--resume` (Parquet keeps its journal). */
+  abort(): Promise<void>;
+}
+
+export type OutputMode = 'new' | 'resume' | 'force';
+
+export interface OpenedOutput {
+  writer: RecordWriter;
+  /** Ids already in the output (with `resume`): their samples are not processed again. */
+  done: Set<string>;
+}
+
+/**
+ * Opens `path` for a run. An existing output needs `resume` (its ids are read back and new
+ * records appended) or `force` (it is replaced); otherwise OUTPUT_EXISTS. A JSONL or CSV
+ * output cut short by a crash loses only its unfinished last line, which `resume` removes.
+ * Parquet needs a footer, so its records go to a JSONL journal beside it (`<out>.journal`)
+ * while the run lasts and become the Parquet file on `close`; `resume` reads both.
+ */
+export async function openOutput(path: string, format: Format, mode: OutputMode): Promise<OpenedOutput> {
+  const journal = `${path}.journal`;
+  const exists = await fileExists(path);
+  const journalExists = format === 'parquet' && (await fileExists(journal));
+  if ((exists || journalExists) && mode === 'new') {
+    throw new EmoflowError(
+      'OUTPUT_EXISTS',
+      `${exists ? path : journal} exists: add --resume to continue it or --force to replace it`,
+      { path },
+    );
+  }
+  if (mode === 'force') {
+    await rm(path, { force: true });
+    await rm(journal, { force: true });
+  }
+  const done = new Set<string>();
+  if (mode === 'resume') {
+    if (format === 'parquet') {
+      if (exists) for (const id of await parquetIds(path)) done.add(id);
+      if (journalExists) for (const id of await jsonlIds(journal)) done.add(id);
+    } else if (exists) {
+      for (const id of format === 'jsonl' ? await jsonlIds(path) : await csvIds(path)) done.add(id);
+    }
+  }
+  if (format === 'jsonl') return { done, writer: new JsonlWriter(path) };
+  if (format === 'csv') return { done, writer: new CsvWriter(path, !(mode === 'resume' && exists)) };
+  return { done, writer: new ParquetRecordWriter(path, journal, mode === 'resume' && exists) };
+}
+
+async function fileExists(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined)) !== undefined;
+}
+
+/** Appends text to a file, honouring back-pressure. */
+class Appender {
+  private readonly stream: WriteStream;
+  private error: Error | undefined;
+  constructor(path: string) {
+    this.stream = createWriteStream(path, { flags: 'a' });
+    this.stream.on('error', (e) => (this.error = e));
+  }
+  async append(text: string): Promise<void> {
+    if (this.error !== undefined) throw this.error;
+    if (!this.stream.write(text)) await new Promise<void>((resolve) => this.stream.once('drain', resolve));
+  }
+  close(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.stream.end((e?: Error | null) => (e ? reject(e) : resolve()));
+    });
+  }
+}
+
+class JsonlWriter implements RecordWriter {
+  private readonly out: Appender;
+  constructor(path: string) {
+    this.out = new Appender(path);
+  }
+  write(records: readonly PredictionRecord[]): Promise<void> {
+    return this.out.append(records.map((r) => JSON.stringify(roundRecord(r)) + '\n').join(''));
+  }
+  close(): Promise<void> {
+    return this.out.close();
+  }
+  abort(): Promise<void> {
+    return this.out.close();
+  }
+}
+
+const CSV_COLUMNS = FLAT_COLUMNS.map((c) => c.name);
+
+class CsvWriter implements RecordWriter {
+  private readonly out: Appender;
+  private header: boolean;
+  constructor(path: string, header: boolean) {
+    this.out = new Appender(path);
+    this.header = header;
+  }
+  write(records: readonly PredictionRecord[]): Promise<void> {
+    const text = stringify(records.map(flatten), { header: this.header, columns: CSV_COLUMNS });
+    this.header = false;
+    return this.out.append(text);
+  }
+  async close(): Promise<void> {
+    if (this.header) await this.out.append(stringify([], { header: true, columns: CSV_COLUMNS }));
+    await this.out.close();
+  }
+  abort(): Promise<void> {
+    return this.out.close();
+  }
+}
+
+/** Rows per Parquet row group; also how many rows are held in memory while converting. */
+const ROW_GROUP = 10_000;
+
+class ParquetRecordWriter implements RecordWriter {
+  private readonly journal: JsonlWriter;
+  constructor(
+    private readonly path: string,
+    private readonly journalPath: string,
+    private readonly keepExisting: boolean,
+  ) {
+    this.journal = new JsonlWriter(journalPath);
+  }
+  write(records: readonly PredictionRecord[]): Promise<void> {
+    return this.journal.write(records);
+  }
+  abort(): Promise<void> {
+    return this.journal.close();
+  }
+  async close(): Promise<void> {
+    await this.journal.close();
+    const tmp = `${this.path}.part`;
+    const writer = new ParquetWriter({ writer: fileWriter(tmp), schema: parquetSchema() });
+    const flush = (rows: FlatRow[]) => {
+      if (rows.length === 0) return;
+      writer.write({ columnData: columnsOf(rows), rowGroupSize: rows.length });
+    };
+    if (this.keepExisting) {
+      const file = await asyncBufferFromFile(this.path);
+      const meta = await parquetMetadataAsync(file);
+      const total = Number(meta.num_rows);
+      for (let start = 0; start < total; start += ROW_GROUP) {
+        const rows = (await parquetReadObjects({
+          file,
+          metadata: meta,
+          columns: CSV_COLUMNS,
+          rowStart: start,
+          rowEnd: Math.min(total, start + ROW_GROUP),
+        })) as FlatRow[];
+        flush(rows);
+      }
+    }
+    let rows: FlatRow[] = [];
+    for await (const line of lines(this.journalPath)) {
+      rows.push(flatten(JSON.parse(line) as PredictionRecord));
+      if (rows.length === ROW_GROUP) {
+        flush(rows);
+        rows = [];
+      }
+    }
+    flush(rows);
+    writer.finish();
+    await rename(tmp, this.path);
+    await rm(this.journalPath, { force: true });
+  }
+}
+
+function parquetSchema() {
+  return [
+    { name: 'root', num_children: FLAT_COLUMNS.length },
+    ...FLAT_COLUMNS.map((c) =>
+      c.type === 'double'
+        ? { name: c.name, type: 'DOUBLE' as const, repetition_type: 'OPTIONAL' as const }
+        : {
+            name: c.name,
+            type: 'BYTE_ARRAY' as const,
+            converted_type: 'UTF8' as const,
+            logical_type: { type: 'STRING' as const },
+            repetition_type:
+              c.name === 'id' || c.name === 'status' ? ('REQUIRED' as const) : ('OPTIONAL' as const),
+          },
+    ),
+  ];
+}
+
+function columnsOf(rows: readonly FlatRow[]) {
+  return FLAT_COLUMNS.map((c) => ({ name: c.name, data: rows.map((r) => r[c.name] ?? null) }));
+}
+
+/** The lines of a text file, streamed. */
+async function* lines(path: string): AsyncGenerator<string> {
+  const rl = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
+  for await (const line of rl) if (line.trim() !== '') yield line;
+}
+
+/**
+ * Ids of a JSONL output. A last line without its newline (a run killed mid-write) is cut off
+ * the file so that appending starts on a clean line; a bad line elsewhere means the file is
+ * not an emoflow output, and resuming it is refused.
+ */
+async function jsonlIds(path: string): Promise<string[]> {
+  await dropUnfinishedLine(path);
+  const ids: string[] = [];
+  let n = 0;
+  for await (const line of lines(path)) {
+    n++;
+    try {
+      const id = (JSON.parse(line) as { id?: unknown }).id;
+      if (typeof id !== 'string') throw new Error('no id');
+      ids.push(id);
+    } catch {
+      throw new EmoflowError('CONFIG_INVALID', `--resume: ${path} line ${n} is not an output record`, {
+        path,
+      });
+    }
+  }
+  return ids;
+}
+
+async function csvIds(path: string): Promise<string[]> {
+  await dropUnfinishedLine(path);
+  const rows = parseCsv(await readFile(path, 'utf8'), path);
+  const header = rows[0]?.fields;
+  if (header === undefined) return [];
+  if (header[0] !== 'id')
+    throw new EmoflowError('CONFIG_INVALID', `--resume: ${path} does not start with an 'id' column`, {
+      path,
+    });
+  return rows.slice(1).map((r) => r.fields[0]!);
+}
+
+async function parquetIds(path: string): Promise<string[]> {
+  try {
+    const file = await asyncBufferFromFile(path);
+    const rows = (await parquetReadObjects({ file, columns: ['id'] })) as { id: string }[];
+    return rows.map((r) => r.id);
+  } catch (e) {
+    throw new EmoflowError(
+      'CONFIG_INVALID',
+      `--resume: cannot read ${path} as Parquet (${(e as Error).message})`,
+      {
+        path,
+        cause: e,
+      },
+    );
+  }
+}
+
+/** Cuts a text file back to its last newline (a run killed mid-write leaves half a line). */
+async function dropUnfinishedLine(path: string): Promise<void> {
+  const size = (await stat(path)).size;
+  let keep = 0;
+  const fh = await open(path, 'r');
+  try {
+    const chunk = 64 * 1024;
+    const buf = Buffer.alloc(chunk);
+    for (let end = size; end > 0;) {
+      const start = Math.max(0, end - chunk);
+      const { bytesRead } = await fh.read(buf, 0, end - start, start);
+      const at = buf.subarray(0, bytesRead).lastIndexOf(0x0a);
+      if (at >= 0) {
+        keep = start + at + 1;
+        break;
+      }
+      end = start;
+    }
+  } finally {
+    await fh.close();
+  }
+  if (keep !== size) await truncate(path, keep);
+}

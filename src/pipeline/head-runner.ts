@@ -1,0 +1,262 @@
+import * as ort from 'onnxruntime-node';
+import { EmoflowError } from '../core/errors.js';
+import { EMOTIONS, MODALITIES, type Emotion, type Modality } from '../core/labels.js';
+import type { FeatureSpec } from '../features/feature-spec.js';
+import { loadHead, type LoadedHead } from '../head/artifact.js';
+import type { TaskSpec } from '../head/head-spec.js';
+import type { SessionFactory } from '../models/session-factory.js';
+import type { SampleFeatures } from './extract.js';
+import type { ModalityResult, PredictionRecord, Scores } from './record.js';
+
+/**
+ * The head half of the pipeline core: feature vectors in, output records (DESIGN.md §4) out.
+ * One ONNX run per micro-batch scores every sample fused and, for samples with more than one
+ * working modality, once more per modality with only that modality in the mask.
+ */
+export class HeadRunner {
+  private constructor(
+    readonly head: LoadedHead,
+    private readonly session: ort.InferenceSession,
+  ) {}
+
+  static async load(dir: string, factory: SessionFactory): Promise<HeadRunner> {
+    const head = await loadHead(dir);
+    const emotion = head.desc.tasks.find((t) => t.name === 'emotion');
+    if (
+      emotion === undefined ||
+      emotion.type === 'regression' ||
+      emotion.labels.length !== EMOTIONS.length ||
+      emotion.labels.some((l, i) => l !== EMOTIONS[i])
+    ) {
+      throw new EmoflowError(
+        'HEAD_INCOMPATIBLE',
+        `${dir}: a head for ingestion needs an 'emotion' classification task over ${EMOTIONS.join(', ')}`,
+        { path: dir },
+      );
+    }
+    const session = await factory.session(`head:${head.json.sha256}`, head.onnx);
+    return new HeadRunner(head, session);
+  }
+
+  /** The modalities the head takes, with the feature spec each must come from. */
+  get specs(): Partial<Record<Modality, FeatureSpec>> {
+    const out: Partial<Record<Modality, FeatureSpec>> = {};
+    for (const s of this.head.desc.slots) out[s.modality] = s.spec;
+    return out;
+  }
+
+  /** Whether the head's audio features were trimmed by VAD (the extractor must match). */
+  get vad(): boolean {
+    return this.head.json.features.audio?.name.endsWith('-vad') ?? false;
+  }
+
+  /** HEAD_INCOMPATIBLE unless each extractor produces exactly what the head was trained on. */
+  checkExtractors(extractors: readonly { modality: Modality; spec: FeatureSpec }[]): void {
+    for (const e of extractors) {
+      const want = this.specs[e.modality];
+      if (want === undefined) continue;
+      if (want.name !== e.spec.name || want.version !== e.spec.version || want.dim !== e.spec.dim) {
+        throw new EmoflowError(
+          'HEAD_INCOMPATIBLE',
+          `${this.head.dir}: the head takes ${e.modality} features ${want.name}@${want.version} (${want.dim}-d); the extractor gives ${e.spec.name}@${e.spec.version} (${e.spec.dim}-d)`,
+          { path: this.head.dir },
+        );
+      }
+    }
+  }
+
+  async predict(samples: readonly SampleFeatures[]): Promise<PredictionRecord[]> {
+    const slots = this.head.desc.slots;
+    // Rows: each sample's fused row, then one row per working modality when it has several.
+    const rows: { sample: number; only: Modality | null }[] = [];
+    const working = samples.map((s) =>
+      slots.map((slot) => slot.modality).filter((m) => s.modalities[m]?.status === 'ok'),
+    );
+    working.forEach((ms, i) => {
+      if (ms.length === 0) return;
+      rows.push({ sample: i, only: null });
+      if (ms.length > 1) for (const m of ms) rows.push({ sample: i, only: m });
+    });
+    const outputs = rows.length > 0 ? await this.run(samples, working, rows) : undefined;
+    const fusedRow = new Map<number, number>();
+    const modalityRow = new Map<string, number>();
+    rows.forEach((r, k) => {
+      if (r.only === null) fusedRow.set(r.sample, k);
+      else modalityRow.set(`${r.sample}/${r.only}`, k);
+    });
+    return samples.map((s, i) =>
+      this.record(s, working[i]!, outputs, fusedRow.get(i), (m) => modalityRow.get(`${i}/${m}`)),
+    );
+  }
+
+  private async run(
+    samples: readonly SampleFeatures[],
+    working: Modality[][],
+    rows: { sample: number; only: Modality | null }[],
+  ): Promise<Record<string, ort.Tensor>> {
+    const n = rows.length;
+    const feeds: Record<string, ort.Tensor> = {};
+    const mask = new Float32Array(n * 3);
+    for (const slot of this.head.desc.slots) {
+      const dim = slot.spec.dim;
+      const x = new Float32Array(n * dim);
+      const c = MODALITIES.indexOf(slot.modality);
+      rows.forEach((r, k) => {
+        if (!working[r.sample]!.includes(slot.modality) || (r.only !== null && r.only !== slot.modality))
+          return;
+        const got = samples[r.sample]!.modalities[slot.modality];
+        if (got?.status !== 'ok') return;
+        if (got.vector.length !== dim) {
+          throw new EmoflowError(
+            'HEAD_INCOMPATIBLE',
+            `${samples[r.sample]!.id}: ${slot.modality} features have ${got.vector.length} values, the head takes ${dim}`,
+          );
+        }
+        x.set(got.vector, k * dim);
+        mask[k * 3 + c] = 1;
+      });
+      feeds[slot.modality] = new ort.Tensor('float32', x, [n, dim]);
+    }
+    feeds['mask'] = new ort.Tensor('float32', mask, [n, 3]);
+    return this.session.run(feeds);
+  }
+
+  private record(
+    s: SampleFeatures,
+    working: Modality[],
+    out: Record<string, ort.Tensor> | undefined,
+    fused: number | undefined,
+    rowOf: (m: Modality) => number | undefined,
+  ): PredictionRecord {
+    const modalities: PredictionRecord['modalities'] = {};
+    let firstError: PredictionRecord['error'];
+    for (const m of MODALITIES) {
+      const got = s.modalities[m];
+      if (got === undefined) continue;
+      if (got.status === 'error') {
+        modalities[m] = { status: 'error', error: got.error };
+        firstError ??= got.error;
+      }
+    }
+    const base = {
+      id: s.id,
+      inputs: s.inputs,
+      head: { name: this.head.json.name, sha256: this.head.json.sha256 },
+      warnings: s.warnings,
+    };
+    if (out === undefined || fused === undefined || working.length === 0) {
+      const error = firstError ?? {
+        code: 'NO_MODALITY' as const,
+        message: `${s.id}: the sample has no text, image or audio to read`,
+      };
+      return {
+        id: s.id,
+        status: 'failed',
+        label: null,
+        scores: null,
+        valence: null,
+        arousal: null,
+        modalities,
+        inputs: base.inputs,
+        head: base.head,
+        warnings: base.warnings,
+        error,
+      };
+    }
+    const emotion = out['emotion']!.data as Float32Array;
+    const contribution = out['contribution']!.data as Float32Array;
+    for (const m of working) {
+      const got = s.modalities[m]!;
+      const row = rowOf(m) ?? fused;
+      const scores = scoresAt(emotion, row);
+      const result: ModalityResult = {
+        status: 'ok',
+        label: argmaxLabel(scores),
+        scores,
+        contribution: contribution[fused * 3 + MODALITIES.indexOf(m)]!,
+      };
+      if (got.status === 'ok') {
+        if (got.meta['face'] !== undefined) result.face = got.meta['face'] as NonNullable<typeof result.face>;
+        if (got.meta['vad'] !== undefined) result.vad = got.meta['vad'] as NonNullable<typeof result.vad>;
+      }
+      modalities[m] = result;
+    }
+    const scores = scoresAt(emotion, fused);
+    const record: PredictionRecord = {
+      id: s.id,
+      status: working.length === Object.keys(s.modalities).length ? 'ok' : 'partial',
+      label: argmaxLabel(scores),
+      scores,
+      valence: this.trained('valence', working) ? regressionAt(out, 'valence', fused) : null,
+      arousal: this.trained('arousal', working) ? regressionAt(out, 'arousal', fused) : null,
+      modalities,
+      inputs: base.inputs,
+      head: base.head,
+      warnings: base.warnings,
+    };
+    const extra = this.head.desc.tasks.filter((t) => !['emotion', 'valence', 'arousal'].includes(t.name));
+    if (extra.length > 0) {
+      record.tasks = {};
+      for (const t of extra) record.tasks[t.name] = this.taskValue(t, out, fused);
+    }
+    // Keys in the order of DESIGN.md §4.
+    return {
+      id: record.id,
+      status: record.status,
+      label: record.label,
+      scores: record.scores,
+      valence: record.valence,
+      arousal: record.arousal,
+      ...(record.tasks === undefined ? {} : { tasks: record.tasks }),
+      modalities: record.modalities,
+      inputs: record.inputs,
+      head: record.head,
+      warnings: record.warnings,
+    };
+  }
+
+  /**
+   * Whether a task was trained on at least one of the working modalities (head.json records
+   * them): the default head learnt valence and arousal from text only, so a face-only sample
+   * gets null rather than an untrained number.
+   */
+  private trained(task: string, working: readonly Modality[]): boolean {
+    const t = this.head.json.tasks.find((x) => x.name === task);
+    if (t === undefined) return false;
+    return t.modalities.length === 0 || working.some((m) => t.modalities.includes(m));
+  }
+
+  private taskValue(t: TaskSpec, out: Record<string, ort.Tensor>, row: number): number | string | string[] {
+    const data = out[t.name]!.data as Float32Array;
+    if (t.type === 'regression') return data[row]!;
+    const c = t.labels.length;
+    const p = data.subarray(row * c, (row + 1) * c);
+    if (t.type === 'multilabel') {
+      const thr = this.head.json.thresholds[t.name];
+      return t.labels.filter((_, k) => p[k]! >= (thr?.[k] ?? 0.5));
+    }
+    let best = 0;
+    for (let k = 1; k < c; k++) if (p[k]! > p[best]!) best = k;
+    return t.labels[best]!;
+  }
+}
+
+function scoresAt(emotion: Float32Array, row: number): Scores {
+  const s = {} as Scores;
+  EMOTIONS.forEach((e, k) => (s[e] = emotion[row * EMOTIONS.length + k]!));
+  return s;
+}
+
+function argmaxLabel(scores: Scores): Emotion {
+  let best: Emotion = EMOTIONS[0];
+  for (const e of EMOTIONS) if (scores[e] > scores[best]) best = e;
+  return best;
+}
+
+/** A regression output, clamped to the label range [-1, 1] of DESIGN.md §2; null when the head lacks it. */
+function regressionAt(out: Record<string, ort.Tensor>, name: string, row: number): number | null {
+  const t = out[name];
+  if (t === undefined) return null;
+  const v = (t.data as Float32Array)[row]!;
+  return Math.max(-1, Math.min(1, v));
+}

@@ -1,0 +1,70 @@
+/**
+ * A worker thread of the embedded runtime: loads the extractors once, then extracts the
+ * micro-batches of samples it is sent (reading their files itself) and posts back the
+ * features. CPU-heavy work (MFCC, image decoding, the extractors' ONNX runs) happens here, so
+ * that several cores work at once and the main thread stays free to schedule and write.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { EmoflowError } from '../../core/errors.js';
+import { buildExtractors } from '../../features/extractors.js';
+import { ModelStore } from '../../models/model-store.js';
+import { SessionFactory } from '../../models/session-factory.js';
+import { extractSamples } from '../../pipeline/extract.js';
+import type { ExtractWorkerInit, FromWorker, ToWorker } from './protocol.js';
+
+const port = parentPort!;
+const init = workerData as ExtractWorkerInit;
+
+function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(message, transfer);
+}
+
+function fatal(e: unknown): void {
+  const error =
+    e instanceof EmoflowError
+      ? { code: e.code, message: e.message }
+      : { code: 'INTERNAL', message: e instanceof Error ? (e.stack ?? e.message) : String(e) };
+  post({ type: 'fatal', error });
+}
+
+async function main(): Promise<void> {
+  const factory = new SessionFactory({
+    device: init.device,
+    intraOpThreads: init.threads,
+    interOpThreads: 1,
+    onWarning: (warning) => post({ type: 'warning', warning }),
+  });
+  const store = init.modelsDir === undefined ? new ModelStore() : new ModelStore(init.modelsDir);
+  const extractors = await buildExtractors({
+    factory,
+    store,
+    modalities: init.modalities,
+    vad: init.vad,
+    batch: init.batch,
+    ...(init.textModel === undefined ? {} : { textModel: init.textModel }),
+  });
+  port.on('message', (msg: ToWorker) => {
+    if (msg.type === 'stop') {
+      void factory.release().finally(() => port.close());
+      return;
+    }
+    const t0 = performance.now();
+    extractSamples(msg.samples, extractors).then(
+      (features) => {
+        const transfer: ArrayBuffer[] = [];
+        for (const f of features)
+          for (const m of Object.values(f.modalities))
+            if (m?.status === 'ok') transfer.push(m.vector.buffer as ArrayBuffer);
+        post({ type: 'result', id: msg.id, features, seconds: (performance.now() - t0) / 1000 }, transfer);
+      },
+      (e: unknown) => fatal(e),
+    );
+  });
+  post({
+    type: 'ready',
+    specs: extractors.map((e) => ({ modality: e.modality, spec: e.spec })),
+    device: factory.effectiveDevice,
+  });
+}
+
+main().catch(fatal);

@@ -1,0 +1,172 @@
+import { availableParallelism } from 'node:os';
+import type { EmoflowWarning, ErrorCode } from '../../core/errors.js';
+import type { Sample } from '../../core/sample.js';
+import type { SkippedFile } from '../../data/folder.js';
+import { openOutput, type Format, type OutputMode } from '../../export/writers.js';
+import type { Device } from '../../models/session-factory.js';
+import { SessionFactory } from '../../models/session-factory.js';
+import { HeadRunner } from '../../pipeline/head-runner.js';
+import type { PredictionRecord } from '../../pipeline/record.js';
+import type { SampleFeatures } from '../../pipeline/extract.js';
+import { startExtraction } from './extract-pool.js';
+import { openInput } from './input-source.js';
+
+export interface IngestOptions {
+  input: string;
+  out: string;
+  format: Format;
+  mode: OutputMode;
+  /** Head folder. */
+  head: string;
+  device: Device;
+  /** Extraction worker threads (0: on the main thread). Default: the machine's cores. */
+  workers?: number;
+  /** onnxruntime intra-op threads per worker. Default 1: parallelism comes from the workers. */
+  threads?: number;
+  /** Samples per micro-batch (one ONNX call per modality). */
+  batch?: number;
+  modelsDir?: string;
+  textModel?: string;
+  onWarning?: (w: EmoflowWarning) => void;
+  onProgress?: (p: IngestProgress) => void;
+}
+
+export interface IngestProgress {
+  done: number;
+  /** Known once the input has been counted. */
+  total: number | undefined;
+  records: Record<PredictionRecord['status'], number>;
+}
+
+export interface IngestSummary {
+  input: string;
+  output: string;
+  format: Format;
+  /** Samples in the input. */
+  samples: number;
+  /** Records written by this run. */
+  written: number;
+  /** Samples already in the output (`--resume`). */
+  resumed: number;
+  records: Record<PredictionRecord['status'], number>;
+  /** Per-modality input errors, by code. */
+  errors: Partial<Record<ErrorCode, number>>;
+  skipped: number;
+  skippedFiles: SkippedFile[];
+  seconds: number;
+  samplesPerSecond: number;
+  device: Device;
+  workers: number;
+  head: { name: string; sha256: string };
+}
+
+/**
+ * The embedded runtime (DESIGN.md §8): streams samples from a folder, manifest or corpus spec
+ * through extraction worker threads in micro-batches, runs the head on the main thread and
+ * writes each record as its batch completes, in input order. At most `2 × workers` batches are
+ * in flight, so memory does not grow with the input.
+ */
+export async function ingest(options: IngestOptions): Promise<IngestSummary> {
+  const t0 = performance.now();
+  const warn = options.onWarning ?? (() => undefined);
+  const workers = options.workers ?? Math.max(1, availableParallelism());
+  const batch = options.batch ?? 32;
+  const source = await openInput(options.input);
+  const { writer, done: already } = await openOutput(options.out, options.format, options.mode);
+  const factory = new SessionFactory({
+    device: options.device,
+    intraOpThreads: 1,
+    interOpThreads: 1,
+    onWarning: warn,
+  });
+  let extraction: Awaited<ReturnType<typeof startExtraction>> | undefined;
+  const records = { ok: 0, partial: 0, failed: 0 };
+  const errors: Partial<Record<ErrorCode, number>> = {};
+  let samples = 0;
+  let written = 0;
+  let resumed = 0;
+  let total: number | undefined;
+  let head: HeadRunner | undefined;
+  try {
+    head = await HeadRunner.load(options.head, factory);
+    const runner = head;
+    extraction = await startExtraction({
+      workers,
+      onWarning: warn,
+      modalities: runner.head.desc.slots.map((s) => s.modality),
+      vad: runner.vad,
+      device: options.device,
+      threads: options.threads ?? 1,
+      batch,
+      ...(options.modelsDir === undefined ? {} : { modelsDir: options.modelsDir }),
+      ...(options.textModel === undefined ? {} : { textModel: options.textModel }),
+    });
+    runner.checkExtractors(extraction.specs);
+    const ex = extraction;
+    void source.count().then(
+      (n) => (total = n),
+      () => undefined,
+    );
+    const progress = () => options.onProgress?.({ done: written + resumed, total, records });
+    const finish = async (pending: Promise<SampleFeatures[]>) => {
+      const out = await runner.predict(await pending);
+      await writer.write(out);
+      for (const r of out) {
+        records[r.status]++;
+        for (const m of Object.values(r.modalities))
+          if (m?.status === 'error') errors[m.error.code] = (errors[m.error.code] ?? 0) + 1;
+        if (r.status === 'failed' && r.error?.code === 'NO_MODALITY')
+          errors.NO_MODALITY = (errors.NO_MODALITY ?? 0) + 1;
+      }
+      written += out.length;
+      progress();
+    };
+    const inFlight: Promise<SampleFeatures[]>[] = [];
+    const maxInFlight = Math.max(2, 2 * workers);
+    let part: Sample[] = [];
+    const dispatch = async () => {
+      const pending = ex.extract(part);
+      pending.catch(() => undefined); // awaited in order below; a fatal error must not go unhandled meanwhile
+      inFlight.push(pending);
+      part = [];
+      if (inFlight.length >= maxInFlight) await finish(inFlight.shift()!);
+    };
+    for await (const s of source.samples) {
+      samples++;
+      if (already.has(s.id)) {
+        resumed++;
+        continue;
+      }
+      part.push(s);
+      if (part.length === batch) await dispatch();
+    }
+    if (part.length > 0) await dispatch();
+    while (inFlight.length > 0) await finish(inFlight.shift()!);
+    progress();
+    await writer.close();
+  } catch (e) {
+    await writer.abort();
+    throw e;
+  } finally {
+    await extraction?.close();
+    await factory.release();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  return {
+    input: options.input,
+    output: options.out,
+    format: options.format,
+    samples,
+    written,
+    resumed,
+    records,
+    errors,
+    skipped: source.skipped.length,
+    skippedFiles: source.skipped,
+    seconds,
+    samplesPerSecond: written / seconds,
+    device: extraction?.device ?? options.device,
+    workers,
+    head: { name: head.head.json.name, sha256: head.head.json.sha256 },
+  };
+}

@@ -1,0 +1,25 @@
+import type { EmoflowWarning } from '../../core/errors.js';
+import type { Modality } from '../../core/labels.js';
+import type { Sample } from '../../core/sample.js';
+import type { FeatureSpec } from '../../features/feature-spec.js';
+import type { Device } from '../../models/session-factory.js';
+import type { SampleFeatures } from '../../pipeline/extract.js';
+
+/** What an extraction worker is started with (structured-cloned into the thread). */
+export interface ExtractWorkerInit {
+  modalities: Modality[];
+  vad: boolean;
+  device: Device;
+  threads: number;
+  batch: number;
+  modelsDir?: string;
+  textModel?: string;
+}
+
+export type ToWorker = { type: 'extract'; id: number; samples: Sample[] } | { type: 'stop' };
+
+export type FromWorker =
+  | { type: 'ready'; specs: { modality: Modality; spec: FeatureSpec }[]; device: Device }
+  | { type: 'result'; id: number; features: SampleFeatures[]; seconds: number }
+  | { type: 'warning'; warning: EmoflowWarning }
+  | { type: 'fatal'; error: { code: string; message: string } };
