@@ -187,8 +187,8 @@ export class HeadRunner {
       status: working.length === Object.keys(s.modalities).length ? 'ok' : 'partial',
       label: argmaxLabel(scores),
       scores,
-      valence: this.trained('valence', working) ? regressionAt(out, 'valence', fused) : null,
-      arousal: this.trained('arousal', working) ? regressionAt(out, 'arousal', fused) : null,
+      valence: this.regression(out, 'valence', working, fused, rowOf),
+      arousal: this.regression(out, 'arousal', working, fused, rowOf),
       modalities,
       inputs: base.inputs,
       head: base.head,
@@ -216,14 +216,29 @@ export class HeadRunner {
   }
 
   /**
-   * Whether a task was trained on at least one of the working modalities (head.json records
-   * them): the default head learnt valence and arousal from text only, so a face-only sample
-   * gets null rather than an untrained number.
+   * A regression task read from the row of the modalities it was trained on (head.json
+   * records them): the default head learnt valence and arousal from text only, so with text
+   * present they come from the text-only row, and a sample without text gets null rather than
+   * an untrained number.
    */
-  private trained(task: string, working: readonly Modality[]): boolean {
+  private regression(
+    out: Record<string, ort.Tensor>,
+    task: string,
+    working: readonly Modality[],
+    fused: number,
+    rowOf: (m: Modality) => number | undefined,
+  ): number | null {
     const t = this.head.json.tasks.find((x) => x.name === task);
-    if (t === undefined) return false;
-    return t.modalities.length === 0 || working.some((m) => t.modalities.includes(m));
+    if (t === undefined) return null;
+    const trained = t.modalities.length === 0 ? working : working.filter((m) => t.modalities.includes(m));
+    if (trained.length === 0) return null;
+    const row =
+      trained.length === working.length
+        ? fused
+        : trained.length === 1
+          ? (rowOf(trained[0]!) ?? fused)
+          : fused;
+    return regressionAt(out, task, row);
   }
 
   private taskValue(t: TaskSpec, out: Record<string, ort.Tensor>, row: number): number | string | string[] {
