@@ -1,6 +1,6 @@
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { open, readFile, rename, rm, stat, truncate } from 'node:fs/promises';
-import { extname } from 'node:path';
+import { mkdir, open, readFile, rename, rm, stat, truncate } from 'node:fs/promises';
+import { dirname, extname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { stringify } from 'csv-stringify/sync';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
@@ -58,6 +58,18 @@ export async function openOutput(path: string, format: Format, mode: OutputMode)
       'OUTPUT_EXISTS',
       `${exists ? path : journal} exists: add --resume to continue it or --force to replace it`,
       { path },
+    );
+  }
+  try {
+    await mkdir(dirname(path), { recursive: true });
+  } catch (e) {
+    throw new EmoflowError(
+      'CONFIG_INVALID',
+      `--out ${path}: cannot create its folder (${(e as Error).message})`,
+      {
+        path,
+        cause: e,
+      },
     );
   }
   if (mode === 'force') {

@@ -27,22 +27,26 @@ export interface Extraction {
 export interface ExtractionOptions extends ExtractWorkerInit {
   /** Worker threads; 0 extracts on the calling thread. */
   workers: number;
+  /** Every thread's warnings (each thread reports its own DEVICE_FALLBACK: see oncePerRun). */
   onWarning: (w: EmoflowWarning) => void;
 }
 
 export async function startExtraction(options: ExtractionOptions): Promise<Extraction> {
-  const { workers, onWarning, ...init } = options;
-  // DEVICE_FALLBACK is one warning per run, however many threads noticed it.
-  const seen = new Set<string>();
-  const warn = (w: EmoflowWarning) => {
-    if (w.code === 'DEVICE_FALLBACK') {
-      if (seen.has(w.code)) return;
-      seen.add(w.code);
-    }
-    onWarning(w);
-  };
+  const { workers, onWarning: warn, ...init } = options;
   if (workers <= 0) return InProcessExtraction.start(init, warn);
   return WorkerExtraction.start(workers, init, warn);
+}
+
+/** DEVICE_FALLBACK is one warning per run, however many threads and factories noticed it. */
+export function oncePerRun(warn: (w: EmoflowWarning) => void): (w: EmoflowWarning) => void {
+  let fallback = false;
+  return (w) => {
+    if (w.code === 'DEVICE_FALLBACK') {
+      if (fallback) return;
+      fallback = true;
+    }
+    warn(w);
+  };
 }
 
 class InProcessExtraction implements Extraction {

@@ -8,7 +8,7 @@ import { SessionFactory } from '../../models/session-factory.js';
 import { HeadRunner } from '../../pipeline/head-runner.js';
 import type { PredictionRecord } from '../../pipeline/record.js';
 import type { SampleFeatures } from '../../pipeline/extract.js';
-import { startExtraction } from './extract-pool.js';
+import { oncePerRun, startExtraction } from './extract-pool.js';
 import { openInput } from './input-source.js';
 
 export interface IngestOptions {
@@ -68,7 +68,7 @@ export interface IngestSummary {
  */
 export async function ingest(options: IngestOptions): Promise<IngestSummary> {
   const t0 = performance.now();
-  const warn = options.onWarning ?? (() => undefined);
+  const warn = oncePerRun(options.onWarning ?? (() => undefined));
   const workers = options.workers ?? Math.max(1, availableParallelism());
   const batch = options.batch ?? 32;
   const source = await openInput(options.input);
