@@ -7,6 +7,9 @@ import { benchImage } from '../bench/image-bench.js';
 import { benchMfcc } from '../bench/mfcc-bench.js';
 import { benchText } from '../bench/text-bench.js';
 import { benchHeadTrain } from '../bench/head-train-bench.js';
+import { benchE2e } from '../bench/e2e-bench.js';
+import { benchRss } from '../bench/rss-bench.js';
+import { FORMATS, type Format } from '../export/writers.js';
 import { cpuModel } from '../bench/timing.js';
 import {
   DEFAULT_AUDIO_INPUT,
@@ -17,6 +20,7 @@ import {
   requireInput,
 } from '../bench/bench-inputs.js';
 import { defineCommand, printJson, type CliIO } from './command.js';
+import type { Device } from '../models/session-factory.js';
 import { modelFlags, modelRuntime } from './runtime-flags.js';
 
 const benchModelFlags = {
@@ -171,6 +175,81 @@ export const benchHeadTrainCommand = defineCommand({
     const r = await benchHeadTrain(factory, flags.epochs);
     await factory.release();
     report(io, flags.json, { ...r, device: factory.effectiveDevice });
+    return 0;
+  },
+});
+
+export const benchE2eCommand = defineCommand({
+  spec: {
+    name: 'bench e2e',
+    summary:
+      "End-to-end samples per second of the embedded runtime on a fixed mixed batch (text, image and speech, alone and together, made from examples/), against the bound of both cores kept busy: cores / the sum of each stage's seconds per sample (decode, text, image, audio, head), each timed alone on one thread on the same samples in the same run.",
+    positionals: [],
+    flags: {
+      'per-combo': {
+        type: 'int',
+        description: 'samples of each of the 7 modality subsets',
+        default: 60,
+        min: 1,
+        max: 100000,
+      },
+      concurrency: {
+        type: 'int',
+        description: "extraction worker threads [default: the machine's cores]",
+        min: 0,
+        max: 256,
+      },
+      batch: { type: 'int', description: 'samples per micro-batch', default: 32, min: 1, max: 4096 },
+      device: benchModelFlags.device,
+      json: benchModelFlags.json,
+    },
+    examples: ['emoflow bench e2e --json'],
+  },
+  async run({ flags }, io) {
+    const result = await benchE2e({
+      perCombo: flags['per-combo'],
+      device: flags.device as Device,
+      batch: flags.batch,
+      ...(flags.concurrency === undefined ? {} : { workers: flags.concurrency }),
+    });
+    if (flags.json) printJson(io, { ...result, cpu: cpuModel() });
+    else {
+      const e = result.embedded;
+      io.out(
+        `embedded: ${e.samples} samples, ${e.samplesPerSecond.toFixed(1)}/s against a bound of ${e.boundSamplesPerSecond.toFixed(1)}/s (ratio ${e.ratio.toFixed(2)}), peak RSS ${e.peakRssMb.toFixed(0)} MB, ${e.workers} workers\n`,
+      );
+      for (const [k, v] of Object.entries(result.stages))
+        io.out(`  ${k.padEnd(8)}${(v * 1000).toFixed(2)} ms/sample\n`);
+    }
+    return 0;
+  },
+});
+
+export const benchRssCommand = defineCommand({
+  spec: {
+    name: 'bench rss',
+    summary:
+      'Memory of a long embedded ingest: generates a folder of n samples (text, and every other one a face and a speech clip), ingests it, and reports the resident set size at 10 %, 50 % and 100 % of the records and its growth per 1,000 samples over the second half.',
+    positionals: [],
+    flags: {
+      samples: { type: 'int', description: 'generated samples', default: 20000, min: 100, max: 10_000_000 },
+      format: { type: 'string', description: 'output format', default: 'jsonl', choices: FORMATS },
+      device: benchModelFlags.device,
+      json: benchModelFlags.json,
+    },
+    examples: ['emoflow bench rss --samples 20000 --json'],
+  },
+  async run({ flags }, io) {
+    const result = await benchRss({
+      samples: flags.samples,
+      device: flags.device as Device,
+      format: flags.format as Format,
+    });
+    report(io, flags.json, {
+      ...result,
+      rssMb: JSON.stringify(result.rssMb),
+      records: JSON.stringify(result.records),
+    });
     return 0;
   },
 });

@@ -1,6 +1,13 @@
 import type { Command } from './command.js';
 import type { FlagSpec } from './flags.js';
-import { benchHeadTrainCommand, benchImageCommand, benchMfccCommand, benchTextCommand } from './bench.js';
+import {
+  benchE2eCommand,
+  benchRssCommand,
+  benchHeadTrainCommand,
+  benchImageCommand,
+  benchMfccCommand,
+  benchTextCommand,
+} from './bench.js';
 import { evalCommand } from './eval.js';
 import { featuresCommand } from './features.js';
 import { ingestCommand } from './ingest.js';
@@ -22,4 +29,7 @@ export const COMMANDS = [
   benchTextCommand,
   benchImageCommand,
   benchHeadTrainCommand,
+  benchE2eCommand,
+  benchRssCommand,
+  benchRssCommand,
 ] as unknown as readonly Command<Record<string, FlagSpec>>[];

@@ -1,5 +1,4 @@
-import { constants } from 'node:fs';
-import { access, readFile, realpath } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { EmoflowError } from '../core/errors.js';
 
@@ -9,7 +8,7 @@ import { EmoflowError } from '../core/errors.js';
  * Throws PATH_OUTSIDE_ROOT, FILE_NOT_FOUND or FILE_UNREADABLE.
  */
 export async function resolveInside(root: string, rel: string): Promise<string> {
-  const realRoot = await realpath(root);
+  const realRoot = await realRootOf(root);
   const joined = isAbsolute(rel) ? rel : resolve(realRoot, rel);
   // Check the literal path first: '../x' must fail as outside even when it does not exist.
   if (!isWithin(realRoot, resolve(joined))) {
@@ -42,10 +41,27 @@ export async function resolveInside(root: string, rel: string): Promise<string> 
   return real;
 }
 
+/**
+ * Input roots resolved, remembered for a few seconds: a run reads thousands of files under one
+ * root, and resolving it once per file doubled the file-system round trips of a read.
+ */
+const roots = new Map<string, { real: Promise<string>; at: number }>();
+const ROOT_TTL_MS = 5000;
+
+function realRootOf(root: string): Promise<string> {
+  const now = Date.now();
+  const hit = roots.get(root);
+  if (hit !== undefined && now - hit.at < ROOT_TTL_MS) return hit.real;
+  const real = realpath(root);
+  if (roots.size > 64) roots.clear();
+  roots.set(root, { real, at: now });
+  real.catch(() => roots.delete(root));
+  return real;
+}
+
 /** Reads a whole input file; FILE_NOT_FOUND / FILE_UNREADABLE name it. */
 export async function readInput(path: string, shown: string = path): Promise<Uint8Array> {
   try {
-    await access(path, constants.R_OK);
     const buf = await readFile(path);
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   } catch (e) {

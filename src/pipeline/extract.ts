@@ -39,51 +39,72 @@ export function inputsOf(sample: Sample): PredictionRecord['inputs'] {
   return inputs;
 }
 
+/** A micro-batch whose files have been read: per modality, the inputs and where they go. */
+export interface ReadBatch {
+  features: SampleFeatures[];
+  inputs: Partial<Record<Modality, { at: number[]; inputs: ExtractorInput[] }>>;
+}
+
 /**
- * Reads and extracts every modality of `samples` that an extractor is given for: one batched
- * call per modality, so ONNX runs see the whole micro-batch. A modality whose input is bad
- * becomes that modality's error; its neighbours and the other samples are unaffected. A
- * modality without an extractor (the head takes no such input) is left out with a
- * MODALITY_UNUSED warning. Only fatal errors (a model missing) throw.
+ * Reads the files of every modality of `samples` that one of `modalities` takes, all at once
+ * (the reads overlap each other, and the extraction of a previous batch). A file that cannot
+ * be read, or a path that leaves the root, becomes that modality's error. A modality the head
+ * takes no input for is left out with a MODALITY_UNUSED warning.
  */
-export async function extractSamples(
+export async function readSamples(
   samples: readonly Sample[],
-  extractors: readonly ModalityExtractor[],
-): Promise<SampleFeatures[]> {
-  const out: SampleFeatures[] = samples.map((s) => ({
+  modalities: readonly Modality[],
+): Promise<ReadBatch> {
+  const features: SampleFeatures[] = samples.map((s) => ({
     id: s.id,
     inputs: inputsOf(s),
     modalities: {},
     warnings: [],
   }));
-  const byModality = new Map(extractors.map((e) => [e.modality, e]));
   samples.forEach((s, i) => {
     for (const m of presentModalities(s)) {
-      if (!byModality.has(m))
-        out[i]!.warnings.push({
+      if (!modalities.includes(m))
+        features[i]!.warnings.push({
           code: 'MODALITY_UNUSED',
           message: `${s.id}: the head takes no ${m} input; the ${m} was not read`,
         });
     }
   });
+  const inputs: ReadBatch['inputs'] = {};
+  for (const m of modalities) {
+    const reads = await Promise.all(samples.map((s) => readModality(s, m)));
+    const slot = { at: [] as number[], inputs: [] as ExtractorInput[] };
+    reads.forEach((read, i) => {
+      if (read === undefined) return;
+      if (read.status === 'error')
+        features[i]!.modalities[m] = { status: 'error', error: read.error.toRecord() };
+      else {
+        slot.at.push(i);
+        slot.inputs.push(read.input);
+      }
+    });
+    if (slot.inputs.length > 0) inputs[m] = slot;
+  }
+  return { features, inputs };
+}
+
+/**
+ * Extracts a read batch: one batched call per modality, so ONNX runs see the whole
+ * micro-batch. A modality whose input is bad becomes that modality's error; its neighbours and
+ * the other samples are unaffected. Only fatal errors (a model missing) throw.
+ */
+export async function extractRead(
+  batch: ReadBatch,
+  extractors: readonly ModalityExtractor[],
+): Promise<SampleFeatures[]> {
+  const out = batch.features;
   for (const extractor of extractors) {
     const m = extractor.modality;
-    const inputs: ExtractorInput[] = [];
-    const at: number[] = [];
-    for (let i = 0; i < samples.length; i++) {
-      const read = await readModality(samples[i]!, m);
-      if (read === undefined) continue;
-      if (read.status === 'error') {
-        out[i]!.modalities[m] = { status: 'error', error: read.error.toRecord() };
-        continue;
-      }
-      inputs.push(read.input);
-      at.push(i);
-    }
-    if (inputs.length === 0) continue;
-    const results = await extractor.extract(inputs);
+    const slot = batch.inputs[m];
+    if (slot === undefined) continue;
+    const results = await extractor.extract(slot.inputs);
     results.forEach((r, k) => {
-      const target = out[at[k]!]!;
+      const target = out[slot.at[k]!]!;
       if (r.status === 'error') {
         target.modalities[m] = { status: 'error', error: r.error.toRecord() };
         return;
@@ -94,4 +115,18 @@ export async function extractSamples(
     });
   }
   return out;
+}
+
+/** Reads and extracts `samples` (readSamples, then extractRead). */
+export async function extractSamples(
+  samples: readonly Sample[],
+  extractors: readonly ModalityExtractor[],
+): Promise<SampleFeatures[]> {
+  return extractRead(
+    await readSamples(
+      samples,
+      extractors.map((e) => e.modality),
+    ),
+    extractors,
+  );
 }

@@ -9,7 +9,7 @@ import { EmoflowError } from '../../core/errors.js';
 import { buildExtractors } from '../../features/extractors.js';
 import { ModelStore } from '../../models/model-store.js';
 import { SessionFactory } from '../../models/session-factory.js';
-import { extractSamples } from '../../pipeline/extract.js';
+import { extractRead, readSamples } from '../../pipeline/extract.js';
 import type { ExtractWorkerInit, FromWorker, ToWorker } from './protocol.js';
 
 const port = parentPort!;
@@ -43,22 +43,27 @@ async function main(): Promise<void> {
     batch: init.batch,
     ...(init.textModel === undefined ? {} : { textModel: init.textModel }),
   });
+  const modalities = extractors.map((e) => e.modality);
+  let chain: Promise<void> = Promise.resolve();
   port.on('message', (msg: ToWorker) => {
     if (msg.type === 'stop') {
-      void factory.release().finally(() => port.close());
+      void chain.finally(() => factory.release()).finally(() => port.close());
       return;
     }
-    const t0 = performance.now();
-    extractSamples(msg.samples, extractors).then(
-      (features) => {
+    // Files are read as soon as a batch arrives, overlapping the extraction of the one before.
+    const read = readSamples(msg.samples, modalities);
+    read.catch(() => undefined);
+    chain = chain
+      .then(async () => {
+        const t0 = performance.now();
+        const features = await extractRead(await read, extractors);
         const transfer: ArrayBuffer[] = [];
         for (const f of features)
           for (const m of Object.values(f.modalities))
             if (m?.status === 'ok') transfer.push(m.vector.buffer as ArrayBuffer);
         post({ type: 'result', id: msg.id, features, seconds: (performance.now() - t0) / 1000 }, transfer);
-      },
-      (e: unknown) => fatal(e),
-    );
+      })
+      .catch(fatal);
   });
   post({
     type: 'ready',

@@ -54,6 +54,8 @@ export interface IngestSummary {
   skipped: number;
   skippedFiles: SkippedFile[];
   seconds: number;
+  /** Of `seconds`, loading the head and starting the extraction workers (models loaded). */
+  startupSeconds: number;
   samplesPerSecond: number;
   device: Device;
   workers: number;
@@ -87,6 +89,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
   let resumed = 0;
   let total: number | undefined;
   let head: HeadRunner | undefined;
+  let startup = 0;
   try {
     head = await HeadRunner.load(options.head, factory);
     const runner = head;
@@ -102,6 +105,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
       ...(options.textModel === undefined ? {} : { textModel: options.textModel }),
     });
     runner.checkExtractors(extraction.specs);
+    startup = (performance.now() - t0) / 1000;
     const ex = extraction;
     void source.count().then(
       (n) => (total = n),
@@ -164,6 +168,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     skipped: source.skipped.length,
     skippedFiles: source.skipped,
     seconds,
+    startupSeconds: startup,
     samplesPerSecond: written / seconds,
     device: extraction?.device ?? options.device,
     workers,

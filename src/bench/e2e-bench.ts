@@ -1,0 +1,178 @@
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MODALITIES, type Modality } from '../core/labels.js';
+import { packageRoot } from '../core/package-root.js';
+import type { Sample } from '../core/sample.js';
+import { walkFolder } from '../data/folder.js';
+import { buildExtractors } from '../features/extractors.js';
+import type { ExtractorInput } from '../features/modality-extractor.js';
+import { ModelStore } from '../models/model-store.js';
+import { SessionFactory, type Device } from '../models/session-factory.js';
+import { extractSamples, readSamples, type SampleFeatures } from '../pipeline/extract.js';
+import { HeadRunner } from '../pipeline/head-runner.js';
+import { ingest } from '../runtime/embedded/ingest.js';
+
+/** Every non-empty subset of the three modalities: the fixed mix of the e2e batch. */
+const COMBOS: Modality[][] = [
+  ['text'],
+  ['image'],
+  ['audio'],
+  ['text', 'image'],
+  ['text', 'audio'],
+  ['image', 'audio'],
+  ['text', 'image', 'audio'],
+];
+
+/** Inputs of the batch: the committed examples, so the benchmark needs nothing beyond the clone. */
+const SOURCES: Record<Modality, string[]> = {
+  text: [
+    'posts/good-news.txt',
+    'posts/commute.txt',
+    'posts/goodbye.txt',
+    'posts/parcel.txt',
+    'mixed/launch.txt',
+    'mixed/complaint.txt',
+  ],
+  image: ['photos/astronaut.jpg', 'photos/astronaut-face.png', 'mixed/launch.jpg'],
+  audio: ['calls/0001.wav', 'calls/0002.wav', 'calls/0003.wav', 'mixed/launch.wav', 'mixed/complaint.wav'],
+};
+
+/**
+ * Writes the fixed mixed batch: `perCombo` samples of each of the 7 modality subsets, files
+ * cycling through the committed examples. Returns the folder.
+ */
+export async function makeE2eBatch(dir: string, perCombo: number): Promise<string> {
+  const examples = join(packageRoot(), 'examples');
+  const root = join(dir, 'batch');
+  await mkdir(root, { recursive: true });
+  let n = 0;
+  for (const combo of COMBOS) {
+    for (let k = 0; k < perCombo; k++, n++) {
+      const stem = join(root, `${combo.join('-')}-${String(k).padStart(4, '0')}`);
+      for (const m of combo) {
+        const src = SOURCES[m][n % SOURCES[m].length]!;
+        await copyFile(join(examples, src), stem + src.slice(src.lastIndexOf('.')));
+      }
+    }
+  }
+  return root;
+}
+
+export interface E2eResult {
+  embedded: {
+    samples: number;
+    samplesPerSecond: number;
+    boundSamplesPerSecond: number;
+    ratio: number;
+    peakRssMb: number;
+    workers: number;
+    startupSeconds: number;
+  };
+  /** Seconds per sample of each stage, measured alone on one thread over the same samples. */
+  stages: Record<'decode' | Modality | 'head', number>;
+  cores: number;
+}
+
+/**
+ * The end-to-end benchmark of the embedded runtime (issue: embedded ingestion). Stages are
+ * timed alone on this thread (onnxruntime on one thread): `decode` reads the input files,
+ * `text` / `image` / `audio` run each extractor on its bytes (format decoding, detection, CNN,
+ * MFCC and the transformer included), `head` scores the extracted features. `decode` is wall
+ * time of the reads, which overlap (as in the runtime), so waiting on the disk is not counted twice. The bound is
+ * cores / (sum of the stages' seconds per sample): both cores busy, no overhead. The embedded
+ * run is `emoflow ingest` on the same folder with its default workers, timed after startup.
+ */
+export async function benchE2e(options: {
+  perCombo: number;
+  device: Device;
+  workers?: number;
+  batch?: number;
+}): Promise<E2eResult> {
+  const dir = await mkdtemp(join(tmpdir(), 'emoflow-e2e-'));
+  try {
+    const root = await makeE2eBatch(dir, options.perCombo);
+    const samples: Sample[] = [];
+    for await (const s of walkFolder(root).samples) samples.push(s);
+    const batch = options.batch ?? 32;
+    const headDir = join(packageRoot(), 'models', 'heads', 'default');
+    const stages = await timeStages(samples, headDir, options.device, batch);
+    const cores = availableParallelism();
+    const bound = cores / Object.values(stages).reduce((a, b) => a + b, 0);
+
+    let peak = process.memoryUsage().rss;
+    const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+    const summary = await ingest({
+      input: root,
+      out: join(dir, 'out.jsonl'),
+      format: 'jsonl',
+      mode: 'new',
+      head: headDir,
+      device: options.device,
+      batch,
+      ...(options.workers === undefined ? {} : { workers: options.workers }),
+    }).finally(() => clearInterval(timer));
+    const rate = summary.written / (summary.seconds - summary.startupSeconds);
+    return {
+      embedded: {
+        samples: summary.written,
+        samplesPerSecond: rate,
+        boundSamplesPerSecond: bound,
+        ratio: rate / bound,
+        peakRssMb: peak / 2 ** 20,
+        workers: summary.workers,
+        startupSeconds: summary.startupSeconds,
+      },
+      stages,
+      cores,
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function timeStages(
+  samples: readonly Sample[],
+  headDir: string,
+  device: Device,
+  batch: number,
+): Promise<E2eResult['stages']> {
+  const factory = new SessionFactory({ device, intraOpThreads: 1, interOpThreads: 1 });
+  const store = new ModelStore();
+  const head = await HeadRunner.load(headDir, factory);
+  const extractors = await buildExtractors({
+    factory,
+    store,
+    modalities: [...MODALITIES],
+    vad: head.vad,
+    batch,
+  });
+  try {
+    // Warm-up: one pass over a few samples, so one-off session costs fall outside the timing.
+    await head.predict(await extractSamples(samples.slice(0, 14), extractors));
+    const n = samples.length;
+    const stages = { decode: 0, text: 0, image: 0, audio: 0, head: 0 };
+    // decode: reading the files as the runtime does, a micro-batch at a time with the reads
+    // overlapping (the extractors decode formats themselves: that is in their stages).
+    const inputs: Record<Modality, ExtractorInput[]> = { text: [], image: [], audio: [] };
+    let t = performance.now();
+    for (let i = 0; i < n; i += batch) {
+      const read = await readSamples(samples.slice(i, i + batch), MODALITIES);
+      for (const m of MODALITIES) inputs[m].push(...(read.inputs[m]?.inputs ?? []));
+    }
+    stages.decode = (performance.now() - t) / 1000 / n;
+    for (const ex of extractors) {
+      const all = inputs[ex.modality];
+      t = performance.now();
+      for (let i = 0; i < all.length; i += batch) await ex.extract(all.slice(i, i + batch));
+      stages[ex.modality] = (performance.now() - t) / 1000 / n;
+    }
+    const features: SampleFeatures[] = await extractSamples(samples, extractors);
+    t = performance.now();
+    for (let i = 0; i < features.length; i += batch) await head.predict(features.slice(i, i + batch));
+    stages.head = (performance.now() - t) / 1000 / n;
+    return stages;
+  } finally {
+    await factory.release();
+  }
+}
