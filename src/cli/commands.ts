@@ -11,6 +11,7 @@ import {
 import { evalCommand } from './eval.js';
 import { featuresCommand } from './features.js';
 import { ingestCommand } from './ingest.js';
+import { exportCommand, statusCommand, submitCommand, workerCommand } from './queue.js';
 import { trainCommand } from './train.js';
 import { mfccCommand } from './mfcc.js';
 import { modelsFetch, modelsList, modelsVerify } from './models.js';
@@ -18,6 +19,10 @@ import { modelsFetch, modelsList, modelsVerify } from './models.js';
 /** Every command of the CLI, in the order `emoflow --help` lists them. */
 export const COMMANDS = [
   ingestCommand,
+  submitCommand,
+  statusCommand,
+  exportCommand,
+  workerCommand,
   featuresCommand,
   trainCommand,
   evalCommand,

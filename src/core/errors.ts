@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   FILE_UNREADABLE: { fatal: false },
   PATH_OUTSIDE_ROOT: { fatal: false },
   NO_MODALITY: { fatal: false },
+  EXTRACTION_FAILED: { fatal: false },
   MANIFEST_INVALID: { fatal: true },
   MODEL_NOT_FOUND: { fatal: true },
   MODEL_CHECKSUM: { fatal: true },

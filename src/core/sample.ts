@@ -13,6 +13,11 @@ export interface Sample {
   textPath?: string;
   image?: string;
   audio?: string;
+  /**
+   * Input bytes carried with the sample rather than read from a file (queue jobs of producers
+   * that share no disk with the workers); shown in messages under `id (modality)`.
+   */
+  bytes?: Partial<Record<'text' | 'image' | 'audio', Uint8Array>>;
   group?: string;
   order?: number;
   speaker?: string;

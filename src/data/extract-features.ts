@@ -142,6 +142,8 @@ type ReadResult = { status: 'ok'; input: ExtractorInput } | { status: 'error'; e
 /** The bytes of one modality of a sample, or its input error; undefined when the sample lacks it. */
 export async function readModality(sample: Sample, m: Modality): Promise<ReadResult | undefined> {
   const rel = m === 'text' ? sample.textPath : m === 'image' ? sample.image : sample.audio;
+  const inline = sample.bytes?.[m];
+  if (inline !== undefined) return { status: 'ok', input: { bytes: inline, path: `${sample.id} (${m})` } };
   if (m === 'text' && sample.text !== undefined) {
     return {
       status: 'ok',

@@ -24,9 +24,11 @@ export interface SampleFeatures {
 /** The modalities a sample has (a path or inline text), whether or not they can be read. */
 export function presentModalities(sample: Sample): Modality[] {
   return MODALITIES.filter((m) =>
-    m === 'text'
-      ? sample.text !== undefined || sample.textPath !== undefined
-      : (m === 'image' ? sample.image : sample.audio) !== undefined,
+    sample.bytes?.[m] !== undefined
+      ? true
+      : m === 'text'
+        ? sample.text !== undefined || sample.textPath !== undefined
+        : (m === 'image' ? sample.image : sample.audio) !== undefined,
   );
 }
 

@@ -1,0 +1,114 @@
+import { EmoflowError } from '../../core/errors.js';
+import { openOutput, type Format, type OutputMode } from '../../export/writers.js';
+import { connectRedis, DEFAULT_PREFIX, DEFAULT_REDIS_URL, checkPrefix } from './connection.js';
+import { batchRecords, batchStatus, deleteBatch, type BatchStatus } from './store.js';
+import { submitBatch, type SubmitResult } from './submit.js';
+
+/** Where the queue lives. */
+export interface QueueTarget {
+  /** `redis://[user:password@]host:port[/db]` or `rediss://…` (TLS). Default redis://127.0.0.1:6379. */
+  redis?: string;
+  /** Key prefix of the queues (a hash-tagged `{emoflow}` for Redis Cluster). Default `emoflow`. */
+  prefix?: string;
+}
+
+function target(t: QueueTarget): { url: string; prefix: string } {
+  return { url: t.redis ?? DEFAULT_REDIS_URL, prefix: checkPrefix(t.prefix ?? DEFAULT_PREFIX) };
+}
+
+/**
+ * Submits a folder, manifest or corpus spec to the queue: one flow per sample. Returns at once
+ * with the batch id (derived from the inputs unless `batch` is given).
+ */
+export async function submit(
+  input: string,
+  options: QueueTarget & { batch?: string; ttlSeconds?: number; onProgress?: (n: number) => void } = {},
+): Promise<SubmitResult> {
+  const { url, prefix } = target(options);
+  const redis = await connectRedis(url);
+  try {
+    return await submitBatch(redis, input, {
+      redisUrl: url,
+      prefix,
+      ...(options.batch === undefined ? {} : { batch: options.batch }),
+      ...(options.ttlSeconds === undefined ? {} : { ttlSeconds: options.ttlSeconds }),
+      ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+    });
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Counts of a batch's samples: `{batch, samples, done, pending, records: {ok, partial, failed}}`. */
+export async function status(batch: string, options: QueueTarget = {}): Promise<BatchStatus> {
+  const { url, prefix } = target(options);
+  const redis = await connectRedis(url);
+  try {
+    const s = await batchStatus(redis, prefix, batch);
+    if (s === undefined)
+      throw new EmoflowError(
+        'CONFIG_INVALID',
+        `no batch '${batch}' under prefix '${prefix}' (expired, exported, or never submitted)`,
+      );
+    return s;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export interface ExportOptions extends QueueTarget {
+  out: string;
+  format: Format;
+  mode?: OutputMode;
+  /** Wait until every sample has its record. */
+  wait?: boolean;
+  /** Keep the results in Redis after a complete export (default: removed; otherwise they expire with their TTL). */
+  keep?: boolean;
+  pollMs?: number;
+  onProgress?: (s: BatchStatus) => void;
+}
+
+/**
+ * Writes every stored record of a batch once, in submission order. With `wait`, first waits
+ * for the batch to complete. After a complete export the batch's results are removed from Redis
+ * unless `keep`; an incomplete one leaves them (a later export, or `--resume`, finishes it).
+ */
+export async function exportBatch(
+  batch: string,
+  options: ExportOptions,
+): Promise<{ batch: string; written: number; complete: boolean; status: BatchStatus }> {
+  const { url, prefix } = target(options);
+  const redis = await connectRedis(url);
+  try {
+    let s = await batchStatus(redis, prefix, batch);
+    if (s === undefined)
+      throw new EmoflowError(
+        'CONFIG_INVALID',
+        `no batch '${batch}' under prefix '${prefix}' (expired, exported, or never submitted)`,
+      );
+    while (options.wait === true && s.done < s.samples) {
+      options.onProgress?.(s);
+      await new Promise((r) => setTimeout(r, options.pollMs ?? 250));
+      s = (await batchStatus(redis, prefix, batch)) ?? s;
+    }
+    options.onProgress?.(s);
+    const { writer, done } = await openOutput(options.out, options.format, options.mode ?? 'new');
+    let written = 0;
+    try {
+      for await (const part of batchRecords(redis, prefix, batch)) {
+        const fresh = part.filter((r) => !done.has(r.id));
+        await writer.write(fresh);
+        written += fresh.length;
+      }
+      await writer.close();
+    } catch (e) {
+      await writer.abort();
+      throw e;
+    }
+    const complete = s.done >= s.samples;
+    if (complete && options.keep !== true) await deleteBatch(redis, prefix, batch);
+    return { batch, written, complete, status: s };
+  } finally {
+    redis.disconnect();
+  }
+}

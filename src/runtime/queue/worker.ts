@@ -1,0 +1,276 @@
+import { availableParallelism } from 'node:os';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { ERROR_CODES, EmoflowError, type EmoflowWarning, type ErrorCode } from '../../core/errors.js';
+import type { Modality } from '../../core/labels.js';
+import type { Sample } from '../../core/sample.js';
+import type { Device } from '../../models/session-factory.js';
+import { SessionFactory } from '../../models/session-factory.js';
+import type { SampleFeatures } from '../../pipeline/extract.js';
+import { HeadRunner } from '../../pipeline/head-runner.js';
+import type { PredictionRecord, RecordError } from '../../pipeline/record.js';
+import { oncePerRun, startExtraction, type Extraction } from '../embedded/extract-pool.js';
+import { connectRedis, redisOptions, type QueueName } from './connection.js';
+import { DEFAULT_TTL_SECONDS } from './keys.js';
+import { MicroBatcher, type Outcome } from './micro-batcher.js';
+import {
+  fuseJobSchema,
+  modalityJobSchema,
+  modalityResultSchema,
+  type FuseJob,
+  type ModalityJob,
+  type ModalityJobResult,
+} from './schemas.js';
+import { storeRecord } from './store.js';
+
+export interface QueueWorkerOptions {
+  redisUrl: string;
+  prefix: string;
+  queues: readonly QueueName[];
+  head: string;
+  device: Device;
+  /** Extraction worker threads (0: on this thread). Default: the machine's cores. */
+  concurrency?: number;
+  /** onnxruntime intra-op threads per extraction thread. */
+  threads?: number;
+  /** Largest micro-batch, and how long a job waits for others to join it. */
+  batch?: number;
+  gatherMs?: number;
+  /** BullMQ lock of an active job; a worker that dies loses its jobs to others after this. */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+  modelsDir?: string;
+  textModel?: string;
+  onWarning?: (w: EmoflowWarning) => void;
+  /** A fatal error (a model missing): the worker stops itself and reports it here. */
+  onFatal?: (e: Error) => void;
+}
+
+export interface QueueWorker {
+  /** Drains: stops taking jobs, finishes the active ones, then releases everything. */
+  close(): Promise<void>;
+  readonly device: Device;
+}
+
+/** Input errors travel as a child's failure reason: JSON `{code, message}` (UnrecoverableError). */
+function inputFailure(error: RecordError): UnrecoverableError {
+  return new UnrecoverableError(JSON.stringify(error));
+}
+
+/** A child's failure reason back to a record error (EXTRACTION_FAILED when it is not ours). */
+export function failureToError(reason: string, modality: Modality): RecordError {
+  try {
+    const parsed = JSON.parse(reason) as { code?: unknown; message?: unknown };
+    if (typeof parsed.code === 'string' && parsed.code in ERROR_CODES && typeof parsed.message === 'string')
+      return { code: parsed.code as ErrorCode, message: parsed.message };
+  } catch {
+    // not one of ours: fall through
+  }
+  return { code: 'EXTRACTION_FAILED', message: `${modality}: ${reason}` };
+}
+
+function floatsToBase64(v: Float32Array): string {
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+}
+
+function base64ToFloats(s: string, dim: number): Float32Array {
+  const b = Buffer.from(s, 'base64');
+  const out = new Float32Array(dim);
+  new Uint8Array(out.buffer).set(b.subarray(0, dim * 4));
+  return out;
+}
+
+/** The sample a modality job describes, for the extractors' reader. */
+function sampleOf(job: ModalityJob): Sample {
+  const s: Sample = { id: job.sampleId, root: '/', labels: {} };
+  const input = job.input;
+  if ('text' in input) s.text = input.text;
+  else if ('base64' in input)
+    s.bytes = { [job.modality]: new Uint8Array(Buffer.from(input.base64, 'base64')) };
+  else {
+    s.root = input.root;
+    if (job.modality === 'text') s.textPath = input.path;
+    else if (job.modality === 'image') s.image = input.path;
+    else s.audio = input.path;
+  }
+  return s;
+}
+
+/**
+ * `emoflow worker`: BullMQ workers on the queues asked for, in one process. Modality jobs are
+ * gathered into micro-batches and extracted in worker threads (the same pool as the embedded
+ * runtime), so this thread stays free for BullMQ's lock renewal however long a batch runs. Fuse
+ * jobs read their children's features, run the head (micro-batched too) and store the record
+ * once under the batch.
+ */
+export async function startQueueWorker(options: QueueWorkerOptions): Promise<QueueWorker> {
+  const warn = oncePerRun(options.onWarning ?? (() => undefined));
+  const redis: Redis = await connectRedis(options.redisUrl);
+  const factory = new SessionFactory({
+    device: options.device,
+    intraOpThreads: 1,
+    interOpThreads: 1,
+    onWarning: warn,
+  });
+  const batch = options.batch ?? 32;
+  const gatherMs = options.gatherMs ?? 5;
+  const threads = options.concurrency ?? Math.max(1, availableParallelism());
+  let extraction: Extraction | undefined;
+  const workers: Worker[] = [];
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      await Promise.all(workers.map((w) => w.close()));
+      await extraction?.close();
+      await factory.release();
+      redis.disconnect();
+    })());
+  const fatal = (e: unknown) => {
+    const err = e instanceof Error ? e : new Error(String(e));
+    void close().finally(() => options.onFatal?.(err));
+  };
+  try {
+    const head = await HeadRunner.load(options.head, factory);
+    const modalities = options.queues.filter((q): q is Modality => q !== 'fuse');
+    const workerOpts = {
+      connection: redisOptions(options.redisUrl),
+      prefix: options.prefix,
+      lockDuration: options.lockDurationMs ?? 30_000,
+      stalledInterval: options.stalledIntervalMs ?? options.lockDurationMs ?? 30_000,
+      maxStalledCount: 2,
+    };
+    if (modalities.length > 0) {
+      const served = modalities.filter((m) => head.specs[m] !== undefined);
+      extraction = await startExtraction({
+        workers: threads,
+        onWarning: warn,
+        modalities: served,
+        vad: head.vad,
+        device: options.device,
+        threads: options.threads ?? 1,
+        batch,
+        ...(options.modelsDir === undefined ? {} : { modelsDir: options.modelsDir }),
+        ...(options.textModel === undefined ? {} : { textModel: options.textModel }),
+      });
+      head.checkExtractors(extraction.specs);
+      const ex = extraction;
+      const batcher = new MicroBatcher<ModalityJob, ModalityJobResult>(
+        async (jobs) => {
+          let features: SampleFeatures[];
+          try {
+            features = await ex.extract(jobs.map(sampleOf));
+          } catch (e) {
+            if (e instanceof EmoflowError && e.fatal) fatal(e);
+            throw e; // transient (a thread died): BullMQ retries with backoff
+          }
+          return features.map((f, i): Outcome<ModalityJobResult> => {
+            const m = f.modalities[jobs[i]!.modality];
+            if (m === undefined) {
+              const error = {
+                code: 'NO_MODALITY' as const,
+                message: `${f.id}: the head takes no ${jobs[i]!.modality}`,
+              };
+              return { ok: false, error: inputFailure(error) };
+            }
+            if (m.status === 'error') return { ok: false, error: inputFailure(m.error) };
+            return {
+              ok: true,
+              value: {
+                vector: floatsToBase64(m.vector),
+                dim: m.vector.length,
+                meta: m.meta,
+                warnings: f.warnings,
+              },
+            };
+          });
+        },
+        { max: batch, gatherMs, parallel: Math.max(1, threads) * 2 },
+      );
+      for (const m of modalities) {
+        workers.push(
+          new Worker(
+            m,
+            async (job: Job) => {
+              const parsed = modalityJobSchema.safeParse(job.data);
+              if (!parsed.success)
+                throw inputFailure({
+                  code: 'CONFIG_INVALID',
+                  message: `job ${job.id}: ${parsed.error.issues[0]?.message ?? 'bad payload'}`,
+                });
+              return batcher.submit(parsed.data);
+            },
+            { ...workerOpts, concurrency: batch * Math.max(1, threads) * 2 },
+          ),
+        );
+      }
+    }
+    if (options.queues.includes('fuse')) {
+      const fuser = new MicroBatcher<SampleFeatures, PredictionRecord>(
+        async (items) => (await head.predict(items)).map((r) => ({ ok: true, value: r })),
+        { max: batch, gatherMs, parallel: 1 },
+      );
+      workers.push(
+        new Worker(
+          'fuse',
+          async (job: Job) => {
+            const parsed = fuseJobSchema.safeParse(job.data);
+            if (!parsed.success)
+              throw new UnrecoverableError(
+                `job ${job.id}: ${parsed.error.issues[0]?.message ?? 'bad payload'}`,
+              );
+            const data = parsed.data;
+            const features = await collectFeatures(job, data);
+            const record = await fuser.submit(features);
+            await storeRecord(
+              redis,
+              options.prefix,
+              data.batch,
+              record,
+              data.ttlSeconds ?? DEFAULT_TTL_SECONDS,
+            );
+            return { status: record.status };
+          },
+          { ...workerOpts, concurrency: batch * 2 },
+        ),
+      );
+    }
+    for (const w of workers) w.on('error', () => undefined); // connection errors: ioredis reconnects
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  return { close, device: extraction?.device ?? factory.effectiveDevice };
+}
+
+/** The sample's features from its children: their results, or their failures as modality errors. */
+async function collectFeatures(job: Job, data: FuseJob): Promise<SampleFeatures> {
+  const [values, failures] = await Promise.all([job.getChildrenValues(), job.getIgnoredChildrenFailures()]);
+  const features: SampleFeatures = { id: data.sampleId, inputs: data.inputs, modalities: {}, warnings: [] };
+  const modalityOfKey = (key: string): Modality | undefined => {
+    const id = key.slice(key.lastIndexOf(':') + 1);
+    const m = id.slice(0, id.indexOf('-'));
+    return m === 'text' || m === 'image' || m === 'audio' ? m : undefined;
+  };
+  for (const [key, value] of Object.entries(values)) {
+    const m = modalityOfKey(key);
+    const parsed = modalityResultSchema.safeParse(value);
+    if (m === undefined || !parsed.success) continue;
+    features.modalities[m] = {
+      status: 'ok',
+      vector: base64ToFloats(parsed.data.vector, parsed.data.dim),
+      meta: parsed.data.meta,
+    };
+    for (const w of parsed.data.warnings) features.warnings.push(w as EmoflowWarning);
+  }
+  for (const [key, reason] of Object.entries(failures)) {
+    const m = modalityOfKey(key);
+    if (m !== undefined) features.modalities[m] = { status: 'error', error: failureToError(reason, m) };
+  }
+  for (const m of data.modalities) {
+    features.modalities[m] ??= {
+      status: 'error',
+      error: { code: 'EXTRACTION_FAILED', message: `${data.sampleId}: the ${m} job left no result` },
+    };
+  }
+  return features;
+}
