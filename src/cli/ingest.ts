@@ -5,6 +5,8 @@ import { packageRoot } from '../core/package-root.js';
 import { FORMATS, formatOf } from '../export/writers.js';
 import type { Device } from '../models/session-factory.js';
 import { ingest, type IngestProgress, type IngestSummary } from '../runtime/embedded/ingest.js';
+import { checkPrefix } from '../runtime/queue/connection.js';
+import { ingestViaQueue, type QueueIngestSummary } from '../runtime/queue/ingest-queue.js';
 import { defineCommand, printJson, warningPrinter, type CliIO } from './command.js';
 import { modelFlags } from './runtime-flags.js';
 
@@ -71,6 +73,23 @@ export const ingestCommand = defineCommand({
         min: 1,
         max: 1024,
       },
+      redis: {
+        type: 'string',
+        value: 'url',
+        description:
+          'run through the queue on this Redis (workers: emoflow worker): submit, wait, stream records into --out',
+      },
+      prefix: {
+        type: 'string',
+        value: 'p',
+        description: 'with --redis: the queue key prefix',
+        default: 'emoflow',
+      },
+      'batch-id': {
+        type: 'string',
+        value: 'id',
+        description: 'with --redis: the batch id [default: derived from the inputs]',
+      },
       json: { type: 'boolean', description: 'print the summary as one JSON line' },
     },
     examples: [
@@ -86,23 +105,35 @@ export const ingestCommand = defineCommand({
       throw new EmoflowError('CONFIG_INVALID', 'emoflow ingest: --resume and --force exclude each other');
     const format = formatOf(flags.out, flags.format);
     const progress = progressBar(io, !flags['no-progress']);
-    let summary: IngestSummary;
+    let summary: IngestSummary | QueueIngestSummary;
     try {
-      summary = await ingest({
-        input: positionals[0]!,
-        out: resolve(flags.out),
-        format,
-        mode: flags.resume ? 'resume' : flags.force ? 'force' : 'new',
-        head: flags.head ?? defaultHeadDir(),
-        device: flags.device as Device,
-        threads: flags.threads,
-        batch: flags.batch,
-        ...(flags.concurrency === undefined ? {} : { workers: flags.concurrency }),
-        ...(flags['models-dir'] === undefined ? {} : { modelsDir: flags['models-dir'] }),
-        ...(flags['text-model'] === undefined ? {} : { textModel: flags['text-model'] }),
-        onWarning: warningPrinter(io),
-        onProgress: progress.update,
-      });
+      summary =
+        flags.redis !== undefined
+          ? await ingestViaQueue({
+              input: positionals[0]!,
+              out: resolve(flags.out),
+              format,
+              mode: flags.resume ? 'resume' : flags.force ? 'force' : 'new',
+              redisUrl: flags.redis,
+              prefix: checkPrefix(flags.prefix),
+              ...(flags['batch-id'] === undefined ? {} : { batch: flags['batch-id'] }),
+              onProgress: progress.update,
+            })
+          : await ingest({
+              input: positionals[0]!,
+              out: resolve(flags.out),
+              format,
+              mode: flags.resume ? 'resume' : flags.force ? 'force' : 'new',
+              head: flags.head ?? defaultHeadDir(),
+              device: flags.device as Device,
+              threads: flags.threads,
+              batch: flags.batch,
+              ...(flags.concurrency === undefined ? {} : { workers: flags.concurrency }),
+              ...(flags['models-dir'] === undefined ? {} : { modelsDir: flags['models-dir'] }),
+              ...(flags['text-model'] === undefined ? {} : { textModel: flags['text-model'] }),
+              onWarning: warningPrinter(io),
+              onProgress: progress.update,
+            });
     } finally {
       progress.done();
     }
@@ -112,10 +143,11 @@ export const ingestCommand = defineCommand({
   },
 });
 
-function summaryText(s: IngestSummary): string {
+function summaryText(s: IngestSummary | QueueIngestSummary): string {
   const r = s.records;
+  const where = 'device' in s ? `on ${s.device}` : `through the queue (batch ${s.batch})`;
   const lines = [
-    `${s.written} records -> ${s.output} (${s.format}) in ${s.seconds.toFixed(1)} s, ${s.samplesPerSecond.toFixed(1)} samples/s on ${s.device}`,
+    `${s.written} records -> ${s.output} (${s.format}) in ${s.seconds.toFixed(1)} s, ${s.samplesPerSecond.toFixed(1)} samples/s ${where}`,
     `  ok ${r.ok} · partial ${r.partial} · failed ${r.failed} · skipped ${s.skipped}${s.resumed > 0 ? ` · already done ${s.resumed}` : ''}`,
   ];
   const codes = Object.entries(s.errors);

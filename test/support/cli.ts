@@ -11,10 +11,14 @@ export interface CliRun {
 }
 
 /** Runs the built `emoflow` binary as a user would. */
-export function emoflow(args: readonly string[], options: { cwd?: string } = {}): Promise<CliRun> {
+export function emoflow(
+  args: readonly string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(repoRoot, 'dist', 'src', 'cli', 'main.js'), ...args], {
       cwd: options.cwd ?? repoRoot,
+      env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];

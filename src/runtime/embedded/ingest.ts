@@ -115,13 +115,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     const finish = async (pending: Promise<SampleFeatures[]>) => {
       const out = await runner.predict(await pending);
       await writer.write(out);
-      for (const r of out) {
-        records[r.status]++;
-        for (const m of Object.values(r.modalities))
-          if (m?.status === 'error') errors[m.error.code] = (errors[m.error.code] ?? 0) + 1;
-        if (r.status === 'failed' && r.error?.code === 'NO_MODALITY')
-          errors.NO_MODALITY = (errors.NO_MODALITY ?? 0) + 1;
-      }
+      tally(out, records, errors);
       written += out.length;
       progress();
     };
@@ -174,4 +168,19 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     workers,
     head: { name: head.head.json.name, sha256: head.head.json.sha256 },
   };
+}
+
+/** Adds records to the run's counts: records by status, and per-modality input errors by code. */
+export function tally(
+  out: readonly PredictionRecord[],
+  records: Record<PredictionRecord['status'], number>,
+  errors: Partial<Record<ErrorCode, number>>,
+): void {
+  for (const r of out) {
+    records[r.status]++;
+    for (const m of Object.values(r.modalities))
+      if (m?.status === 'error') errors[m.error.code] = (errors[m.error.code] ?? 0) + 1;
+    if (r.status === 'failed' && r.error?.code === 'NO_MODALITY')
+      errors.NO_MODALITY = (errors.NO_MODALITY ?? 0) + 1;
+  }
 }

@@ -71,12 +71,18 @@ export function maskUrl(url: string): string {
   }
 }
 
+/** How long commands try to reach Redis: EMOFLOW_REDIS_TIMEOUT_MS, default 10 s. */
+function defaultTimeoutMs(): number {
+  const v = Number(process.env['EMOFLOW_REDIS_TIMEOUT_MS']);
+  return Number.isFinite(v) && v > 0 ? v : 10_000;
+}
+
 /**
  * A connection that answered PING, or REDIS_UNAVAILABLE once `timeoutMs` has passed without one
  * (ioredis keeps retrying meanwhile). Commands call this first so that a wrong URL is one clear
  * line rather than a hang.
  */
-export async function connectRedis(url: string, timeoutMs = 10_000): Promise<Redis> {
+export async function connectRedis(url: string, timeoutMs = defaultTimeoutMs()): Promise<Redis> {
   const redis = new Redis({ ...redisOptions(url), lazyConnect: true });
   let lastError: Error | undefined;
   redis.on('error', (e: Error) => (lastError = e));

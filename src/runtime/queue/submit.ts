@@ -7,6 +7,7 @@ import type { Sample } from '../../core/sample.js';
 import { readModality } from '../../data/extract-features.js';
 import { inputsOf, presentModalities } from '../../pipeline/extract.js';
 import { openInput } from '../embedded/input-source.js';
+import type { SkippedFile } from '../../data/folder.js';
 import { redisOptions } from './connection.js';
 import { batchKeys, DEFAULT_TTL_SECONDS, deriveBatchId, fuseJobId, modalityJobId } from './keys.js';
 import type { FuseJob, JobInput, ModalityJob } from './schemas.js';
@@ -31,6 +32,8 @@ export interface SubmitResult {
   added: number;
   /** Samples skipped because their record or their flow already exists. */
   existing: number;
+  /** Files of a folder that are no sample's input. */
+  skippedFiles: SkippedFile[];
 }
 
 interface Planned {
@@ -132,7 +135,7 @@ export async function submitBatch(
   } finally {
     await producer.close();
   }
-  return { batch, samples: planned.length, added, existing };
+  return { batch, samples: planned.length, added, existing, skippedFiles: source.skipped };
 }
 
 function flowOf(batch: string, p: Planned, ttl: number): FlowJob {

@@ -1,0 +1,138 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { repoRoot } from './paths.js';
+
+export const REDIS_URL = process.env['EMOFLOW_TEST_REDIS'] ?? 'redis://127.0.0.1:6379';
+
+/** A prefix of its own for each test, so tests never see each other's keys. */
+export function uniquePrefix(tag: string): string {
+  return `emoflow-test-${tag}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Deletes every key under `prefix` (SCAN, not KEYS). */
+export async function cleanPrefix(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  stderr: () => string;
+}
+
+/**
+ * Starts `emoflow worker` as a node process of its own (so SIGKILL kills the worker itself,
+ * not a wrapper) and resolves once it says it is ready.
+ */
+export function startWorker(args: readonly string[]): Promise<WorkerProcess> {
+  const child = spawn(
+    process.execPath,
+    [join(repoRoot, 'dist', 'src', 'cli', 'main.js'), 'worker', ...args],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  let err = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`worker not ready after 60 s:\n${err}`)), 60_000);
+    child.stderr!.on('data', (b: Buffer) => {
+      err += b.toString('utf8');
+      if (err.includes('worker ready')) {
+        clearTimeout(timer);
+        resolve({ child, stderr: () => err });
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`worker exited with ${code}:\n${err}`));
+    });
+  });
+}
+
+/** Stops a worker: SIGTERM (drain) and waits for it to exit. */
+export function stopWorker(w: WorkerProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+  if (w.child.exitCode !== null || w.child.signalCode !== null) return Promise.resolve(w.child.exitCode);
+  return new Promise((resolve) => {
+    w.child.once('exit', (code) => resolve(code));
+    w.child.kill(signal);
+  });
+}
+
+export interface RedisServer {
+  url: string;
+  stop(): Promise<void>;
+  restart(): Promise<void>;
+}
+
+/** A redis-server of the test's own on `port`, with the append-only file on (every write fsynced). */
+export async function startRedisServer(port: number, dir: string): Promise<RedisServer> {
+  let child: ChildProcess | undefined;
+  const url = `redis://127.0.0.1:${port}`;
+  const launch = async () => {
+    child = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--dir',
+        dir,
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+        '--save',
+        '',
+        '--bind',
+        '127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
+    for (let i = 0; i < 100; i++) {
+      const probe = new Redis(url, { maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
+      try {
+        await probe.connect();
+        await probe.ping();
+        probe.disconnect();
+        return;
+      } catch {
+        probe.disconnect();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    throw new Error(`redis-server on port ${port} did not start`);
+  };
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (child === undefined || child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+  await launch();
+  return {
+    url,
+    stop,
+    restart: async () => {
+      await stop();
+      await launch();
+    },
+  };
+}
+
+export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
