@@ -8,6 +8,7 @@ import {
   benchMfccCommand,
   benchTextCommand,
 } from './bench.js';
+import { dashboardCommand } from './dashboard.js';
 import { evalCommand } from './eval.js';
 import { featuresCommand } from './features.js';
 import { ingestCommand } from './ingest.js';
@@ -23,6 +24,7 @@ export const COMMANDS = [
   statusCommand,
   exportCommand,
   workerCommand,
+  dashboardCommand,
   featuresCommand,
   trainCommand,
   evalCommand,

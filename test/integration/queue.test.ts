@@ -242,6 +242,7 @@ describe('a 300-sample mixed batch survives a SIGKILLed worker and a Redis resta
     ];
     const workers: WorkerProcess[] = [];
     const redis = new Redis(server.url, { maxRetriesPerRequest: null });
+    redis.on('error', () => undefined); // the restart below: ioredis reconnects
     try {
       workers.push(await startWorker(args), await startWorker(args));
       const sub = await emoflow(['submit', root, '--redis', server.url, '--prefix', prefix]);
