@@ -1,3 +1,6 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +14,10 @@ import { ModelStore } from '../models/model-store.js';
 import { SessionFactory, type Device } from '../models/session-factory.js';
 import { extractSamples, readSamples, type SampleFeatures } from '../pipeline/extract.js';
 import { HeadRunner } from '../pipeline/head-runner.js';
-import { ingest } from '../runtime/embedded/ingest.js';
+import { ingest, type IngestSummary } from '../runtime/embedded/ingest.js';
+import { median } from './timing.js';
+import { connectRedis } from '../runtime/queue/connection.js';
+import { ingestViaQueue } from '../runtime/queue/ingest-queue.js';
 
 /** Every non-empty subset of the three modalities: the fixed mix of the e2e batch. */
 const COMBOS: Modality[][] = [
@@ -72,6 +78,18 @@ export interface E2eResult {
   /** Seconds per sample of each stage, measured alone on one thread over the same samples. */
   stages: Record<'decode' | Modality | 'head', number>;
   cores: number;
+  queue?: QueueBench;
+}
+
+export interface QueueBench {
+  oneWorker: { samplesPerSecond: number; workers: number };
+  /** Embedded samples per second / one worker's: the queue's cost at equal threads. */
+  overheadVsEmbedded: number;
+  oneCoreWorker: { samplesPerSecond: number };
+  twoOneCoreWorkers: { samplesPerSecond: number };
+  scaling: number;
+  /** Whether the one-core workers were held to one core each (taskset) or only to one thread. */
+  pinned: boolean;
 }
 
 /**
@@ -88,6 +106,9 @@ export async function benchE2e(options: {
   device: Device;
   workers?: number;
   batch?: number;
+  /** Also measure the queue runtime on this Redis (worker processes started here). */
+  redis?: string;
+  rounds?: number;
 }): Promise<E2eResult> {
   const dir = await mkdtemp(join(tmpdir(), 'emoflow-e2e-'));
   try {
@@ -96,35 +117,55 @@ export async function benchE2e(options: {
     for await (const s of walkFolder(root).samples) samples.push(s);
     const batch = options.batch ?? 32;
     const headDir = join(packageRoot(), 'models', 'heads', 'default');
-    const stages = await timeStages(samples, headDir, options.device, batch);
+    // Shared machines are noisy: stages and the embedded run are each measured `rounds` times,
+    // alternating, and the medians reported.
+    const rounds = options.rounds ?? 3;
+    const stageRuns: E2eResult['stages'][] = [];
+    const rates: number[] = [];
+    let peak = process.memoryUsage().rss;
+    let summary: IngestSummary | undefined;
+    for (let r = 0; r < rounds; r++) {
+      stageRuns.push(await timeStages(samples, headDir, options.device, batch));
+      const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+      summary = await ingest({
+        input: root,
+        out: join(dir, 'out.jsonl'),
+        format: 'jsonl',
+        mode: 'force',
+        head: headDir,
+        device: options.device,
+        batch,
+        ...(options.workers === undefined ? {} : { workers: options.workers }),
+      }).finally(() => clearInterval(timer));
+      rates.push(summary.written / (summary.seconds - summary.startupSeconds));
+    }
+    const stages = Object.fromEntries(
+      Object.keys(stageRuns[0]!).map((k) => [
+        k,
+        median(stageRuns.map((x) => x[k as keyof E2eResult['stages']])),
+      ]),
+    ) as E2eResult['stages'];
     const cores = availableParallelism();
     const bound = cores / Object.values(stages).reduce((a, b) => a + b, 0);
-
-    let peak = process.memoryUsage().rss;
-    const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
-    const summary = await ingest({
-      input: root,
-      out: join(dir, 'out.jsonl'),
-      format: 'jsonl',
-      mode: 'new',
-      head: headDir,
-      device: options.device,
-      batch,
-      ...(options.workers === undefined ? {} : { workers: options.workers }),
-    }).finally(() => clearInterval(timer));
-    const rate = summary.written / (summary.seconds - summary.startupSeconds);
+    const rate = median(rates);
+    const workers = summary!.workers;
+    const queue =
+      options.redis === undefined
+        ? undefined
+        : await benchQueue(root, options.redis, rate, { workers, device: options.device, batch });
     return {
       embedded: {
-        samples: summary.written,
+        samples: summary!.written,
         samplesPerSecond: rate,
         boundSamplesPerSecond: bound,
         ratio: rate / bound,
         peakRssMb: peak / 2 ** 20,
-        workers: summary.workers,
-        startupSeconds: summary.startupSeconds,
+        workers,
+        startupSeconds: summary!.startupSeconds,
       },
       stages,
       cores,
+      ...(queue === undefined ? {} : { queue }),
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -175,4 +216,134 @@ async function timeStages(
   } finally {
     await factory.release();
   }
+}
+
+/** `taskset` (Linux util-linux), to hold a one-core worker to one core; undefined elsewhere. */
+function tasksetPath(): string | undefined {
+  for (const p of ['/usr/bin/taskset', '/bin/taskset']) if (existsSync(p)) return p;
+  return undefined;
+}
+
+/**
+ * Starts `emoflow worker` processes on a prefix of their own; resolves when all are ready.
+ * With `pin`, worker i runs on core i only (taskset), every thread of it included.
+ */
+async function startWorkers(n: number, args: string[], pin: boolean): Promise<ChildProcess[]> {
+  const cli = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
+  const taskset = pin ? tasksetPath() : undefined;
+  return Promise.all(
+    Array.from(
+      { length: n },
+      (_, i) =>
+        new Promise<ChildProcess>((resolve, reject) => {
+          const argv = [cli, 'worker', ...args];
+          const child =
+            taskset === undefined
+              ? spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'pipe'] })
+              : spawn(taskset, ['-c', String(i % availableParallelism()), process.execPath, ...argv], {
+                  stdio: ['ignore', 'ignore', 'pipe'],
+                });
+          let err = '';
+          child.stderr!.on('data', (b: Buffer) => {
+            err += b.toString('utf8');
+            if (err.includes('worker ready')) resolve(child);
+          });
+          child.once('exit', (code) => reject(new Error(`bench worker exited with ${code}: ${err.trim()}`)));
+        }),
+    ),
+  );
+}
+
+async function stopWorkers(children: ChildProcess[]): Promise<void> {
+  await Promise.all(
+    children.map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.exitCode !== null) return resolve();
+          c.removeAllListeners('exit');
+          c.once('exit', () => resolve());
+          c.kill('SIGTERM');
+        }),
+    ),
+  );
+}
+
+/**
+ * Samples per second through the queue (submit, workers, records streamed back), on a prefix
+ * of its own each time so nothing is deduplicated against an earlier run; workers are started
+ * and warmed (models loaded) before the clock starts.
+ */
+async function queueRate(
+  root: string,
+  redis: string,
+  processes: number,
+  workerArgs: string[],
+  out: string,
+  pin: boolean,
+): Promise<number> {
+  const prefix = `emoflow-bench-${randomBytes(4).toString('hex')}`;
+  const children = await startWorkers(processes, ['--redis', redis, '--prefix', prefix, ...workerArgs], pin);
+  try {
+    const t0 = performance.now();
+    const r = await ingestViaQueue({
+      input: root,
+      out,
+      format: 'jsonl',
+      mode: 'force',
+      redisUrl: redis,
+      prefix,
+      pollMs: 50,
+    });
+    return r.written / ((performance.now() - t0) / 1000);
+  } finally {
+    await stopWorkers(children);
+    await dropPrefix(redis, prefix);
+  }
+}
+
+async function dropPrefix(url: string, prefix: string): Promise<void> {
+  const redis = await connectRedis(url);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/**
+ * The queue half of `bench e2e --redis`: one worker with the embedded run's threads (the
+ * overhead of going through Redis), then workers limited to one core each (one extraction
+ * thread, one onnxruntime thread), one against two (the scaling).
+ */
+async function benchQueue(
+  root: string,
+  redis: string,
+  embeddedRate: number,
+  options: { workers: number; device: Device; batch: number },
+): Promise<QueueBench> {
+  const common = ['--device', options.device, '--batch', String(options.batch), '--threads', '1'];
+  const out = join(root, '..', 'queue-out.jsonl');
+  const one = await queueRate(
+    root,
+    redis,
+    1,
+    [...common, '--concurrency', String(options.workers)],
+    out,
+    false,
+  );
+  const oneCore = await queueRate(root, redis, 1, [...common, '--concurrency', '1'], out, true);
+  const twoCores = await queueRate(root, redis, 2, [...common, '--concurrency', '1'], out, true);
+  return {
+    pinned: tasksetPath() !== undefined,
+    oneWorker: { samplesPerSecond: one, workers: options.workers },
+    overheadVsEmbedded: embeddedRate / one,
+    oneCoreWorker: { samplesPerSecond: oneCore },
+    twoOneCoreWorkers: { samplesPerSecond: twoCores },
+    scaling: twoCores / oneCore,
+  };
 }

@@ -200,6 +200,19 @@ export const benchE2eCommand = defineCommand({
         max: 256,
       },
       batch: { type: 'int', description: 'samples per micro-batch', default: 32, min: 1, max: 4096 },
+      redis: {
+        type: 'string',
+        value: 'url',
+        description:
+          'also measure the queue runtime on this Redis (worker processes started by the benchmark)',
+      },
+      rounds: {
+        type: 'int',
+        description: 'alternating measurements of the stages and the embedded run (medians)',
+        default: 3,
+        min: 1,
+        max: 100,
+      },
       device: benchModelFlags.device,
       json: benchModelFlags.json,
     },
@@ -211,6 +224,8 @@ export const benchE2eCommand = defineCommand({
       device: flags.device as Device,
       batch: flags.batch,
       ...(flags.concurrency === undefined ? {} : { workers: flags.concurrency }),
+      ...(flags.redis === undefined ? {} : { redis: flags.redis }),
+      rounds: flags.rounds,
     });
     if (flags.json) printJson(io, { ...result, cpu: cpuModel() });
     else {

@@ -72,16 +72,26 @@ export async function submitBatch(
   input: string,
   options: SubmitOptions,
 ): Promise<SubmitResult> {
+  const t0 = performance.now();
   const source = await openInput(input);
   const planned: Planned[] = [];
   const seen = new Set<string>();
+  // Files are read and hashed 32 samples at a time, so that the reads overlap.
+  let wave: Sample[] = [];
+  const flush = async () => {
+    planned.push(...(await Promise.all(wave.map(plan))));
+    wave = [];
+    options.onProgress?.(planned.length);
+  };
   for await (const s of source.samples) {
     if (seen.has(s.id))
       throw new EmoflowError('MANIFEST_INVALID', `${input}: sample id '${s.id}' appears twice`);
     seen.add(s.id);
-    planned.push(await plan(s));
-    options.onProgress?.(planned.length);
+    wave.push(s);
+    if (wave.length === 32) await flush();
   }
+  await flush();
+  const tPlanned = performance.now();
   const batch =
     options.batch ??
     deriveBatchId(
@@ -135,6 +145,10 @@ export async function submitBatch(
   } finally {
     await producer.close();
   }
+  if (process.env['EMOFLOW_DEBUG_SUBMIT'] !== undefined)
+    process.stderr.write(
+      `submit: planned in ${((tPlanned - t0) / 1000).toFixed(3)} s, flows in ${((performance.now() - tPlanned) / 1000).toFixed(3)} s\n`,
+    );
   return { batch, samples: planned.length, added, existing, skippedFiles: source.skipped };
 }
 
