@@ -8,7 +8,7 @@ import { ingest } from '../runtime/embedded/ingest.js';
 import type { Format } from '../export/writers.js';
 
 /** A 16 kHz 16-bit mono WAV of a chirp with a little noise (never silent). */
-function chirpWav(seconds: number, seed: number): Uint8Array {
+export function chirpWav(seconds: number, seed: number): Uint8Array {
   const rate = 16000;
   const n = Math.round(seconds * rate);
   const buf = Buffer.alloc(44 + n * 2);
