@@ -75,8 +75,13 @@ export interface E2eResult {
     workers: number;
     startupSeconds: number;
   };
-  /** Seconds per sample of each stage, measured alone on one thread over the same samples. */
+  /**
+   * CPU seconds per sample of each stage (all threads of the process, so sharp's decoding on
+   * libuv threads counts), each stage run alone from one JS thread over the same samples.
+   */
   stages: Record<'decode' | Modality | 'head', number>;
+  /** The same stages' wall seconds per sample. */
+  stagesWall: Record<'decode' | Modality | 'head', number>;
   cores: number;
   queue?: QueueBench;
 }
@@ -96,10 +101,11 @@ export interface QueueBench {
  * The end-to-end benchmark of the embedded runtime (issue: embedded ingestion). Stages are
  * timed alone on this thread (onnxruntime on one thread): `decode` reads the input files,
  * `text` / `image` / `audio` run each extractor on its bytes (format decoding, detection, CNN,
- * MFCC and the transformer included), `head` scores the extracted features. `decode` is wall
- * time of the reads, which overlap (as in the runtime), so waiting on the disk is not counted twice. The bound is
- * cores / (sum of the stages' seconds per sample): both cores busy, no overhead. The embedded
- * run is `emoflow ingest` on the same folder with its default workers, timed after startup.
+ * MFCC and the transformer included), `head` scores the extracted features. Each stage's cost
+ * is its CPU seconds (every thread of the process: sharp decodes on libuv threads while the JS
+ * thread runs onnxruntime, so wall time would undercount the work). The bound is cores / (sum
+ * of the stages' CPU seconds per sample): every core busy, no overhead. The embedded run is
+ * `emoflow ingest` on the same folder with its default workers, timed after startup.
  */
 export async function benchE2e(options: {
   perCombo: number;
@@ -120,7 +126,7 @@ export async function benchE2e(options: {
     // Shared machines are noisy: stages and the embedded run are each measured `rounds` times,
     // alternating, and the medians reported.
     const rounds = options.rounds ?? 3;
-    const stageRuns: E2eResult['stages'][] = [];
+    const stageRuns: { cpu: Stages; wall: Stages }[] = [];
     const rates: number[] = [];
     let peak = process.memoryUsage().rss;
     let summary: IngestSummary | undefined;
@@ -139,12 +145,15 @@ export async function benchE2e(options: {
       }).finally(() => clearInterval(timer));
       rates.push(summary.written / (summary.seconds - summary.startupSeconds));
     }
-    const stages = Object.fromEntries(
-      Object.keys(stageRuns[0]!).map((k) => [
-        k,
-        median(stageRuns.map((x) => x[k as keyof E2eResult['stages']])),
-      ]),
-    ) as E2eResult['stages'];
+    const med = (which: 'cpu' | 'wall') =>
+      Object.fromEntries(
+        Object.keys(stageRuns[0]![which]).map((k) => [
+          k,
+          median(stageRuns.map((x) => x[which][k as keyof Stages])),
+        ]),
+      ) as Stages;
+    const stages = med('cpu');
+    const stagesWall = med('wall');
     const cores = availableParallelism();
     const bound = cores / Object.values(stages).reduce((a, b) => a + b, 0);
     const rate = median(rates);
@@ -164,6 +173,7 @@ export async function benchE2e(options: {
         startupSeconds: summary!.startupSeconds,
       },
       stages,
+      stagesWall,
       cores,
       ...(queue === undefined ? {} : { queue }),
     };
@@ -172,12 +182,23 @@ export async function benchE2e(options: {
   }
 }
 
+type Stages = E2eResult['stages'];
+
+/** Wall and CPU seconds (every thread of the process: libuv and libvips included) of `fn`. */
+async function clock(fn: () => Promise<void>): Promise<{ wall: number; cpu: number }> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await fn();
+  const c = process.cpuUsage(c0);
+  return { wall: (performance.now() - t0) / 1000, cpu: (c.user + c.system) / 1e6 };
+}
+
 async function timeStages(
   samples: readonly Sample[],
   headDir: string,
   device: Device,
   batch: number,
-): Promise<E2eResult['stages']> {
+): Promise<{ cpu: Stages; wall: Stages }> {
   const factory = new SessionFactory({ device, intraOpThreads: 1, interOpThreads: 1 });
   const store = new ModelStore();
   const head = await HeadRunner.load(headDir, factory);
@@ -192,27 +213,41 @@ async function timeStages(
     // Warm-up: one pass over a few samples, so one-off session costs fall outside the timing.
     await head.predict(await extractSamples(samples.slice(0, 14), extractors));
     const n = samples.length;
-    const stages = { decode: 0, text: 0, image: 0, audio: 0, head: 0 };
+    const cpu: Stages = { decode: 0, text: 0, image: 0, audio: 0, head: 0 };
+    const wall: Stages = { ...cpu };
+    const record = (stage: keyof Stages, t: { wall: number; cpu: number }) => {
+      wall[stage] = t.wall / n;
+      cpu[stage] = t.cpu / n;
+    };
     // decode: reading the files as the runtime does, a micro-batch at a time with the reads
     // overlapping (the extractors decode formats themselves: that is in their stages).
     const inputs: Record<Modality, ExtractorInput[]> = { text: [], image: [], audio: [] };
-    let t = performance.now();
-    for (let i = 0; i < n; i += batch) {
-      const read = await readSamples(samples.slice(i, i + batch), MODALITIES);
-      for (const m of MODALITIES) inputs[m].push(...(read.inputs[m]?.inputs ?? []));
-    }
-    stages.decode = (performance.now() - t) / 1000 / n;
+    record(
+      'decode',
+      await clock(async () => {
+        for (let i = 0; i < n; i += batch) {
+          const read = await readSamples(samples.slice(i, i + batch), MODALITIES);
+          for (const m of MODALITIES) inputs[m].push(...(read.inputs[m]?.inputs ?? []));
+        }
+      }),
+    );
     for (const ex of extractors) {
       const all = inputs[ex.modality];
-      t = performance.now();
-      for (let i = 0; i < all.length; i += batch) await ex.extract(all.slice(i, i + batch));
-      stages[ex.modality] = (performance.now() - t) / 1000 / n;
+      record(
+        ex.modality,
+        await clock(async () => {
+          for (let i = 0; i < all.length; i += batch) await ex.extract(all.slice(i, i + batch));
+        }),
+      );
     }
     const features: SampleFeatures[] = await extractSamples(samples, extractors);
-    t = performance.now();
-    for (let i = 0; i < features.length; i += batch) await head.predict(features.slice(i, i + batch));
-    stages.head = (performance.now() - t) / 1000 / n;
-    return stages;
+    record(
+      'head',
+      await clock(async () => {
+        for (let i = 0; i < features.length; i += batch) await head.predict(features.slice(i, i + batch));
+      }),
+    );
+    return { cpu, wall };
   } finally {
     await factory.release();
   }
