@@ -260,11 +260,13 @@ export const benchRssCommand = defineCommand({
       device: flags.device as Device,
       format: flags.format as Format,
     });
-    report(io, flags.json, {
-      ...result,
-      rssMb: JSON.stringify(result.rssMb),
-      records: JSON.stringify(result.records),
-    });
+    if (flags.json) printJson(io, { ...result, cpu: cpuModel() });
+    else
+      report(io, false, {
+        ...result,
+        rssMb: JSON.stringify(result.rssMb),
+        records: JSON.stringify(result.records),
+      });
     return 0;
   },
 });

@@ -169,7 +169,8 @@ function flowOf(batch: string, p: Planned, ttl: number): FlowJob {
       jobId: fuseJobId(batch, p.sample.id),
       attempts: JOB_ATTEMPTS,
       backoff: JOB_BACKOFF,
-      removeOnComplete: keep,
+      // The record is what stays (under the batch); a completed parent is not needed.
+      removeOnComplete: true,
       removeOnFail: keep,
     },
     children: p.modalities.map((m) => {
@@ -190,7 +191,8 @@ function flowOf(batch: string, p: Planned, ttl: number): FlowJob {
           backoff: JOB_BACKOFF,
           // An input error fails the child; the parent still runs and reports it for that modality.
           ignoreDependencyOnFailure: true,
-          removeOnComplete: keep,
+          // The parent holds the child's result once it completes; the vector need not stay twice.
+          removeOnComplete: true,
           removeOnFail: keep,
         },
       };
