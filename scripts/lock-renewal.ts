@@ -18,6 +18,7 @@ import { packageRoot } from '../src/core/package-root.js';
 import { connectRedis, redisOptions } from '../src/runtime/queue/connection.js';
 import { batchKeys } from '../src/runtime/queue/keys.js';
 import { submitBatch } from '../src/runtime/queue/submit.js';
+import { deletePrefix } from '../src/runtime/queue/store.js';
 
 async function run(redisUrl: string, root: string, concurrency: number) {
   const prefix = `emoflow-lock-${randomBytes(4).toString('hex')}`;
@@ -59,12 +60,7 @@ async function run(redisUrl: string, root: string, concurrency: number) {
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
   await events.close();
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
+  await deletePrefix(redis, prefix);
   redis.disconnect();
   return { concurrency, samples: sub.samples, done, seconds, stalledEvents: stalled };
 }

@@ -18,6 +18,7 @@ import { ingest, type IngestSummary } from '../runtime/embedded/ingest.js';
 import { median } from './timing.js';
 import { connectRedis } from '../runtime/queue/connection.js';
 import { ingestViaQueue } from '../runtime/queue/ingest-queue.js';
+import { deletePrefix } from '../runtime/queue/store.js';
 
 /** Every non-empty subset of the three modalities: the fixed mix of the e2e batch. */
 const COMBOS: Modality[][] = [
@@ -339,12 +340,7 @@ async function queueRate(
 async function dropPrefix(url: string, prefix: string): Promise<void> {
   const redis = await connectRedis(url);
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
+    await deletePrefix(redis, prefix);
   } finally {
     redis.disconnect();
   }

@@ -15,6 +15,21 @@ export function defaultHeadDir(): string {
   return join(packageRoot(), 'models', 'heads', 'default');
 }
 
+/** Flags of the commands that run the extractors and a head in threads (ingest, worker). */
+export const pipelineFlags = {
+  head: {
+    type: 'string',
+    value: 'dir',
+    description: 'head folder [default: the shipped models/heads/default]',
+  },
+  concurrency: {
+    type: 'int',
+    description: `extraction worker threads (0: on the main thread) [default: the machine's cores, ${availableParallelism()} here]`,
+    min: 0,
+    max: 256,
+  },
+} as const;
+
 export const ingestCommand = defineCommand({
   spec: {
     name: 'ingest',
@@ -33,17 +48,7 @@ export const ingestCommand = defineCommand({
         description: 'output format [default: from the extension of --out, else jsonl]',
         choices: FORMATS,
       },
-      head: {
-        type: 'string',
-        value: 'dir',
-        description: 'head folder [default: the shipped models/heads/default]',
-      },
-      concurrency: {
-        type: 'int',
-        description: `extraction worker threads (0: on the main thread) [default: the machine's cores, ${availableParallelism()} here]`,
-        min: 0,
-        max: 256,
-      },
+      ...pipelineFlags,
       batch: {
         type: 'int',
         description: 'samples per micro-batch (one ONNX call per modality)',

@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { EmoflowError } from '../core/errors.js';
 import { FORMATS, formatOf } from '../export/writers.js';
@@ -13,7 +12,7 @@ import {
 } from '../runtime/queue/connection.js';
 import { startQueueWorker } from '../runtime/queue/worker.js';
 import { defineCommand, printJson, warningPrinter } from './command.js';
-import { defaultHeadDir } from './ingest.js';
+import { defaultHeadDir, pipelineFlags } from './ingest.js';
 import { modelFlags } from './runtime-flags.js';
 
 /** `--redis` and `--prefix`, taken by every queue command. */
@@ -57,12 +56,7 @@ export const workerCommand = defineCommand({
         description: 'queues to serve',
         default: QUEUE_NAMES.join(','),
       },
-      concurrency: {
-        type: 'int',
-        description: `extraction worker threads (0: on the main thread) [default: the machine's cores, ${availableParallelism()} here]`,
-        min: 0,
-        max: 256,
-      },
+      ...pipelineFlags,
       batch: {
         type: 'int',
         description: 'largest micro-batch of jobs per ONNX call',
@@ -83,11 +77,6 @@ export const workerCommand = defineCommand({
         default: 30000,
         min: 1000,
         max: 3_600_000,
-      },
-      head: {
-        type: 'string',
-        value: 'dir',
-        description: 'head folder [default: the shipped models/heads/default]',
       },
       'text-model': {
         type: 'string',

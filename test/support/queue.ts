@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { deletePrefix } from '../../src/runtime/queue/store.js';
 import { repoRoot } from './paths.js';
 
 export const REDIS_URL = process.env['EMOFLOW_TEST_REDIS'] ?? 'redis://127.0.0.1:6379';
@@ -11,16 +12,11 @@ export function uniquePrefix(tag: string): string {
   return `emoflow-test-${tag}-${randomBytes(4).toString('hex')}`;
 }
 
-/** Deletes every key under `prefix` (SCAN, not KEYS). */
+/** Deletes every key under `prefix`. */
 export async function cleanPrefix(url: string, prefix: string): Promise<void> {
   const redis = new Redis(url, { maxRetriesPerRequest: 1 });
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
+    await deletePrefix(redis, prefix);
   } finally {
     redis.disconnect();
   }

@@ -37,6 +37,29 @@ export async function startExtraction(options: ExtractionOptions): Promise<Extra
   return WorkerExtraction.start(workers, init, warn);
 }
 
+/** The session factory and extractors an extraction thread (or the calling thread) works with. */
+export async function loadExtractors(
+  init: ExtractWorkerInit,
+  warn: (w: EmoflowWarning) => void,
+): Promise<{ factory: SessionFactory; extractors: ModalityExtractor[] }> {
+  const factory = new SessionFactory({
+    device: init.device,
+    intraOpThreads: init.threads,
+    interOpThreads: 1,
+    onWarning: warn,
+  });
+  const store = init.modelsDir === undefined ? new ModelStore() : new ModelStore(init.modelsDir);
+  const extractors = await buildExtractors({
+    factory,
+    store,
+    modalities: init.modalities,
+    vad: init.vad,
+    batch: init.batch,
+    ...(init.textModel === undefined ? {} : { textModel: init.textModel }),
+  });
+  return { factory, extractors };
+}
+
 /** DEVICE_FALLBACK is one warning per run, however many threads and factories noticed it. */
 export function oncePerRun(warn: (w: EmoflowWarning) => void): (w: EmoflowWarning) => void {
   let fallback = false;
@@ -59,21 +82,7 @@ class InProcessExtraction implements Extraction {
     init: ExtractWorkerInit,
     warn: (w: EmoflowWarning) => void,
   ): Promise<InProcessExtraction> {
-    const factory = new SessionFactory({
-      device: init.device,
-      intraOpThreads: init.threads,
-      interOpThreads: 1,
-      onWarning: warn,
-    });
-    const store = init.modelsDir === undefined ? new ModelStore() : new ModelStore(init.modelsDir);
-    const extractors = await buildExtractors({
-      factory,
-      store,
-      modalities: init.modalities,
-      vad: init.vad,
-      batch: init.batch,
-      ...(init.textModel === undefined ? {} : { textModel: init.textModel }),
-    });
+    const { factory, extractors } = await loadExtractors(init, warn);
     return new InProcessExtraction(factory, extractors);
   }
 

@@ -6,10 +6,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { EmoflowError } from '../../core/errors.js';
-import { buildExtractors } from '../../features/extractors.js';
-import { ModelStore } from '../../models/model-store.js';
-import { SessionFactory } from '../../models/session-factory.js';
 import { extractRead, readSamples } from '../../pipeline/extract.js';
+import { loadExtractors } from './extract-pool.js';
 import type { ExtractWorkerInit, FromWorker, ToWorker } from './protocol.js';
 
 const port = parentPort!;
@@ -28,21 +26,7 @@ function fatal(e: unknown): void {
 }
 
 async function main(): Promise<void> {
-  const factory = new SessionFactory({
-    device: init.device,
-    intraOpThreads: init.threads,
-    interOpThreads: 1,
-    onWarning: (warning) => post({ type: 'warning', warning }),
-  });
-  const store = init.modelsDir === undefined ? new ModelStore() : new ModelStore(init.modelsDir);
-  const extractors = await buildExtractors({
-    factory,
-    store,
-    modalities: init.modalities,
-    vad: init.vad,
-    batch: init.batch,
-    ...(init.textModel === undefined ? {} : { textModel: init.textModel }),
-  });
+  const { factory, extractors } = await loadExtractors(init, (warning) => post({ type: 'warning', warning }));
   const modalities = extractors.map((e) => e.modality);
   let chain: Promise<void> = Promise.resolve();
   port.on('message', (msg: ToWorker) => {

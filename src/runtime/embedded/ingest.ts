@@ -38,7 +38,8 @@ export interface IngestProgress {
   records: Record<PredictionRecord['status'], number>;
 }
 
-export interface IngestSummary {
+/** What every ingest run reports, embedded or through the queue. */
+export interface RunSummary {
   input: string;
   output: string;
   format: Format;
@@ -54,9 +55,12 @@ export interface IngestSummary {
   skipped: number;
   skippedFiles: SkippedFile[];
   seconds: number;
+  samplesPerSecond: number;
+}
+
+export interface IngestSummary extends RunSummary {
   /** Of `seconds`, loading the head and starting the extraction workers (models loaded). */
   startupSeconds: number;
-  samplesPerSecond: number;
   device: Device;
   workers: number;
   head: { name: string; sha256: string };

@@ -1,11 +1,11 @@
 import type { ErrorCode } from '../../core/errors.js';
 import { openOutput, type Format, type OutputMode } from '../../export/writers.js';
 import type { PredictionRecord } from '../../pipeline/record.js';
-import { tally, type IngestProgress } from '../embedded/ingest.js';
+import { tally, type IngestProgress, type RunSummary } from '../embedded/ingest.js';
 import { connectRedis } from './connection.js';
 import { batchKeys } from './keys.js';
 import { deleteBatch } from './store.js';
-import { submitBatch, type SubmitResult } from './submit.js';
+import { submitBatch } from './submit.js';
 
 export interface QueueIngestOptions {
   input: string;
@@ -20,20 +20,8 @@ export interface QueueIngestOptions {
   onProgress?: (p: IngestProgress) => void;
 }
 
-export interface QueueIngestSummary {
+export interface QueueIngestSummary extends RunSummary {
   batch: string;
-  input: string;
-  output: string;
-  format: Format;
-  samples: number;
-  written: number;
-  resumed: number;
-  records: Record<PredictionRecord['status'], number>;
-  errors: Partial<Record<ErrorCode, number>>;
-  skipped: number;
-  skippedFiles: SubmitResult['skippedFiles'];
-  seconds: number;
-  samplesPerSecond: number;
 }
 
 /**

@@ -108,3 +108,13 @@ export async function deleteBatch(redis: Redis, prefix: string, batch: string): 
   const k = batchKeys(prefix, batch);
   await redis.del(k.meta, k.ids, k.records, k.counts);
 }
+
+/** Deletes every key under `prefix` (SCAN and DEL, never KEYS): tests and benchmarks clean up with it. */
+export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+}
