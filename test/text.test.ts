@@ -32,6 +32,15 @@ describe('decodeText', () => {
       expect((e as Error).message).toContain('a/b.txt');
     }
   });
+  it('rejects UTF-16 without a BOM (valid UTF-8 byte by byte, but full of NULs) with TEXT_ENCODING', () => {
+    const utf16 = new Uint8Array(Buffer.from('Hi there', 'utf16le'));
+    expect(() => decodeText(utf16, 'u.txt')).toThrowError(
+      expect.objectContaining({
+        code: 'TEXT_ENCODING',
+        message: expect.stringContaining('byte offset 1'),
+      }) as Error,
+    );
+  });
   it('drops a BOM, applies NFC and folds typographic quotes', () => {
     const decomposed = 'cafe\u0301'; // e + combining acute
     const bytes = new Uint8Array([0xef, 0xbb, 0xbf, ...enc(`  \u201CHi\u201D, it\u2019s ${decomposed}\n`)]);

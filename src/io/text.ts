@@ -83,6 +83,16 @@ export function decodeText(bytes: Uint8Array, path?: string): string {
       pathOption(path),
     );
   }
+  // NUL is valid UTF-8 but never in text people write: it is UTF-16 (ASCII text in UTF-16 is
+  // otherwise valid UTF-8, every other byte 0) or a binary file with a .txt name.
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) {
+    throw new EmoflowError(
+      'TEXT_ENCODING',
+      `${path ?? 'text'}: a NUL byte at byte offset ${nul}: this looks like UTF-16 or binary data, not UTF-8 text; save the file as UTF-8`,
+      pathOption(path),
+    );
+  }
   const start = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
   return normalizeText(
     Buffer.from(bytes.buffer, bytes.byteOffset + start, bytes.length - start).toString('utf8'),

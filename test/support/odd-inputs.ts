@@ -188,6 +188,8 @@ export async function makeOddFolder(dir: string): Promise<OddFolder> {
   expected['text/blank'] = bad('text', 'TEXT_EMPTY');
   await put('text/invalid-utf8.txt', Buffer.from([0x48, 0x69, 0x20, 0xc3, 0x28, 0x0a]));
   expected['text/invalid-utf8'] = bad('text', 'TEXT_ENCODING');
+  await put('text/utf16.txt', new Uint8Array(Buffer.from('I am so happy today', 'utf16le')));
+  expected['text/utf16'] = bad('text', 'TEXT_ENCODING');
   await put('text/long.txt', 'I am so happy today and everything is wonderful. '.repeat(2000));
   expected['text/long'] = ok('text', { warnings: ['TEXT_TRUNCATED'] });
   await put('text/emoji.txt', 'Best birthday ever 🎉🎂😍 thank you all!! ❤️\n');
