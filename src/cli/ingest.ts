@@ -165,7 +165,10 @@ function summaryText(s: IngestSummary | QueueIngestSummary): string {
 }
 
 /** A progress bar with rate and ETA on a terminal; silent otherwise. */
-export function progressBar(io: CliIO, enabled: boolean): { update: (p: IngestProgress) => void; done: () => void } {
+export function progressBar(
+  io: CliIO,
+  enabled: boolean,
+): { update: (p: IngestProgress) => void; done: () => void } {
   const t0 = performance.now();
   let drawn = false;
   let last = 0;
