@@ -186,8 +186,8 @@ describe('whole heads (float64, central differences)', () => {
   };
   const N = 4;
 
-  function headCase(activation: 'gelu' | 'relu') {
-    const d = { ...desc, architecture: { ...desc.architecture, activation } };
+  function headCase(activation: 'gelu' | 'relu', fusion: 'gated' | 'concat' | 'late' = 'gated') {
+    const d = { ...desc, architecture: { ...desc.architecture, activation, fusion } };
     const params: ParamStore = new Map();
     const r = new Random(11);
     for (const s of paramShapes(d))
@@ -244,6 +244,37 @@ describe('whole heads (float64, central differences)', () => {
       expect(await checkHead(d, params, feeds)).toBeLessThan(TOL);
     },
   );
+
+  it.each(['concat', 'late'] as const)('every parameter of the head with %s fusion', async (fusion) => {
+    const { d, params, feeds } = headCase('gelu', fusion);
+    expect(await checkHead(d, params, feeds)).toBeLessThan(TOL);
+  });
+
+  it('reports fusion weights over the present modalities only: learned (late), equal shares (concat)', async () => {
+    for (const fusion of ['late', 'concat'] as const) {
+      const { d, params, feeds } = headCase('gelu', fusion);
+      if (fusion === 'late') params.set('late.logit', Float64Array.of(0.5, -1, 2));
+      const built = buildHead(d, params, 'infer', { type: 'float64' });
+      const session = await ort.InferenceSession.create(
+        encodeModel(built.graph.toModel({ params: 'initializers' })),
+      );
+      const f: Feeds = {
+        text: feeds['text']!,
+        image: feeds['image']!,
+        audio: feeds['audio']!,
+        mask: feeds['mask']!,
+      };
+      const c = Array.from((await session.run(f))['contribution']!.data as Float64Array);
+      await session.release();
+      const mask = [1, 1, 1, 1, 0, 1, 0, 1, 1, 1, 1, 0];
+      const logits = fusion === 'late' ? [0.5, -1, 2] : [0, 0, 0];
+      for (let r = 0; r < N; r++) {
+        const e = [0, 1, 2].map((k) => (mask[r * 3 + k] === 1 ? Math.exp(logits[k]!) : 0));
+        const z = e.reduce((a, b) => a + b, 0);
+        for (let k = 0; k < 3; k++) expect(c[r * 3 + k]).toBeCloseTo(e[k]! / z, 9);
+      }
+    }
+  });
 });
 
 /** Finite-difference check of buildHead's own training graph. */

@@ -16,7 +16,8 @@ export function paramShapes(
     out.push({ name: `${name}.b`, shape: [outDim], fanIn: inDim, kind: 'bias' });
   };
   for (const s of desc.slots) dense(`${s.modality}.proj`, s.spec.dim, h);
-  if (desc.slots.length > 1) {
+  const fusion = desc.architecture.fusion;
+  if (desc.slots.length > 1 && fusion === 'gated') {
     dense('gate.hidden', h, desc.architecture.gate);
     out.push({
       name: 'gate.score.W',
@@ -25,7 +26,10 @@ export function paramShapes(
       kind: 'weight',
     });
   }
-  let width = h;
+  // Late fusion's learned modality weights: logits, zero at the start (equal weights).
+  if (desc.slots.length > 1 && fusion === 'late')
+    out.push({ name: 'late.logit', shape: [1, desc.slots.length], fanIn: 1, kind: 'bias' });
+  let width = fusion === 'concat' ? h * desc.slots.length : h;
   desc.architecture.trunk.forEach((w, i) => {
     dense(`trunk.${i}`, width, w);
     width = w;
@@ -110,35 +114,68 @@ export function buildHead(
     maskCols.push(m);
   }
 
-  // Gated attention: score each present modality, softmax over the present ones.
-  let fused: Value;
-  let weights: Value[];
-  if (projected.length === 1) {
-    fused = projected[0]!;
-    weights = [g.div(maskCols[0]!, g.addScalar(maskCols[0]!, 1e-12))];
-  } else {
-    const gw = p('gate.score.W', shapes.get('gate.score.W')!);
-    const scores = projected.map((h) => g.matmul(g.tanh(dense(h, 'gate.hidden')), gw));
-    // Absent modalities get -1e4 before the softmax: exp underflows to exactly 0 weight.
-    const masked = scores.map((s, i) => g.add(s, g.scale(g.addScalar(maskCols[i]!, -1), 1e4)));
+  const fusion = desc.architecture.fusion;
+  const trunkOf = (x: Value, suffix: string): Value => {
+    let t = x;
+    desc.architecture.trunk.forEach((_, i) => {
+      t = drop(act(dense(t, `trunk.${i}`)), `trunk.${i}${suffix}`);
+    });
+    return t;
+  };
+  // A softmax over the present modalities: absent ones get -1e4 first, so exp gives exactly 0.
+  const maskedSoftmax = (scores: Value[]): Value[] => {
+    const masked = scores.map((sc, i) => g.add(sc, g.scale(g.addScalar(maskCols[i]!, -1), 1e4)));
     const alpha = g.softmax(g.concat(masked, 1), 1);
-    weights = projected.map((_, i) => g.slice(alpha, 1, i, i + 1));
-    fused = projected.map((h, i) => g.mul(h, weights[i]!)).reduce((a, b) => g.add(a, b));
-  }
-  let trunk = fused;
-  desc.architecture.trunk.forEach((_, i) => {
-    trunk = drop(act(dense(trunk, `trunk.${i}`)), `trunk.${i}`);
-  });
+    return scores.map((_, i) => g.slice(alpha, 1, i, i + 1));
+  };
+  const taskOutput = (t: TaskSpec, z: Value): Value => {
+    if (t.type !== 'regression') return z;
+    const [lo, hi] = t.range;
+    return g.addScalar(g.scale(g.tanh(z), (hi - lo) / 2), (hi + lo) / 2);
+  };
 
-  const built: BuiltHead = { graph: g, dropout: dropouts };
+  let weights: Value[];
   const outputs = new Map<string, Value>();
-  for (const t of desc.tasks) {
-    const z = dense(trunk, `task.${t.name}`);
-    if (t.type === 'regression') {
-      const [lo, hi] = t.range;
-      outputs.set(t.name, g.addScalar(g.scale(g.tanh(z), (hi - lo) / 2), (hi + lo) / 2));
-    } else outputs.set(t.name, z);
+  if (projected.length === 1) {
+    weights = [g.div(maskCols[0]!, g.addScalar(maskCols[0]!, 1e-12))];
+    const trunk = trunkOf(projected[0]!, '');
+    for (const t of desc.tasks) outputs.set(t.name, taskOutput(t, dense(trunk, `task.${t.name}`)));
+  } else if (fusion === 'late') {
+    // Each modality through the shared trunk and task heads alone; task logits (regression:
+    // pre-tanh values) averaged with learned weights over the present modalities.
+    const logit = p('late.logit', shapes.get('late.logit')!);
+    weights = maskedSoftmax(projected.map((_, i) => g.slice(logit, 1, i, i + 1)));
+    const trunks = projected.map((h, i) => trunkOf(h, `.${desc.slots[i]!.modality}`));
+    for (const t of desc.tasks) {
+      const z = trunks
+        .map((tr, i) => g.mul(dense(tr, `task.${t.name}`), weights[i]!))
+        .reduce((a, b) => g.add(a, b));
+      outputs.set(t.name, taskOutput(t, z));
+    }
+  } else {
+    let fused: Value;
+    if (fusion === 'concat') {
+      // Side by side, each projection zeroed where its modality is absent; the contribution
+      // reported is an equal share of the present modalities.
+      fused = g.concat(
+        projected.map((h, i) => g.mul(h, maskCols[i]!)),
+        1,
+      );
+      const present = g.addScalar(
+        maskCols.reduce((a, b) => g.add(a, b)),
+        1e-12,
+      );
+      weights = maskCols.map((m) => g.div(m, present));
+    } else {
+      // Gated attention: score each present modality, softmax over the present ones.
+      const gw = p('gate.score.W', shapes.get('gate.score.W')!);
+      weights = maskedSoftmax(projected.map((h) => g.matmul(g.tanh(dense(h, 'gate.hidden')), gw)));
+      fused = projected.map((h, i) => g.mul(h, weights[i]!)).reduce((a, b) => g.add(a, b));
+    }
+    const trunk = trunkOf(fused, '');
+    for (const t of desc.tasks) outputs.set(t.name, taskOutput(t, dense(trunk, `task.${t.name}`)));
   }
+  const built: BuiltHead = { graph: g, dropout: dropouts };
 
   if (mode === 'train') {
     const losses = new Map<string, Value>();

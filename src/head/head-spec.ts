@@ -44,7 +44,12 @@ export const architectureSchema = z.object({
   /** Widths of the shared trunk's layers after fusion. */
   trunk: z.array(z.number().int().positive()).default([128]),
   activation: z.enum(['relu', 'gelu']).default('gelu'),
-  fusion: z.literal('gated').default('gated'),
+  /**
+   * How the modalities meet: `gated` (attention weights over the present modalities), `concat`
+   * (the masked projections side by side; train with modality dropout), or `late` (the trunk and
+   * task heads run on each modality alone, their task outputs averaged with learned weights).
+   */
+  fusion: z.enum(['gated', 'concat', 'late']).default('gated'),
 });
 export type Architecture = z.infer<typeof architectureSchema>;
 

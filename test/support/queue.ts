@@ -96,6 +96,7 @@ export async function startRedisServer(port: number, dir: string): Promise<Redis
     );
     for (let i = 0; i < 100; i++) {
       const probe = new Redis(url, { maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
+      probe.on('error', () => undefined); // refused while the server starts: the loop retries
       try {
         await probe.connect();
         await probe.ping();
