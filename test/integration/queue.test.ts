@@ -220,6 +220,49 @@ describe('queue runtime on a real Redis', () => {
   });
 });
 
+describe('SIGTERM drains a worker', () => {
+  it('finishes its active jobs, leaves none active, exits 0; a new worker completes the batch once', async () => {
+    const root = await makeE2eBatch(join(dir, 'drain'), 12); // 84 samples
+    const prefix = uniquePrefix('drain');
+    const args = ['--redis', REDIS_URL, '--prefix', prefix, '--concurrency', '1', '--batch', '4'];
+    const redis = new Redis(REDIS_URL);
+    let worker = await startWorker(args);
+    try {
+      const sub = await emoflow(['submit', root, '--redis', REDIS_URL, '--prefix', prefix]);
+      const batch = sub.stdout.trim().split('\n').at(-1)!;
+      const records = `${prefix}:batches:${batch}:records`;
+      await waitFor(async () => (await redis.hlen(records)) >= 10, 60_000, '10 records');
+      expect(await stopWorker(worker, 'SIGTERM')).toBe(0);
+      expect(worker.stderr()).toContain('SIGTERM: draining');
+      for (const q of ['text', 'image', 'audio', 'fuse'])
+        expect(await redis.llen(`${prefix}:${q}:active`)).toBe(0);
+      const partial = await redis.hlen(records);
+      expect(partial).toBeLessThan(84);
+      worker = await startWorker(args);
+      const out = join(dir, 'drain.jsonl');
+      const exp = await emoflow([
+        'export',
+        batch,
+        '--redis',
+        REDIS_URL,
+        '--prefix',
+        prefix,
+        '--out',
+        out,
+        '--wait',
+      ]);
+      expect(exp.code).toBe(0);
+      const got = await readJsonl(out);
+      expect(got).toHaveLength(84);
+      expect(new Set(got.map((r) => r.id)).size).toBe(84);
+    } finally {
+      redis.disconnect();
+      await stopWorker(worker);
+      await cleanPrefix(REDIS_URL, prefix);
+    }
+  }, 240_000);
+});
+
 describe('a 300-sample mixed batch survives a SIGKILLed worker and a Redis restart', () => {
   it('comes back complete: each sample once, the same labels as the embedded run', async () => {
     const root = await makeE2eBatch(join(dir, 'chaos'), 43); // 7 modality subsets x 43 = 301 samples
