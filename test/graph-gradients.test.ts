@@ -245,6 +245,18 @@ describe('whole heads (float64, central differences)', () => {
     },
   );
 
+  it('every parameter of the head with uncertainty loss weighting, the log-variances included', async () => {
+    const { d, params, feeds } = headCase('gelu');
+    for (const [k, v] of [
+      ['emotion', 0.3],
+      ['tags', -0.2],
+      ['valence', 0.5],
+      ['arousal', -0.4],
+    ] as const)
+      params.set(`uw.${k}`, Float64Array.of(v));
+    expect(await checkHead(d, params, feeds, { uncertainty: true })).toBeLessThan(TOL);
+  });
+
   it.each(['concat', 'late'] as const)('every parameter of the head with %s fusion', async (fusion) => {
     const { d, params, feeds } = headCase('gelu', fusion);
     expect(await checkHead(d, params, feeds)).toBeLessThan(TOL);
@@ -278,13 +290,19 @@ describe('whole heads (float64, central differences)', () => {
 });
 
 /** Finite-difference check of buildHead's own training graph. */
-async function checkHead(desc: HeadDescription, params: ParamStore, feeds: Feeds): Promise<number> {
-  const built = buildHead(desc, params, 'train', { type: 'float64' });
+async function checkHead(
+  desc: HeadDescription,
+  params: ParamStore,
+  feeds: Feeds,
+  options: { uncertainty?: boolean } = {},
+): Promise<number> {
+  const built = buildHead(desc, params, 'train', { type: 'float64', ...options });
   const names = [...params.keys()];
   const grads = built.graph.gradients(built.loss!, names);
   for (const [n, v] of grads) built.graph.output(`grad.${n}`, v);
   const session = await ort.InferenceSession.create(encodeModel(built.graph.toModel({ params: 'inputs' })));
   const shapes = new Map(paramShapes(desc).map((s) => [s.name, s.shape]));
+  for (const n of params.keys()) if (n.startsWith('uw.')) shapes.set(n, [1]);
   const run = async () => {
     const f: Feeds = { ...feeds };
     for (const [n, p] of params) f[n] = new ort.Tensor('float64', p as Float64Array, shapes.get(n)!);

@@ -8,7 +8,7 @@ import { loadHead, type LoadedHead } from '../src/head/artifact.js';
 import { predict } from '../src/head/evaluate.js';
 import { fitHead } from '../src/head/fit-head.js';
 import { parseTrainConfig } from '../src/head/train-config.js';
-import { describeHead, graphSession } from '../src/head/trainer.js';
+import { describeHead, graphSession, dwaWeights } from '../src/head/trainer.js';
 import { SessionFactory } from '../src/models/session-factory.js';
 import { shared } from './support/paths.js';
 import {
@@ -189,6 +189,39 @@ describe('training a head inside onnxruntime', () => {
     );
   });
 
+  it.each(['uncertainty', 'dwa'] as const)(
+    'trains with %s loss weighting, logs each epoch’s task weights, and ships no training-only parameter',
+    async (lossWeighting) => {
+      const out = join(work, `lw-${lossWeighting}`);
+      await fitHead({
+        datasets: [train],
+        train,
+        dev,
+        config: { ...config, lossWeighting },
+        factory,
+        name: 'lw',
+        out,
+      });
+      const head = await loadHead(out);
+      expect([...head.params.keys()].some((k) => k.startsWith('uw.'))).toBe(false);
+      const log = head.json.training.log as { epoch: number; taskWeights?: Record<string, number> }[];
+      const w = log.map((e) => e.taskWeights!);
+      expect(Object.keys(w[0]!).sort()).toEqual(['sentiment', 'sentiment_score']);
+      if (lossWeighting === 'dwa') {
+        // Epochs 1 and 2 have no loss history: factor 1; later ones average to 1 over the tasks.
+        expect(w[0]).toEqual({ sentiment: 1, sentiment_score: 1 });
+        expect(w[1]).toEqual({ sentiment: 1, sentiment_score: 1 });
+        const third = Object.values(w[2]!);
+        expect(third.reduce((a, b) => a + b, 0)).toBeCloseTo(2, 5);
+        expect(third.every((x) => x !== 1)).toBe(true);
+      } else {
+        // The learned weights move away from 1 as the log-variances train.
+        for (const x of Object.values(w.at(-1)!)) expect(Math.abs(x - 1)).toBeGreaterThan(1e-3);
+      }
+      expect(head.json.metrics['dev']).toBeDefined();
+    },
+  );
+
   it('refuses an initial head whose features differ (HEAD_INCOMPATIBLE)', async () => {
     const wrong = {
       ...train,
@@ -223,5 +256,20 @@ describe('training a head inside onnxruntime', () => {
       code: 'HEAD_INVALID',
       message: expect.stringContaining('sha256') as string,
     });
+  });
+});
+
+describe('dwaWeights (Dynamic Weight Average)', () => {
+  it('is 1 before two epochs, then K·softmax(r/2) of the loss ratios', () => {
+    expect(dwaWeights([]).size).toBe(0);
+    expect(dwaWeights([{ a: 1, b: 1 }]).size).toBe(0);
+    const w = dwaWeights([
+      { a: 1, b: 2 },
+      { a: 0.5, b: 2 },
+    ]);
+    // r = (0.5, 1): weights 2·e^{0.25} / (e^{0.25} + e^{0.5}) and 2·e^{0.5} / (…)
+    const z = Math.exp(0.25) + Math.exp(0.5);
+    expect(w.get('a')).toBeCloseTo((2 * Math.exp(0.25)) / z, 12);
+    expect(w.get('b')).toBeCloseTo((2 * Math.exp(0.5)) / z, 12);
   });
 });

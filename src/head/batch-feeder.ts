@@ -19,6 +19,8 @@ export const NO_AUGMENT: Augment = { modalityDropout: 0, inputNoise: 0, dropout:
  */
 export class BatchFeeder {
   private readonly rnd: Random;
+  /** Per-task factors on the loss weights (dynamic weighting sets them between epochs). */
+  readonly taskScale = new Map<string, number>();
   constructor(
     private readonly ds: FeatureDataset,
     private readonly desc: HeadDescription,
@@ -113,7 +115,8 @@ export class BatchFeeder {
           t.type === 'regression' ? [b, 1] : [b, width],
         );
         feeds[`weight.${t.name}`] = new ort.Tensor('float32', weight, [b]);
-        feeds[`lambda.${t.name}`] = new ort.Tensor('float32', Float32Array.of(total > 0 ? t.weight : 0), []);
+        const lambda = total > 0 ? t.weight * (this.taskScale.get(t.name) ?? 1) : 0;
+        feeds[`lambda.${t.name}`] = new ort.Tensor('float32', Float32Array.of(lambda), []);
       }
     }
     return feeds;

@@ -57,6 +57,12 @@ export interface BuildOptions {
   type?: FloatType;
   /** Dropout probability of projections and trunk layers (train mode). */
   dropout?: boolean;
+  /**
+   * Train mode: weight each task's loss by a learned log-variance s (parameter `uw.<task>`,
+   * shape [1]): exp(−s)·L + s/2 for classification, exp(−s)·L/2 + s/2 for regression (Kendall
+   * et al. 2018, with s = log σ²). The parameters serve training only; head.onnx has none.
+   */
+  uncertainty?: boolean;
 }
 
 /**
@@ -216,7 +222,16 @@ export function buildHead(
         }
       }
       losses.set(t.name, loss);
-      const weighted = g.mul(loss, lambda);
+      let term = loss;
+      if (options.uncertainty === true) {
+        const logVar = g.reduceSum(p(`uw.${t.name}`, [1]), [0], false);
+        const precision = g.exp(g.neg(logVar));
+        term = g.add(
+          g.scale(g.mul(precision, loss), t.type === 'regression' ? 0.5 : 1),
+          g.scale(logVar, 0.5),
+        );
+      }
+      const weighted = g.mul(term, lambda);
       total = total === undefined ? weighted : g.add(total, weighted);
     }
     built.loss = total!;

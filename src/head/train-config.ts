@@ -40,6 +40,12 @@ export const trainConfigSchema = z
      * (a new corpus or speaker population shifts them; as in adaptive batch normalisation).
      */
     refitStatistics: z.boolean().default(false),
+    /**
+     * How task losses are weighted: `static` (each task's `weight`), `uncertainty` (learned
+     * per-task log-variances, Kendall et al. 2018), or `dwa` (Dynamic Weight Average, Liu et al.
+     * 2019: weights from how fast each task's loss fell over the last two epochs, temperature 2).
+     */
+    lossWeighting: z.enum(['static', 'uncertainty', 'dwa']).default('static'),
     seed: z.number().int().nonnegative().default(1),
     /** onnxruntime intra-op threads while training (0 = onnxruntime's default). */
     threads: z.number().int().nonnegative().default(1),

@@ -21,6 +21,8 @@ export interface TrainLogEntry {
   loss: number;
   lr: number;
   taskLosses: Record<string, number>;
+  /** With uncertainty or DWA weighting: each task's loss factor during this epoch (uncertainty: exp(−s) at its end). */
+  taskWeights?: Record<string, number>;
   devMetric?: number;
 }
 
@@ -242,6 +244,14 @@ export async function trainHead(input: TrainInput): Promise<TrainResult> {
   const desc = describeHead(input);
   const params = initParams(desc, config.seed, input.init?.params);
   const shapes = new Map(paramShapes(desc).map((s) => [s.name, s.shape]));
+  const uncertainty = config.lossWeighting === 'uncertainty';
+  if (uncertainty) {
+    // Training-only parameters: each task's log-variance, starting at 0 (weight 1).
+    for (const t of desc.tasks) {
+      params.set(`uw.${t.name}`, new Float32Array(1));
+      shapes.set(`uw.${t.name}`, [1]);
+    }
+  }
   const all = [...shapes.keys()];
   const labelled = new Set(Object.keys(train.tasks));
   const trainable =
@@ -254,7 +264,7 @@ export async function trainHead(input: TrainInput): Promise<TrainResult> {
       "--freeze trunk leaves nothing to train: the data labels none of the head's tasks",
     );
 
-  const built = buildHead(desc, params, 'train');
+  const built = buildHead(desc, params, 'train', { uncertainty });
   const grads = built.graph.gradients(built.loss!, trainable);
   for (const [name, g] of grads) built.graph.output(`grad.${name}`, g);
   const trainSession = await graphSession(
@@ -279,7 +289,9 @@ export async function trainHead(input: TrainInput): Promise<TrainResult> {
   let best: { metric: number; params: ParamStore } | undefined;
   let sinceBest = 0;
   let step = 0;
+  const history: Record<string, number>[] = [];
   for (let epoch = 1; epoch <= config.epochs; epoch++) {
+    if (config.lossWeighting === 'dwa') for (const [k, v] of dwaWeights(history)) feeder.taskScale.set(k, v);
     order.shuffle(idx);
     let lossSum = 0;
     const taskSums: Record<string, number> = {};
@@ -311,6 +323,15 @@ export async function trainHead(input: TrainInput): Promise<TrainResult> {
       lr: learningRate(step - 1, total, warmup, config.lr),
       taskLosses: Object.fromEntries(Object.entries(taskSums).map(([k, v]) => [k, v / stepsPerEpoch])),
     };
+    history.push(entry.taskLosses);
+    if (config.lossWeighting !== 'static') {
+      entry.taskWeights = Object.fromEntries(
+        desc.tasks.map((t) => [
+          t.name,
+          uncertainty ? Math.exp(-params.get(`uw.${t.name}`)![0]!) : (feeder.taskScale.get(t.name) ?? 1),
+        ]),
+      );
+    }
     if (dev !== undefined) {
       const m = devMetricOf(desc, await evalOutputs(evalSession, desc, params, dev), dev);
       if (m !== undefined) entry.devMetric = m;
@@ -332,6 +353,7 @@ export async function trainHead(input: TrainInput): Promise<TrainResult> {
     }
   }
   const finalParams = best !== undefined ? best.params : params;
+  for (const t of desc.tasks) finalParams.delete(`uw.${t.name}`); // training-only
   return {
     desc,
     params: finalParams,
@@ -340,4 +362,25 @@ export async function trainHead(input: TrainInput): Promise<TrainResult> {
     steps: step,
     seconds: (Date.now() - t0) / 1000,
   };
+}
+
+/**
+ * Dynamic Weight Average (Liu, Johns and Davison 2019): from the third epoch, task k gets
+ * K·exp(r_k/T) / Σ exp(r_j/T), where r_k is its loss of the last epoch over the one before and
+ * T = 2; tasks whose loss fell fastest get less weight. Before that, and for tasks without two
+ * finite, positive losses yet, the factor is 1.
+ */
+export function dwaWeights(history: readonly Record<string, number>[], temperature = 2): Map<string, number> {
+  const out = new Map<string, number>();
+  if (history.length < 2) return out;
+  const last = history[history.length - 1]!;
+  const before = history[history.length - 2]!;
+  const rates = Object.keys(last)
+    .filter((k) => last[k]! > 0 && before[k]! > 0 && Number.isFinite(last[k]! / before[k]!))
+    .map((k) => [k, last[k]! / before[k]!] as const);
+  if (rates.length === 0) return out;
+  const e = rates.map(([, r]) => Math.exp(r / temperature));
+  const z = e.reduce((a, b) => a + b, 0);
+  rates.forEach(([k], i) => out.set(k, (rates.length * e[i]!) / z));
+  return out;
 }
