@@ -37,6 +37,31 @@ async function readJsonl(path: string): Promise<PredictionRecord[]> {
     .map((l) => predictionRecordSchema.parse(JSON.parse(l)));
 }
 
+/** `emoflow export <batch> --wait` into dir/<name>.jsonl; returns the path. */
+async function exportWait(
+  batch: string,
+  url: string,
+  prefix: string,
+  name: string,
+  ...extra: string[]
+): Promise<string> {
+  const out = join(dir, `${name}.jsonl`);
+  const run = await emoflow([
+    'export',
+    batch,
+    '--redis',
+    url,
+    '--prefix',
+    prefix,
+    '--out',
+    out,
+    '--wait',
+    ...extra,
+  ]);
+  expect(run.code).toBe(0);
+  return out;
+}
+
 /** The embedded run's records of `input`, by id: what the queue must reproduce. */
 async function embedded(input: string, name: string): Promise<Map<string, PredictionRecord>> {
   const out = join(dir, `${name}-embedded.jsonl`);
@@ -82,20 +107,7 @@ describe('queue runtime on a real Redis', () => {
       const b = JSON.parse(second.stdout.trim().split('\n').at(-2)!) as { added: number; existing: number };
       expect(a).toMatchObject({ samples: 11, added: 11 });
       expect(b).toMatchObject({ added: 0, existing: 11 });
-      const out = join(dir, 'dup.jsonl');
-      const exp = await emoflow([
-        'export',
-        batch,
-        '--redis',
-        REDIS_URL,
-        '--prefix',
-        prefix,
-        '--out',
-        out,
-        '--wait',
-        '--keep',
-      ]);
-      expect(exp.code).toBe(0);
+      const out = await exportWait(batch, REDIS_URL, prefix, 'dup', '--keep');
       const st = await emoflow(['status', batch, '--redis', REDIS_URL, '--prefix', prefix, '--json']);
       expect(st.json()).toEqual({
         batch,
@@ -239,19 +251,7 @@ describe('SIGTERM drains a worker', () => {
       const partial = await redis.hlen(records);
       expect(partial).toBeLessThan(84);
       worker = await startWorker(args);
-      const out = join(dir, 'drain.jsonl');
-      const exp = await emoflow([
-        'export',
-        batch,
-        '--redis',
-        REDIS_URL,
-        '--prefix',
-        prefix,
-        '--out',
-        out,
-        '--wait',
-      ]);
-      expect(exp.code).toBe(0);
+      const out = await exportWait(batch, REDIS_URL, prefix, 'drain');
       const got = await readJsonl(out);
       expect(got).toHaveLength(84);
       expect(new Set(got.map((r) => r.id)).size).toBe(84);
@@ -300,19 +300,7 @@ describe('a 300-sample mixed batch survives a SIGKILLed worker and a Redis resta
       workers.push(await startWorker(args));
       await waitFor(async () => (await done()) >= 150, 120_000, '150 records');
       await server.restart();
-      const out = join(dir, 'chaos.jsonl');
-      const exp = await emoflow([
-        'export',
-        batch,
-        '--redis',
-        server.url,
-        '--prefix',
-        prefix,
-        '--out',
-        out,
-        '--wait',
-      ]);
-      expect(exp.code).toBe(0);
+      const out = await exportWait(batch, server.url, prefix, 'chaos');
       const records = await readJsonl(out);
       expect(records).toHaveLength(301);
       expect(new Set(records.map((r) => r.id)).size).toBe(301);
