@@ -1,6 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { EmoflowError } from '../core/errors.js';
 import { EMOTIONS, MODALITIES, type Emotion, type Modality } from '../core/labels.js';
+import { argmaxRow } from '../eval/metrics.js';
 import type { FeatureSpec } from '../features/feature-spec.js';
 import { loadHead, type LoadedHead } from '../head/artifact.js';
 import type { TaskSpec } from '../head/head-spec.js';
@@ -138,12 +139,8 @@ export class HeadRunner {
         firstError ??= got.error;
       }
     }
-    const base = {
-      id: s.id,
-      inputs: s.inputs,
-      head: { name: this.head.json.name, sha256: this.head.json.sha256 },
-      warnings: s.warnings,
-    };
+    const head = { name: this.head.json.name, sha256: this.head.json.sha256 };
+    // Keys in the order of DESIGN.md §4.
     if (out === undefined || fused === undefined || working.length === 0) {
       const error = firstError ?? {
         code: 'NO_MODALITY' as const,
@@ -157,9 +154,9 @@ export class HeadRunner {
         valence: null,
         arousal: null,
         modalities,
-        inputs: base.inputs,
-        head: base.head,
-        warnings: base.warnings,
+        inputs: s.inputs,
+        head,
+        warnings: s.warnings,
         error,
       };
     }
@@ -168,11 +165,10 @@ export class HeadRunner {
     for (const m of working) {
       const got = s.modalities[m]!;
       const row = rowOf(m) ?? fused;
-      const scores = scoresAt(emotion, row);
       const result: ModalityResult = {
         status: 'ok',
-        label: argmaxLabel(scores),
-        scores,
+        label: labelAt(emotion, row),
+        scores: scoresAt(emotion, row),
         contribution: contribution[fused * 3 + MODALITIES.indexOf(m)]!,
       };
       if (got.status === 'ok') {
@@ -181,37 +177,21 @@ export class HeadRunner {
       }
       modalities[m] = result;
     }
-    const scores = scoresAt(emotion, fused);
-    const record: PredictionRecord = {
+    const extra = this.head.desc.tasks.filter((t) => !['emotion', 'valence', 'arousal'].includes(t.name));
+    return {
       id: s.id,
       status: working.length === Object.keys(s.modalities).length ? 'ok' : 'partial',
-      label: argmaxLabel(scores),
-      scores,
+      label: labelAt(emotion, fused),
+      scores: scoresAt(emotion, fused),
       valence: this.regression(out, 'valence', working, fused, rowOf),
       arousal: this.regression(out, 'arousal', working, fused, rowOf),
+      ...(extra.length === 0
+        ? {}
+        : { tasks: Object.fromEntries(extra.map((t) => [t.name, this.taskValue(t, out, fused)])) }),
       modalities,
-      inputs: base.inputs,
-      head: base.head,
-      warnings: base.warnings,
-    };
-    const extra = this.head.desc.tasks.filter((t) => !['emotion', 'valence', 'arousal'].includes(t.name));
-    if (extra.length > 0) {
-      record.tasks = {};
-      for (const t of extra) record.tasks[t.name] = this.taskValue(t, out, fused);
-    }
-    // Keys in the order of DESIGN.md §4.
-    return {
-      id: record.id,
-      status: record.status,
-      label: record.label,
-      scores: record.scores,
-      valence: record.valence,
-      arousal: record.arousal,
-      ...(record.tasks === undefined ? {} : { tasks: record.tasks }),
-      modalities: record.modalities,
-      inputs: record.inputs,
-      head: record.head,
-      warnings: record.warnings,
+      inputs: s.inputs,
+      head,
+      warnings: s.warnings,
     };
   }
 
@@ -250,9 +230,7 @@ export class HeadRunner {
       const thr = this.head.json.thresholds[t.name];
       return t.labels.filter((_, k) => p[k]! >= (thr?.[k] ?? 0.5));
     }
-    let best = 0;
-    for (let k = 1; k < c; k++) if (p[k]! > p[best]!) best = k;
-    return t.labels[best]!;
+    return t.labels[argmaxRow(data, row, c)]!;
   }
 }
 
@@ -262,10 +240,9 @@ function scoresAt(emotion: Float32Array, row: number): Scores {
   return s;
 }
 
-function argmaxLabel(scores: Scores): Emotion {
-  let best: Emotion = EMOTIONS[0];
-  for (const e of EMOTIONS) if (scores[e] > scores[best]) best = e;
-  return best;
+/** The argmax label of an emotion row (the first of equal maxima, as the metrics take it). */
+function labelAt(emotion: Float32Array, row: number): Emotion {
+  return EMOTIONS[argmaxRow(emotion, row, EMOTIONS.length)]!;
 }
 
 /** A regression output, clamped to the label range [-1, 1] of DESIGN.md §2; null when the head lacks it. */
