@@ -1,37 +1,28 @@
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import wav from 'node-wav';
 import sharp from 'sharp';
 import { packageRoot } from '../core/package-root.js';
 import type { Device } from '../models/session-factory.js';
 import { ingest } from '../runtime/embedded/ingest.js';
 import type { Format } from '../export/writers.js';
 
-/** A 16 kHz 16-bit mono WAV of a chirp with a little noise (never silent). */
+/**
+ * A 16 kHz 16-bit mono WAV of a chirp with a little noise (never silent), written by node-wav
+ * (the package the project writes WAVs with; DESIGN.md §6).
+ */
 export function chirpWav(seconds: number, seed: number): Uint8Array {
   const rate = 16000;
   const n = Math.round(seconds * rate);
-  const buf = Buffer.alloc(44 + n * 2);
-  buf.write('RIFF', 0, 'ascii');
-  buf.writeUInt32LE(36 + n * 2, 4);
-  buf.write('WAVEfmt ', 8, 'ascii');
-  buf.writeUInt32LE(16, 16);
-  buf.writeUInt16LE(1, 20);
-  buf.writeUInt16LE(1, 22);
-  buf.writeUInt32LE(rate, 24);
-  buf.writeUInt32LE(rate * 2, 28);
-  buf.writeUInt16LE(2, 32);
-  buf.writeUInt16LE(16, 34);
-  buf.write('data', 36, 'ascii');
-  buf.writeUInt32LE(n * 2, 40);
+  const x = new Float32Array(n);
   let s = seed >>> 0;
   for (let i = 0; i < n; i++) {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
     const f = 150 + 100 * seed + (400 * i) / n;
-    const x = 0.4 * Math.sin((2 * Math.PI * f * i) / rate) + 0.05 * (s / 2 ** 32 - 0.5);
-    buf.writeInt16LE(Math.round(x * 32767), 44 + i * 2);
+    x[i] = 0.4 * Math.sin((2 * Math.PI * f * i) / rate) + 0.05 * (s / 2 ** 32 - 0.5);
   }
-  return new Uint8Array(buf);
+  return new Uint8Array(wav.encode([x], { sampleRate: rate, bitDepth: 16 }));
 }
 
 /**
