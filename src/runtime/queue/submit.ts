@@ -72,7 +72,6 @@ export async function submitBatch(
   input: string,
   options: SubmitOptions,
 ): Promise<SubmitResult> {
-  const t0 = performance.now();
   const source = await openInput(input);
   const planned: Planned[] = [];
   const seen = new Set<string>();
@@ -91,7 +90,6 @@ export async function submitBatch(
     if (wave.length === 32) await flush();
   }
   await flush();
-  const tPlanned = performance.now();
   const batch =
     options.batch ??
     deriveBatchId(
@@ -145,10 +143,6 @@ export async function submitBatch(
   } finally {
     await producer.close();
   }
-  if (process.env['EMOFLOW_DEBUG_SUBMIT'] !== undefined)
-    process.stderr.write(
-      `submit: planned in ${((tPlanned - t0) / 1000).toFixed(3)} s, flows in ${((performance.now() - tPlanned) / 1000).toFixed(3)} s\n`,
-    );
   return { batch, samples: planned.length, added, existing, skippedFiles: source.skipped };
 }
 
