@@ -13,6 +13,7 @@ import type { ModalityExtractor } from '../../features/modality-extractor.js';
 import { ModelStore } from '../../models/model-store.js';
 import { SessionFactory, type Device } from '../../models/session-factory.js';
 import { extractSamples, type SampleFeatures } from '../../pipeline/extract.js';
+import type { HeadRunner } from '../../pipeline/head-runner.js';
 import type { ExtractWorkerInit, FromWorker } from './protocol.js';
 
 /** Where samples are turned into features: in worker threads, or on the calling thread. */
@@ -35,6 +36,47 @@ export async function startExtraction(options: ExtractionOptions): Promise<Extra
   const { workers, onWarning: warn, ...init } = options;
   if (workers <= 0) return InProcessExtraction.start(init, warn);
   return WorkerExtraction.start(workers, init, warn);
+}
+
+/** What `startHeadExtraction` needs besides the head (the runtimes' own options, passed through). */
+export interface HeadExtractionOptions {
+  workers: number;
+  device: Device;
+  threads?: number | undefined;
+  batch: number;
+  modelsDir?: string | undefined;
+  textModel?: string | undefined;
+  onWarning: (w: EmoflowWarning) => void;
+}
+
+/**
+ * Extraction for a head: the extractors of `modalities` the head takes, with VAD as its audio
+ * features were made, checked to give exactly the feature specs it was trained on
+ * (HEAD_INCOMPATIBLE otherwise). Both runtimes start their extraction through this.
+ */
+export async function startHeadExtraction(
+  head: HeadRunner,
+  modalities: readonly Modality[],
+  options: HeadExtractionOptions,
+): Promise<Extraction> {
+  const extraction = await startExtraction({
+    workers: options.workers,
+    onWarning: options.onWarning,
+    modalities: modalities.filter((m) => head.specs[m] !== undefined),
+    vad: head.vad,
+    device: options.device,
+    threads: options.threads ?? 1,
+    batch: options.batch,
+    ...(options.modelsDir === undefined ? {} : { modelsDir: options.modelsDir }),
+    ...(options.textModel === undefined ? {} : { textModel: options.textModel }),
+  });
+  try {
+    head.checkExtractors(extraction.specs);
+  } catch (e) {
+    await extraction.close();
+    throw e;
+  }
+  return extraction;
 }
 
 /** The session factory and extractors an extraction thread (or the calling thread) works with. */
@@ -129,6 +171,7 @@ class WorkerExtraction implements Extraction {
     private readonly threads: Worker[],
     readonly specs: { modality: Modality; spec: FeatureSpec }[],
     readonly device: Device,
+    private readonly warn: (w: EmoflowWarning) => void,
   ) {
     this.load = threads.map(() => 0);
     threads.forEach((w, i) => {
@@ -173,12 +216,8 @@ class WorkerExtraction implements Extraction {
       await Promise.all(threads.map((t) => t.terminate()));
       throw e;
     }
-    const pool = new WorkerExtraction(threads, first.specs, first.device);
-    pool.warn = warn;
-    return pool;
+    return new WorkerExtraction(threads, first.specs, first.device, warn);
   }
-
-  private warn: (w: EmoflowWarning) => void = () => undefined;
 
   private onMessage(i: number, msg: FromWorker): void {
     if (msg.type === 'warning') this.warn(msg.warning);

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { EmoflowWarning, ErrorCode } from '../../core/errors.js';
+import { MODALITIES } from '../../core/labels.js';
 import type { Sample } from '../../core/sample.js';
 import type { SkippedFile } from '../../data/folder.js';
 import { openOutput, type Format, type OutputMode } from '../../export/writers.js';
@@ -8,7 +9,7 @@ import { SessionFactory } from '../../models/session-factory.js';
 import { HeadRunner } from '../../pipeline/head-runner.js';
 import type { PredictionRecord } from '../../pipeline/record.js';
 import type { SampleFeatures } from '../../pipeline/extract.js';
-import { oncePerRun, startExtraction } from './extract-pool.js';
+import { oncePerRun, startHeadExtraction, type Extraction } from './extract-pool.js';
 import { openInput } from './input-source.js';
 
 export interface IngestOptions {
@@ -85,7 +86,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     interOpThreads: 1,
     onWarning: warn,
   });
-  let extraction: Awaited<ReturnType<typeof startExtraction>> | undefined;
+  let extraction: Extraction | undefined;
   const records = { ok: 0, partial: 0, failed: 0 };
   const errors: Partial<Record<ErrorCode, number>> = {};
   let samples = 0;
@@ -97,18 +98,15 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
   try {
     head = await HeadRunner.load(options.head, factory);
     const runner = head;
-    extraction = await startExtraction({
+    extraction = await startHeadExtraction(runner, MODALITIES, {
       workers,
       onWarning: warn,
-      modalities: runner.head.desc.slots.map((s) => s.modality),
-      vad: runner.vad,
       device: options.device,
-      threads: options.threads ?? 1,
+      threads: options.threads,
       batch,
-      ...(options.modelsDir === undefined ? {} : { modelsDir: options.modelsDir }),
-      ...(options.textModel === undefined ? {} : { textModel: options.textModel }),
+      modelsDir: options.modelsDir,
+      textModel: options.textModel,
     });
-    runner.checkExtractors(extraction.specs);
     startup = (performance.now() - t0) / 1000;
     const ex = extraction;
     void source.count().then(

@@ -9,7 +9,7 @@ import { SessionFactory } from '../../models/session-factory.js';
 import type { SampleFeatures } from '../../pipeline/extract.js';
 import { HeadRunner } from '../../pipeline/head-runner.js';
 import type { PredictionRecord, RecordError } from '../../pipeline/record.js';
-import { oncePerRun, startExtraction, type Extraction } from '../embedded/extract-pool.js';
+import { oncePerRun, startHeadExtraction, type Extraction } from '../embedded/extract-pool.js';
 import { connectRedis, redisOptions, type QueueName } from './connection.js';
 import { DEFAULT_TTL_SECONDS } from './keys.js';
 import { MicroBatcher, type Outcome } from './micro-batcher.js';
@@ -140,19 +140,15 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       maxStalledCount: 2,
     };
     if (modalities.length > 0) {
-      const served = modalities.filter((m) => head.specs[m] !== undefined);
-      extraction = await startExtraction({
+      extraction = await startHeadExtraction(head, modalities, {
         workers: threads,
         onWarning: warn,
-        modalities: served,
-        vad: head.vad,
         device: options.device,
-        threads: options.threads ?? 1,
+        threads: options.threads,
         batch,
-        ...(options.modelsDir === undefined ? {} : { modelsDir: options.modelsDir }),
-        ...(options.textModel === undefined ? {} : { textModel: options.textModel }),
+        modelsDir: options.modelsDir,
+        textModel: options.textModel,
       });
-      head.checkExtractors(extraction.specs);
       const ex = extraction;
       const batcher = new MicroBatcher<ModalityJob, ModalityJobResult>(
         async (jobs) => {
