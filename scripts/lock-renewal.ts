@@ -6,7 +6,6 @@
  *
  *   node dist/scripts/lock-renewal.js [--redis redis://127.0.0.1:6379]
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,37 +13,18 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { QueueEvents } from 'bullmq';
 import { chirpWav } from '../src/bench/rss-bench.js';
-import { packageRoot } from '../src/core/package-root.js';
 import { connectRedis, redisOptions } from '../src/runtime/queue/connection.js';
 import { batchKeys } from '../src/runtime/queue/keys.js';
 import { submitBatch } from '../src/runtime/queue/submit.js';
 import { deletePrefix } from '../src/runtime/queue/store.js';
+import { startWorkerProcess, stopWorkerProcess } from '../src/runtime/queue/worker-process.js';
 
 async function run(redisUrl: string, root: string, concurrency: number) {
   const prefix = `emoflow-lock-${randomBytes(4).toString('hex')}`;
-  const cli = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
-  const args = ['worker', '--redis', redisUrl, '--prefix', prefix, '--queues', 'audio,fuse'];
-  const child = spawn(
-    process.execPath,
-    [
-      cli,
-      ...args,
-      '--concurrency',
-      String(concurrency),
-      '--lock-ms',
-      '1000',
-      '--batch',
-      '8',
-      '--gather-ms',
-      '200',
-    ],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
-  await new Promise<void>((resolve) =>
-    child.stderr!.on('data', (b: Buffer) => b.toString().includes('worker ready') && resolve()),
-  );
+  const worker = await startWorkerProcess([
+    ...['--redis', redisUrl, '--prefix', prefix, '--queues', 'audio,fuse'],
+    ...['--concurrency', String(concurrency), '--lock-ms', '1000', '--batch', '8', '--gather-ms', '200'],
+  ]);
   const events = new QueueEvents('audio', { connection: redisOptions(redisUrl), prefix });
   let stalled = 0;
   events.on('stalled', () => stalled++);
@@ -57,8 +37,7 @@ async function run(redisUrl: string, root: string, concurrency: number) {
     await new Promise((r) => setTimeout(r, 100));
   const seconds = (performance.now() - t0) / 1000;
   const done = await redis.hlen(key);
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
+  await stopWorkerProcess(worker);
   await events.close();
   await deletePrefix(redis, prefix);
   redis.disconnect();

@@ -1,6 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +17,7 @@ import { median } from './timing.js';
 import { connectRedis } from '../runtime/queue/connection.js';
 import { ingestViaQueue } from '../runtime/queue/ingest-queue.js';
 import { deletePrefix } from '../runtime/queue/store.js';
+import { startWorkerProcess, stopWorkerProcess, tasksetPath } from '../runtime/queue/worker-process.js';
 
 /** Every non-empty subset of the three modalities: the fixed mix of the e2e batch. */
 const COMBOS: Modality[][] = [
@@ -254,56 +253,6 @@ async function timeStages(
   }
 }
 
-/** `taskset` (Linux util-linux), to hold a one-core worker to one core; undefined elsewhere. */
-function tasksetPath(): string | undefined {
-  for (const p of ['/usr/bin/taskset', '/bin/taskset']) if (existsSync(p)) return p;
-  return undefined;
-}
-
-/**
- * Starts `emoflow worker` processes on a prefix of their own; resolves when all are ready.
- * With `pin`, worker i runs on core i only (taskset), every thread of it included.
- */
-async function startWorkers(n: number, args: string[], pin: boolean): Promise<ChildProcess[]> {
-  const cli = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
-  const taskset = pin ? tasksetPath() : undefined;
-  return Promise.all(
-    Array.from(
-      { length: n },
-      (_, i) =>
-        new Promise<ChildProcess>((resolve, reject) => {
-          const argv = [cli, 'worker', ...args];
-          const child =
-            taskset === undefined
-              ? spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'pipe'] })
-              : spawn(taskset, ['-c', String(i % availableParallelism()), process.execPath, ...argv], {
-                  stdio: ['ignore', 'ignore', 'pipe'],
-                });
-          let err = '';
-          child.stderr!.on('data', (b: Buffer) => {
-            err += b.toString('utf8');
-            if (err.includes('worker ready')) resolve(child);
-          });
-          child.once('exit', (code) => reject(new Error(`bench worker exited with ${code}: ${err.trim()}`)));
-        }),
-    ),
-  );
-}
-
-async function stopWorkers(children: ChildProcess[]): Promise<void> {
-  await Promise.all(
-    children.map(
-      (c) =>
-        new Promise<void>((resolve) => {
-          if (c.exitCode !== null) return resolve();
-          c.removeAllListeners('exit');
-          c.once('exit', () => resolve());
-          c.kill('SIGTERM');
-        }),
-    ),
-  );
-}
-
 /**
  * Samples per second through the queue (submit, workers, records streamed back), on a prefix
  * of its own each time so nothing is deduplicated against an earlier run; workers are started
@@ -318,7 +267,13 @@ async function queueRate(
   pin: boolean,
 ): Promise<number> {
   const prefix = `emoflow-bench-${randomBytes(4).toString('hex')}`;
-  const children = await startWorkers(processes, ['--redis', redis, '--prefix', prefix, ...workerArgs], pin);
+  const args = ['--redis', redis, '--prefix', prefix, ...workerArgs];
+  // With `pin`, worker i runs on core i only.
+  const children = await Promise.all(
+    Array.from({ length: processes }, (_, i) =>
+      startWorkerProcess(args, pin ? { core: i % availableParallelism() } : {}),
+    ),
+  );
   try {
     const t0 = performance.now();
     const r = await ingestViaQueue({
@@ -332,7 +287,7 @@ async function queueRate(
     });
     return r.written / ((performance.now() - t0) / 1000);
   } finally {
-    await stopWorkers(children);
+    await Promise.all(children.map((c) => stopWorkerProcess(c)));
     await dropPrefix(redis, prefix);
   }
 }

@@ -1,9 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { deletePrefix } from '../../src/runtime/queue/store.js';
-import { repoRoot } from './paths.js';
+import {
+  startWorkerProcess,
+  stopWorkerProcess,
+  type WorkerProcess,
+} from '../../src/runtime/queue/worker-process.js';
 
 export const REDIS_URL = process.env['EMOFLOW_TEST_REDIS'] ?? 'redis://127.0.0.1:6379';
 
@@ -22,48 +25,10 @@ export async function cleanPrefix(url: string, prefix: string): Promise<void> {
   }
 }
 
-export interface WorkerProcess {
-  child: ChildProcess;
-  stderr: () => string;
-}
-
-/**
- * Starts `emoflow worker` as a node process of its own (so SIGKILL kills the worker itself,
- * not a wrapper) and resolves once it says it is ready.
- */
-export function startWorker(args: readonly string[]): Promise<WorkerProcess> {
-  const child = spawn(
-    process.execPath,
-    [join(repoRoot, 'dist', 'src', 'cli', 'main.js'), 'worker', ...args],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
-  let err = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker not ready after 60 s:\n${err}`)), 60_000);
-    child.stderr!.on('data', (b: Buffer) => {
-      err += b.toString('utf8');
-      if (err.includes('worker ready')) {
-        clearTimeout(timer);
-        resolve({ child, stderr: () => err });
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`worker exited with ${code}:\n${err}`));
-    });
-  });
-}
-
-/** Stops a worker: SIGTERM (drain) and waits for it to exit. */
-export function stopWorker(w: WorkerProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-  if (w.child.exitCode !== null || w.child.signalCode !== null) return Promise.resolve(w.child.exitCode);
-  return new Promise((resolve) => {
-    w.child.once('exit', (code) => resolve(code));
-    w.child.kill(signal);
-  });
-}
+/** `emoflow worker <args>` as a process of its own, ready (see src/runtime/queue/worker-process.ts). */
+export const startWorker = (args: readonly string[]): Promise<WorkerProcess> => startWorkerProcess(args);
+export const stopWorker = stopWorkerProcess;
+export type { WorkerProcess };
 
 export interface RedisServer {
   url: string;
