@@ -55,6 +55,6 @@ describe('walkFolder (DESIGN.md §3 folder grouping)', () => {
       { path: 'linked-folder', reason: 'symlinked folder (not followed)' },
       { path: 'calls/0042.png', reason: 'a second image for sample calls/0042 (calls/0042.JPG is used)' },
     ]);
-    expect(walk.hidden.count).toBe(2);
+    expect(walk.counts).toEqual({ skipped: 4, hidden: 2 });
   });
 });

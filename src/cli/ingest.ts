@@ -110,6 +110,8 @@ export const ingestCommand = defineCommand({
       throw new EmoflowError('CONFIG_INVALID', 'emoflow ingest: --resume and --force exclude each other');
     const format = formatOf(flags.out, flags.format);
     const progress = progressBar(io, !flags['no-progress']);
+    // Only a drawn bar needs progress (and, for a folder, the second walk that counts it).
+    const onProgress = !flags['no-progress'] && io.interactive ? { onProgress: progress.update } : {};
     let summary: IngestSummary | QueueIngestSummary;
     try {
       summary =
@@ -122,7 +124,7 @@ export const ingestCommand = defineCommand({
               redisUrl: flags.redis,
               prefix: checkPrefix(flags.prefix),
               ...(flags['batch-id'] === undefined ? {} : { batch: flags['batch-id'] }),
-              onProgress: progress.update,
+              ...onProgress,
             })
           : await ingest({
               input: positionals[0]!,
@@ -137,7 +139,7 @@ export const ingestCommand = defineCommand({
               ...(flags['models-dir'] === undefined ? {} : { modelsDir: flags['models-dir'] }),
               ...(flags['text-model'] === undefined ? {} : { textModel: flags['text-model'] }),
               onWarning: warningPrinter(io),
-              onProgress: progress.update,
+              ...onProgress,
             });
     } finally {
       progress.done();

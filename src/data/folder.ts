@@ -24,10 +24,10 @@ export interface SkippedFile {
 export interface FolderWalk {
   /** Samples in a stable order: each folder's samples by id, then its subfolders by name. */
   samples: AsyncGenerator<Sample>;
-  /** Files that are no input (filled as the walk goes; complete when `samples` is done). */
+  /** Files that are no input, named (filled as the walk goes; at most `maxSkippedNames`). */
   skipped: SkippedFile[];
-  /** Hidden files and folders passed over. */
-  hidden: { count: number };
+  /** How many files were skipped (all of them, named or not) and hidden entries passed over. */
+  counts: { skipped: number; hidden: number };
 }
 
 /**
@@ -40,9 +40,10 @@ export interface FolderWalk {
  */
 export function walkFolder(root: string, options: { maxSkippedNames?: number } = {}): FolderWalk {
   const skipped: SkippedFile[] = [];
-  const hidden = { count: 0 };
+  const counts = { skipped: 0, hidden: 0 };
   const max = options.maxSkippedNames ?? 10_000;
   const skip = (path: string, reason: string) => {
+    counts.skipped++;
     if (skipped.length < max) skipped.push({ path, reason });
   };
   async function* walk(dir: string): AsyncGenerator<Sample> {
@@ -54,7 +55,7 @@ export function walkFolder(root: string, options: { maxSkippedNames?: number } =
       const full = join(dir, e.name);
       const rel = relative(root, full).split(sep).join('/');
       if (e.name.startsWith('.')) {
-        hidden.count++;
+        counts.hidden++;
         continue;
       }
       let isDir = e.isDirectory();
@@ -103,5 +104,5 @@ export function walkFolder(root: string, options: { maxSkippedNames?: number } =
     groups.clear();
     for (const d of subdirs) yield* walk(d);
   }
-  return { samples: walk(root), skipped, hidden };
+  return { samples: walk(root), skipped, counts };
 }

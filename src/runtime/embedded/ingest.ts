@@ -109,10 +109,12 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     });
     startup = (performance.now() - t0) / 1000;
     const ex = extraction;
-    void source.count().then(
-      (n) => (total = n),
-      () => undefined,
-    );
+    // The total is for the progress line alone: a folder is counted by a second walk, names only.
+    if (options.onProgress !== undefined)
+      void source.count().then(
+        (n) => (total = n),
+        () => undefined,
+      );
     const progress = () => options.onProgress?.({ done: written + resumed, total, records });
     const finish = async (pending: Promise<SampleFeatures[]>) => {
       const out = await runner.predict(await pending);
@@ -161,7 +163,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     resumed,
     records,
     errors,
-    skipped: source.skipped.length,
+    skipped: source.skippedCount(),
     skippedFiles: source.skipped,
     seconds,
     startupSeconds: startup,

@@ -10,8 +10,10 @@ import { walkFolder, type SkippedFile } from '../../data/folder.js';
 export interface InputSource {
   kind: 'folder' | 'manifest' | 'corpus';
   samples: AsyncIterable<Sample>;
-  /** Files that are no sample's input (folders only; complete once `samples` is exhausted). */
+  /** Files that are no sample's input, named (folders only; complete once `samples` is exhausted). */
   skipped: SkippedFile[];
+  /** How many files were skipped, named or not (the names stop at 10,000). */
+  skippedCount: () => number;
   /** How many samples there are; for a folder, a second walk that lists names only. */
   count: () => Promise<number>;
 }
@@ -26,6 +28,7 @@ export async function openInput(input: string): Promise<InputSource> {
       kind: 'folder',
       samples: walk.samples,
       skipped: walk.skipped,
+      skippedCount: () => walk.counts.skipped,
       count: async () => {
         let n = 0;
         const it = walkFolder(root, { maxSkippedNames: 0 }).samples;
@@ -47,6 +50,7 @@ export async function openInput(input: string): Promise<InputSource> {
       yield* samples;
     })(),
     skipped: [],
+    skippedCount: () => 0,
     count: () => Promise.resolve(samples.length),
   };
 }

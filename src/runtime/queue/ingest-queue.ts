@@ -92,7 +92,7 @@ export async function ingestViaQueue(options: QueueIngestOptions): Promise<Queue
       resumed,
       records,
       errors,
-      skipped: sub.skippedFiles.length,
+      skipped: sub.skipped,
       skippedFiles: sub.skippedFiles,
       seconds,
       samplesPerSecond: written / seconds,

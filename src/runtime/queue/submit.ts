@@ -32,7 +32,8 @@ export interface SubmitResult {
   added: number;
   /** Samples skipped because their record or their flow already exists. */
   existing: number;
-  /** Files of a folder that are no sample's input. */
+  /** Files of a folder that are no sample's input: how many, and their names (up to 10,000). */
+  skipped: number;
   skippedFiles: SkippedFile[];
 }
 
@@ -143,7 +144,14 @@ export async function submitBatch(
   } finally {
     await producer.close();
   }
-  return { batch, samples: planned.length, added, existing, skippedFiles: source.skipped };
+  return {
+    batch,
+    samples: planned.length,
+    added,
+    existing,
+    skipped: source.skippedCount(),
+    skippedFiles: source.skipped,
+  };
 }
 
 function flowOf(batch: string, p: Planned, ttl: number): FlowJob {
