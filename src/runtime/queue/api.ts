@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import { EmoflowError } from '../../core/errors.js';
 import { openOutput, type Format, type OutputMode } from '../../export/writers.js';
 import { connectRedis, DEFAULT_PREFIX, DEFAULT_REDIS_URL, checkPrefix } from './connection.js';
@@ -39,18 +40,23 @@ export async function submit(
   }
 }
 
+/** The batch's status, or CONFIG_INVALID naming why it may be missing. */
+async function existingBatch(redis: Redis, prefix: string, batch: string): Promise<BatchStatus> {
+  const s = await batchStatus(redis, prefix, batch);
+  if (s === undefined)
+    throw new EmoflowError(
+      'CONFIG_INVALID',
+      `no batch '${batch}' under prefix '${prefix}' (expired, exported, or never submitted)`,
+    );
+  return s;
+}
+
 /** Counts of a batch's samples: `{batch, samples, done, pending, records: {ok, partial, failed}}`. */
 export async function status(batch: string, options: QueueTarget = {}): Promise<BatchStatus> {
   const { url, prefix } = target(options);
   const redis = await connectRedis(url);
   try {
-    const s = await batchStatus(redis, prefix, batch);
-    if (s === undefined)
-      throw new EmoflowError(
-        'CONFIG_INVALID',
-        `no batch '${batch}' under prefix '${prefix}' (expired, exported, or never submitted)`,
-      );
-    return s;
+    return await existingBatch(redis, prefix, batch);
   } finally {
     redis.disconnect();
   }
@@ -80,12 +86,7 @@ export async function exportBatch(
   const { url, prefix } = target(options);
   const redis = await connectRedis(url);
   try {
-    let s = await batchStatus(redis, prefix, batch);
-    if (s === undefined)
-      throw new EmoflowError(
-        'CONFIG_INVALID',
-        `no batch '${batch}' under prefix '${prefix}' (expired, exported, or never submitted)`,
-      );
+    let s = await existingBatch(redis, prefix, batch);
     while (options.wait === true && s.done < s.samples) {
       options.onProgress?.(s);
       await new Promise((r) => setTimeout(r, options.pollMs ?? 250));
