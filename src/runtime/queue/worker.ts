@@ -215,7 +215,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
                 `job ${job.id}: ${parsed.error.issues[0]?.message ?? 'bad payload'}`,
               );
             const data = parsed.data;
-            const features = await collectFeatures(job, data);
+            const features = await collectFeatures(job, data, options.prefix);
             const record = await fuser.submit(features);
             await storeRecord(
               redis,
@@ -239,12 +239,15 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
 }
 
 /** The sample's features from its children: their results, or their failures as modality errors. */
-async function collectFeatures(job: Job, data: FuseJob): Promise<SampleFeatures> {
+async function collectFeatures(job: Job, data: FuseJob, prefix: string): Promise<SampleFeatures> {
   const [values, failures] = await Promise.all([job.getChildrenValues(), job.getIgnoredChildrenFailures()]);
   const features: SampleFeatures = { id: data.sampleId, inputs: data.inputs, modalities: {}, warnings: [] };
+  // A child's key is `<prefix>:<queue>:<job id>`: its queue is its modality, whatever id a
+  // producer gave it.
   const modalityOfKey = (key: string): Modality | undefined => {
-    const id = key.slice(key.lastIndexOf(':') + 1);
-    const m = id.slice(0, id.indexOf('-'));
+    if (!key.startsWith(`${prefix}:`)) return undefined;
+    const rest = key.slice(prefix.length + 1);
+    const m = rest.slice(0, rest.indexOf(':'));
     return m === 'text' || m === 'image' || m === 'audio' ? m : undefined;
   };
   for (const [key, value] of Object.entries(values)) {
