@@ -1,3 +1,5 @@
+import type { Modality } from './labels.js';
+
 /**
  * A sample: an id plus any of a text, an image and a speech clip (DESIGN.md §3). Paths are
  * as written in the input (relative to `root`); they are resolved, and checked to stay inside
@@ -17,10 +19,15 @@ export interface Sample {
    * Input bytes carried with the sample rather than read from a file (queue jobs of producers
    * that share no disk with the workers); shown in messages under `id (modality)`.
    */
-  bytes?: Partial<Record<'text' | 'image' | 'audio', Uint8Array>>;
+  bytes?: Partial<Record<Modality, Uint8Array>>;
   group?: string;
   order?: number;
   speaker?: string;
   /** Every other column, as read: label columns for training and evaluation. */
   labels: Record<string, string | number | boolean | null>;
+}
+
+/** The file a sample names for modality `m` (its text file, image or clip), as written. */
+export function modalityPath(sample: Sample, m: Modality): string | undefined {
+  return m === 'text' ? sample.textPath : m === 'image' ? sample.image : sample.audio;
 }

@@ -3,7 +3,7 @@ import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EmoflowError, type ErrorCode } from '../core/errors.js';
 import type { Modality } from '../core/labels.js';
-import type { Sample } from '../core/sample.js';
+import { modalityPath, type Sample } from '../core/sample.js';
 import type { ExtractorInput, ModalityExtractor } from '../features/modality-extractor.js';
 import { readInput, resolveInside } from '../io/paths.js';
 import { FeatureCache } from './feature-cache.js';
@@ -141,7 +141,7 @@ type ReadResult = { status: 'ok'; input: ExtractorInput } | { status: 'error'; e
 
 /** The bytes of one modality of a sample, or its input error; undefined when the sample lacks it. */
 export async function readModality(sample: Sample, m: Modality): Promise<ReadResult | undefined> {
-  const rel = m === 'text' ? sample.textPath : m === 'image' ? sample.image : sample.audio;
+  const rel = modalityPath(sample, m);
   const inline = sample.bytes?.[m];
   if (inline !== undefined) return { status: 'ok', input: { bytes: inline, path: `${sample.id} (${m})` } };
   if (m === 'text' && sample.text !== undefined) {

@@ -1,6 +1,6 @@
 import type { EmoflowWarning } from '../core/errors.js';
 import { MODALITIES, type Modality } from '../core/labels.js';
-import type { Sample } from '../core/sample.js';
+import { modalityPath, type Sample } from '../core/sample.js';
 import { readModality } from '../data/extract-features.js';
 import type { ExtractorInput, ModalityExtractor } from '../features/modality-extractor.js';
 import type { PredictionRecord, RecordError } from './record.js';
@@ -23,12 +23,11 @@ export interface SampleFeatures {
 
 /** The modalities a sample has (a path or inline text), whether or not they can be read. */
 export function presentModalities(sample: Sample): Modality[] {
-  return MODALITIES.filter((m) =>
-    sample.bytes?.[m] !== undefined
-      ? true
-      : m === 'text'
-        ? sample.text !== undefined || sample.textPath !== undefined
-        : (m === 'image' ? sample.image : sample.audio) !== undefined,
+  return MODALITIES.filter(
+    (m) =>
+      sample.bytes?.[m] !== undefined ||
+      modalityPath(sample, m) !== undefined ||
+      (m === 'text' && sample.text !== undefined),
   );
 }
 

@@ -3,7 +3,7 @@ import { FlowProducer, type FlowJob } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { EmoflowError } from '../../core/errors.js';
 import type { Modality } from '../../core/labels.js';
-import type { Sample } from '../../core/sample.js';
+import { modalityPath, type Sample } from '../../core/sample.js';
 import { readModality } from '../../data/extract-features.js';
 import { inputsOf, presentModalities } from '../../pipeline/extract.js';
 import { openInput } from '../embedded/input-source.js';
@@ -54,7 +54,7 @@ async function plan(sample: Sample): Promise<Planned> {
       modalities.push({ modality: m, input: { text: sample.text }, sha256: sha(sample.text) });
       continue;
     }
-    const rel = (m === 'text' ? sample.textPath : m === 'image' ? sample.image : sample.audio)!;
+    const rel = modalityPath(sample, m)!;
     const read = await readModality(sample, m);
     const digest = read?.status === 'ok' ? sha(read.input.bytes) : sha(`unreadable\0${rel}`);
     modalities.push({ modality: m, input: { path: rel, root: sample.root }, sha256: digest });
