@@ -1,6 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { Random } from '../src/core/random.js';
+import { contextAdjacency } from '../src/head/context-graph.js';
 import { Graph, type Value } from '../src/head/graph.js';
 import { buildHead, paramShapes, type ParamStore } from '../src/head/head-model.js';
 import type { HeadDescription } from '../src/head/head-spec.js';
@@ -89,6 +90,9 @@ describe('gradient rules (float64, central differences)', () => {
     c: rand([3, 1], 4),
     w: rand([4, 5], 5),
     pos: rand([3, 4], 6, 0.5, 2),
+    v: rand([3, 5], 8),
+    s: rand([3, 1], 9),
+    d: rand([3, 1], 10),
   };
   const cases: [string, (g: Graph) => Value, Record<string, { shape: number[]; data: Float64Array }>][] = [
     [
@@ -134,6 +138,26 @@ describe('gradient rules (float64, central differences)', () => {
     [
       'expandLike',
       (g) => probe(g, g.expandLike(g.param('c', [3, 1], P.c.data), g.param('a', [3, 4], P.a.data))),
+      {},
+    ],
+    ['transpose', (g) => probe(g, g.transpose(g.param('a', [3, 4], P.a.data))), {}],
+    ['leakyRelu', (g) => probe(g, g.leakyRelu(g.param('a', [3, 4], P.a.data), 0.2)), {}],
+    [
+      'matmul [N, N]·[N, H] (attention weights times values)',
+      (g) => probe(g, g.matmul(g.softmax(g.param('a', [3, 4], P.a.data), 1), g.param('w', [4, 5], P.w.data))),
+      {},
+    ],
+    [
+      'graph-attention scores: [N, 1] + [N, 1]ᵀ, LeakyReLU, masked softmax, times values',
+      (g) => {
+        const e = g.leakyRelu(
+          g.add(g.param('s', [3, 1], P.s.data), g.transpose(g.param('d', [3, 1], P.d.data))),
+          0.2,
+        );
+        // Row 0 may not see node 2: the mask adds −1e4 there, as the head does for non-edges.
+        const off = g.constant([0, 0, -1e4, 0, 0, 0, -1e4, 0, 0], [3, 3]);
+        return probe(g, g.matmul(g.softmax(g.add(e, off), 1), g.param('v', [3, 5], P.v.data)));
+      },
       {},
     ],
     [
@@ -186,8 +210,23 @@ describe('whole heads (float64, central differences)', () => {
   };
   const N = 4;
 
-  function headCase(activation: 'gelu' | 'relu', fusion: 'gated' | 'concat' | 'late' = 'gated') {
-    const d = { ...desc, architecture: { ...desc.architecture, activation, fusion } };
+  function headCase(
+    activation: 'gelu' | 'relu',
+    fusion: 'gated' | 'concat' | 'late' = 'gated',
+    context?: { layers: number; slots?: number },
+  ) {
+    const d: HeadDescription = {
+      ...desc,
+      slots: desc.slots.slice(0, context?.slots ?? 3),
+      architecture: {
+        ...desc.architecture,
+        activation,
+        fusion,
+        ...(context === undefined
+          ? {}
+          : { context: { layers: context.layers, window: 1, speakerEdges: true, maxGroup: 64 } }),
+      },
+    };
     const params: ParamStore = new Map();
     const r = new Random(11);
     for (const s of paramShapes(d))
@@ -216,6 +255,16 @@ describe('whole heads (float64, central differences)', () => {
       fill(N * 3, () => r.next() * 2 - 1),
     );
     t('mask', [N, 3], [1, 1, 1, 1, 0, 1, 0, 1, 1, 1, 1, 0]);
+    if (context !== undefined) {
+      // Rows 0–2 one dialogue (0 and 2 joined by their speaker, 1 between them), row 3 alone.
+      const nodes = [
+        { group: 'g', order: 0, speaker: 'A' },
+        { group: 'g', order: 1, speaker: 'B' },
+        { group: 'g', order: 3, speaker: 'A' },
+        { group: 'h', order: 0 },
+      ];
+      t('adj', [N, N], Array.from(contextAdjacency(nodes, { window: 1, speakerEdges: true })));
+    }
     for (const dd of built.dropout)
       t(
         dd.name,
@@ -260,6 +309,59 @@ describe('whole heads (float64, central differences)', () => {
   it.each(['concat', 'late'] as const)('every parameter of the head with %s fusion', async (fusion) => {
     const { d, params, feeds } = headCase('gelu', fusion);
     expect(await checkHead(d, params, feeds)).toBeLessThan(TOL);
+  });
+
+  it.each([
+    ['gated', 1, 3],
+    ['gated', 2, 3],
+    ['concat', 1, 3],
+    ['gated', 2, 1],
+  ] as const)(
+    'every parameter of a context head (%s fusion, %i graph-attention layers, %i modalities)',
+    async (fusion, layers, slots) => {
+      const { d, params, feeds } = headCase('gelu', fusion, { layers, slots });
+      expect(paramShapes(d).filter((s) => s.name.startsWith('context.')).length).toBe(4 * layers);
+      expect(await checkHead(d, params, feeds)).toBeLessThan(TOL);
+    },
+  );
+
+  it('context: a lone row is unaffected by the other rows; a row of a dialogue depends on its neighbours only', async () => {
+    const { d, params, feeds } = headCase('gelu', 'gated', { layers: 2 });
+    const built = buildHead(d, params, 'infer', { type: 'float64' });
+    const session = await ort.InferenceSession.create(
+      encodeModel(built.graph.toModel({ params: 'initializers' })),
+    );
+    const f: Feeds = {
+      text: feeds['text']!,
+      image: feeds['image']!,
+      audio: feeds['audio']!,
+      mask: feeds['mask']!,
+      adj: feeds['adj']!,
+    };
+    const before = Array.from((await session.run(f))['emotion']!.data as Float64Array);
+    // Change row 1's text: rows 0–2 (its dialogue) move, row 3 (alone) does not.
+    const text = Float64Array.from(feeds['text']!.data as Float64Array);
+    for (let k = 5; k < 10; k++) text[k] = text[k]! + 0.5;
+    f['text'] = new ort.Tensor('float64', text, [N, 5]);
+    const after = Array.from((await session.run(f))['emotion']!.data as Float64Array);
+    await session.release();
+    for (let r = 0; r < N; r++) {
+      const moved = Math.max(...[0, 1, 2].map((k) => Math.abs(after[r * 3 + k]! - before[r * 3 + k]!)));
+      if (r === 3) expect(moved).toBe(0);
+      else expect(moved).toBeGreaterThan(1e-6);
+    }
+  });
+
+  it('context with late fusion over several modalities is CONFIG_INVALID', () => {
+    const d: HeadDescription = {
+      ...desc,
+      architecture: {
+        ...desc.architecture,
+        fusion: 'late',
+        context: { layers: 1, window: 2, speakerEdges: true, maxGroup: 64 },
+      },
+    };
+    expect(() => paramShapes(d)).toThrow(/CONFIG_INVALID|late fusion/);
   });
 
   it('reports fusion weights over the present modalities only: learned (late), equal shares (concat)', async () => {

@@ -87,6 +87,15 @@ export async function loadDataset(
 }
 
 /**
+ * A dataset's groups for its `copy`-th repeat in a merge (0: as they are): a corpus listed
+ * twice (oversampling) must not join each dialogue with its own copy in the context graph.
+ */
+function copyGroups(d: FeatureDataset, copy: number): string[] {
+  const groups = d.groups ?? d.ids.map(() => '');
+  return copy === 0 ? groups : groups.map((g) => (g === '' ? g : `${g}#${copy}`));
+}
+
+/**
  * One dataset from several: rows concatenated; a modality one lacks is absent (mask 0) in its
  * rows; a task one lacks is unlabelled there (partial labels). Feature specs must agree.
  */
@@ -97,7 +106,8 @@ export function mergeDatasets(list: readonly FeatureDataset[]): FeatureDataset {
     name: list.map((d) => d.name).join('+'),
     size,
     ids: list.flatMap((d) => d.ids),
-    groups: list.flatMap((d) => d.groups ?? d.ids.map(() => '')),
+    groups: list.flatMap((d, k) => copyGroups(d, list.slice(0, k).filter((e) => e === d).length)),
+    speakers: list.flatMap((d) => d.speakers ?? d.ids.map(() => '')),
     features: {},
     mask: new Uint8Array(size * 3),
     tasks: {},
@@ -122,6 +132,9 @@ export function mergeDatasets(list: readonly FeatureDataset[]): FeatureDataset {
     }
     merged.features[m] = { spec, data: new Float32Array(size * spec.dim) };
   }
+  // Positions in a group, for the context graph: a dataset without them counts its rows.
+  if (list.some((d) => d.order !== undefined))
+    merged.order = Int32Array.from(list.flatMap((d) => Array.from(d.order ?? d.ids.map((_, k) => k))));
   const taskNames = [...new Set(list.flatMap((d) => Object.keys(d.tasks)))];
   for (const name of taskNames) {
     const first = list.find((d) => d.tasks[name] !== undefined)!.tasks[name]!;

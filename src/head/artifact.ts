@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { EmoflowError } from '../core/errors.js';
 import { MODALITIES, type Modality } from '../core/labels.js';
-import { architectureSchema, taskSchema, type HeadDescription } from './head-spec.js';
+import {
+  architectureSchema,
+  contextOf,
+  contextSchema,
+  taskSchema,
+  type HeadDescription,
+} from './head-spec.js';
 import { buildHead, paramShapes, type ParamStore } from './head-model.js';
 import { decodeModel, encodeModel, tensorToArray } from './onnx/proto.js';
 import type { TrainLogEntry } from './trainer.js';
@@ -37,7 +43,8 @@ export const headJsonSchema = z.object({
   tasks: z.array(z.intersection(taskSchema, z.object({ modalities: z.array(z.enum(MODALITIES)) }))),
   fusion: z.string(),
   architecture: architectureSchema,
-  context: z.null(),
+  /** The dialogue context the head was built with (architecture.context when on); null without. */
+  context: contextSchema.nullable(),
   temperature: z.record(z.string(), z.number().positive()),
   thresholds: z.record(z.string(), z.array(z.number())).default({}),
   metrics: z.record(z.string(), z.unknown()),
@@ -103,7 +110,7 @@ export async function saveHead(
     tasks: desc.tasks.map((t) => ({ ...t, modalities: meta.taskModalities[t.name] ?? [] })),
     fusion: desc.architecture.fusion,
     architecture: desc.architecture,
-    context: null,
+    context: contextOf(desc.architecture) ?? null,
     temperature: desc.temperature,
     thresholds: meta.thresholds,
     metrics: meta.metrics,

@@ -2,8 +2,9 @@ import * as ort from 'onnxruntime-node';
 import { MODALITIES } from '../core/labels.js';
 import { Random } from '../core/random.js';
 import type { FeatureDataset } from '../data/feature-dataset.js';
+import { contextAdjacency } from './context-graph.js';
 import { taskWidth } from './head-model.js';
-import type { HeadDescription, TaskSpec } from './head-spec.js';
+import { contextOf, type ContextSpec, type HeadDescription, type TaskSpec } from './head-spec.js';
 import type { TrainConfig } from './train-config.js';
 
 /** What a training batch perturbs. */
@@ -15,7 +16,8 @@ export const NO_AUGMENT: Augment = { modalityDropout: 0, inputNoise: 0, dropout:
 /**
  * The head's input tensors for rows of a dataset: mask, one input per modality slot (zeros, and
  * mask 0, where the dataset lacks that modality), and in training the dropout masks, targets,
- * per-sample weights and per-task loss weights, with modality dropout and input noise.
+ * per-sample weights and per-task loss weights, with modality dropout and input noise. A
+ * context head also gets `adj`, the graph of the rows' groups (callers batch whole groups).
  */
 export class BatchFeeder {
   private readonly rnd: Random;
@@ -74,6 +76,9 @@ export class BatchFeeder {
       }
       feeds[slot.modality] = new ort.Tensor('float32', x, [b, dim]);
     }
+    const context = contextOf(desc.architecture);
+    if (context !== undefined)
+      feeds['adj'] = new ort.Tensor('float32', adjacencyOf(ds, idx, context), [b, b]);
     if (train) {
       const keep = 1 - config.dropout;
       for (const d of dropout) {
@@ -121,6 +126,14 @@ export class BatchFeeder {
     }
     return feeds;
   }
+}
+
+/** The context graph of some rows of a dataset, from its groups, order and speakers. */
+function adjacencyOf(ds: FeatureDataset, idx: ArrayLike<number>, context: ContextSpec): Float32Array {
+  return contextAdjacency(
+    Array.from(idx, (i) => ({ group: ds.groups?.[i], order: ds.order?.[i], speaker: ds.speakers?.[i] })),
+    context,
+  );
 }
 
 const classWeightCache = new WeakMap<object, Float64Array | undefined>();

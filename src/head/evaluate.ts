@@ -16,8 +16,9 @@ import {
 } from '../eval/metrics.js';
 import { fitTemperature } from './calibration.js';
 import { BatchFeeder, NO_AUGMENT } from './batch-feeder.js';
+import { contextUnits, packUnits } from './context-graph.js';
 import { taskWidth } from './head-model.js';
-import type { HeadDescription, TaskSpec } from './head-spec.js';
+import { contextOf, type HeadDescription, type TaskSpec } from './head-spec.js';
 
 /** Checks that a dataset's features are what the head was trained on (HEAD_INCOMPATIBLE otherwise). */
 export function checkCompatible(desc: HeadDescription, ds: FeatureDataset): void {
@@ -54,6 +55,24 @@ export async function predict(
     out.set(t.name, new Float32Array(ds.size * (t.type === 'regression' ? 1 : taskWidth(t))));
   out.set('contribution', new Float32Array(ds.size * 3));
   const feeder = new BatchFeeder(ds, desc, NO_AUGMENT, 0);
+  const context = contextOf(desc.architecture);
+  if (context !== undefined) {
+    // A context head sees whole graphs: batches of whole units, outputs put back by row.
+    const units = contextUnits(ds.size, ds.groups, ds.order, context.maxGroup);
+    for (const idx of packUnits(
+      units,
+      Int32Array.from(units, (_, k) => k),
+      batch,
+    )) {
+      const res = await session.run({ ...extra, ...feeder.feeds(idx, false, []) });
+      for (const [name, buf] of out) {
+        const w = buf.length / ds.size;
+        const got = res[name]!.data as Float32Array;
+        idx.forEach((row, k) => buf.set(got.subarray(k * w, (k + 1) * w), row * w));
+      }
+    }
+    return out;
+  }
   for (let start = 0; start < ds.size; start += batch) {
     const idx = Array.from({ length: Math.min(batch, ds.size - start) }, (_, k) => start + k);
     const res = await session.run({ ...extra, ...feeder.feeds(idx, false, []) });

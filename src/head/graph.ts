@@ -269,6 +269,14 @@ export class Graph {
     return this.emit('Abs', [x], x.shape, {}, (g, dy) => [g.mul(dy, g.emit('Sign', [x], x.shape))]);
   }
 
+  /**
+   * LeakyReLU as (1 − α)·relu(x) + α·x, from ops that already differentiate: onnxruntime's CPU
+   * LeakyRelu has no float64 kernel, which the gradient checks need.
+   */
+  leakyRelu(x: Value, alpha: number): Value {
+    return this.add(this.scale(this.relu(x), 1 - alpha), this.scale(x, alpha));
+  }
+
   /** GELU, tanh approximation (Hendrycks & Gimpel 2016, eq. in §2): onnxruntime has no float64 Erf. */
   gelu(x: Value): Value {
     const c = Math.sqrt(2 / Math.PI);
@@ -285,6 +293,13 @@ export class Graph {
       g.emit('Gemm', [dy, b], a.shape, { transB: { type: 'int', value: 1 } }),
       g.emit('Gemm', [a, dy], b.shape, { transA: { type: 'int', value: 1 } }),
     ]);
+  }
+
+  /** Swaps the two axes of a 2-D value ([N, 1] scores to [1, N]). Backward: the same swap of dy. */
+  transpose(x: Value): Value {
+    if (x.shape.length !== 2) throw new Error('transpose takes a 2-D operand');
+    const perm = { perm: { type: 'ints' as const, value: [1, 0] } };
+    return this.emit('Transpose', [x], [x.shape[1]!, x.shape[0]!], perm, (g, dy) => [g.transpose(dy)]);
   }
 
   /** x·W + b. */

@@ -1,6 +1,7 @@
+import { EmoflowError } from '../core/errors.js';
 import { MODALITIES, type Modality } from '../core/labels.js';
 import { Graph, type FloatArray, type FloatType, type Value } from './graph.js';
-import type { HeadDescription, TaskSpec } from './head-spec.js';
+import { contextOf, type HeadDescription, type TaskSpec } from './head-spec.js';
 
 /** Parameter values by name: the head's trainable state. */
 export type ParamStore = Map<string, FloatArray>;
@@ -30,12 +31,33 @@ export function paramShapes(
   if (desc.slots.length > 1 && fusion === 'late')
     out.push({ name: 'late.logit', shape: [1, desc.slots.length], fanIn: 1, kind: 'bias' });
   let width = fusion === 'concat' ? h * desc.slots.length : h;
+  // Graph attention over the fused vector keeps its width (the residual adds them).
+  for (let i = 0; i < contextLayers(desc); i++) {
+    dense(`context.${i}`, width, width);
+    for (const side of ['src', 'dst'])
+      out.push({ name: `context.${i}.${side}`, shape: [width, 1], fanIn: width, kind: 'weight' });
+  }
   desc.architecture.trunk.forEach((w, i) => {
     dense(`trunk.${i}`, width, w);
     width = w;
   });
   for (const t of desc.tasks) dense(`task.${t.name}`, width, taskWidth(t));
   return out;
+}
+
+/**
+ * Graph-attention layers of the head (0 without context). Late fusion with several modalities
+ * has no single fused vector to attend over: CONFIG_INVALID rather than a silent choice.
+ */
+export function contextLayers(desc: HeadDescription): number {
+  const context = contextOf(desc.architecture);
+  if (context === undefined) return 0;
+  if (desc.architecture.fusion === 'late' && desc.slots.length > 1)
+    throw new EmoflowError(
+      'CONFIG_INVALID',
+      'architecture.context needs gated or concat fusion (late fusion has no fused vector to attend over)',
+    );
+  return context.layers;
 }
 
 export function taskWidth(t: TaskSpec): number {
@@ -68,7 +90,9 @@ export interface BuildOptions {
 /**
  * The head of DESIGN.md §7 as a graph: per-modality standardisation with training statistics
  * (absent modalities zeroed by the mask), projection, gated-attention fusion over the present
- * modalities (its weights are the `contribution` output), a shared trunk, one head per task.
+ * modalities (its weights are the `contribution` output), optional graph attention over the
+ * `adj [N, N]` input (architecture.context; context-graph.ts builds adj), a shared trunk, one
+ * head per task.
  *
  * - `infer`: parameters are initializers; outputs each task (`<task>` probabilities after the
  *   task's temperature, or regression values [N]) and `contribution` [N, 3].
@@ -102,6 +126,8 @@ export function buildHead(
     g.linear(x, p(`${name}.W`, shapes.get(`${name}.W`)!), p(`${name}.b`, shapes.get(`${name}.b`)!));
 
   const mask = g.input('mask', ['N', 3]);
+  const layers = contextLayers(desc);
+  const adj = layers > 0 ? g.input('adj', ['N', 'N']) : undefined;
   const projected: Value[] = [];
   const maskCols: Value[] = [];
   for (const slot of desc.slots) {
@@ -134,6 +160,25 @@ export function buildHead(
     const alpha = g.softmax(g.concat(masked, 1), 1);
     return scores.map((_, i) => g.slice(alpha, 1, i, i + 1));
   };
+  // Dialogue context: `layers` graph-attention layers (Veličković et al. 2018, eqs. 1–4, one
+  // head) over the rows of the batch, each row attending to its neighbours in `adj` (itself
+  // included), with a residual so that a lone row keeps its own vector plus a learned shift.
+  // Non-edges get −1e4 before the softmax, so exp gives exactly 0 there, as in maskedSoftmax.
+  const withContext = (x: Value): Value => {
+    if (adj === undefined) return x;
+    const offEdge = g.scale(g.addScalar(g.positiveMask(adj), -1), 1e4);
+    let hx = x;
+    for (let i = 0; i < layers; i++) {
+      const name = `context.${i}`;
+      const wh = g.matmul(hx, p(`${name}.W`, shapes.get(`${name}.W`)!));
+      const src = g.matmul(wh, p(`${name}.src`, shapes.get(`${name}.src`)!));
+      const dst = g.transpose(g.matmul(wh, p(`${name}.dst`, shapes.get(`${name}.dst`)!)));
+      const alpha = g.softmax(g.add(g.leakyRelu(g.add(src, dst), 0.2), offEdge), 1);
+      const mixed = g.add(g.matmul(alpha, wh), p(`${name}.b`, shapes.get(`${name}.b`)!));
+      hx = g.add(hx, drop(act(mixed), name));
+    }
+    return hx;
+  };
   const taskOutput = (t: TaskSpec, z: Value): Value => {
     if (t.type !== 'regression') return z;
     const [lo, hi] = t.range;
@@ -144,7 +189,7 @@ export function buildHead(
   const outputs = new Map<string, Value>();
   if (projected.length === 1) {
     weights = [g.div(maskCols[0]!, g.addScalar(maskCols[0]!, 1e-12))];
-    const trunk = trunkOf(projected[0]!, '');
+    const trunk = trunkOf(withContext(projected[0]!), '');
     for (const t of desc.tasks) outputs.set(t.name, taskOutput(t, dense(trunk, `task.${t.name}`)));
   } else if (fusion === 'late') {
     // Each modality through the shared trunk and task heads alone; task logits (regression:
@@ -178,7 +223,7 @@ export function buildHead(
       weights = maskedSoftmax(projected.map((h) => g.matmul(g.tanh(dense(h, 'gate.hidden')), gw)));
       fused = projected.map((h, i) => g.mul(h, weights[i]!)).reduce((a, b) => g.add(a, b));
     }
-    const trunk = trunkOf(fused, '');
+    const trunk = trunkOf(withContext(fused), '');
     for (const t of desc.tasks) outputs.set(t.name, taskOutput(t, dense(trunk, `task.${t.name}`)));
   }
   const built: BuiltHead = { graph: g, dropout: dropouts };

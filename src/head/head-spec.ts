@@ -35,6 +35,33 @@ export const taskSchema = z.discriminatedUnion('type', [
 
 export type TaskSpec = z.infer<typeof taskSchema>;
 
+/**
+ * Dialogue context (DESIGN.md §7, docs/head.md "Dialogue context"): samples of one `group` form a
+ * graph (edges between positions at most `window` apart, and between turns of one speaker when
+ * `speakerEdges`), and `layers` graph-attention layers mix each fused vector with its
+ * neighbours' before the trunk. Absent from the architecture (or `layers` 0): no context, and
+ * the head's graph is exactly the one without this option.
+ */
+export const contextSchema = z.object({
+  /** Graph-attention layers (0 = off). */
+  layers: z.number().int().min(0).max(2).default(1),
+  /** Edges join samples of a group whose `order` differs by at most this. */
+  window: z.number().int().nonnegative().default(2),
+  /** Also join every two samples of a group with the same (known) speaker. */
+  speakerEdges: z.boolean().default(true),
+  /**
+   * Most samples one graph holds: a longer group is cut into consecutive windows of this many
+   * (by order), the same in training, evaluation and ingestion, which bounds the [N, N] input.
+   */
+  maxGroup: z.number().int().positive().default(64),
+});
+export type ContextSpec = z.infer<typeof contextSchema>;
+
+/** The context settings of an architecture when context is on (layers > 0), else undefined. */
+export function contextOf(a: Architecture): ContextSpec | undefined {
+  return a.context !== undefined && a.context.layers > 0 ? a.context : undefined;
+}
+
 /** Architecture of a head. */
 export const architectureSchema = z.object({
   /** Width of each modality's projection, and of the fused vector. */
@@ -50,6 +77,8 @@ export const architectureSchema = z.object({
    * task heads run on each modality alone, their task outputs averaged with learned weights).
    */
   fusion: z.enum(['gated', 'concat', 'late']).default('gated'),
+  /** Dialogue context over the fused vectors; absent = off (gated and concat fusion, or one modality). */
+  context: contextSchema.optional(),
 });
 export type Architecture = z.infer<typeof architectureSchema>;
 

@@ -10,7 +10,15 @@ import { predict, truthOf } from './evaluate.js';
 import { encodeModel } from './onnx/proto.js';
 import type { FloatArray } from './graph.js';
 import { buildHead, paramShapes, taskWidth, type ParamStore } from './head-model.js';
-import { taskSchema, type HeadDescription, type ModalitySlot, type TaskSpec } from './head-spec.js';
+import {
+  contextOf,
+  taskSchema,
+  type ContextSpec,
+  type HeadDescription,
+  type ModalitySlot,
+  type TaskSpec,
+} from './head-spec.js';
+import { contextUnits, packUnits } from './context-graph.js';
 import { AdamW, globalNorm, learningRate } from './optimizer.js';
 import { BatchFeeder } from './batch-feeder.js';
 import type { TrainConfig } from './train-config.js';
@@ -281,7 +289,9 @@ export async function trainHead(input: TrainInput): Promise<TrainResult> {
   const order = new Random(config.seed + 2);
   const opt = new AdamW({ lr: config.lr, weightDecay: config.weightDecay });
   const stepsPerEpoch = Math.ceil(train.size / config.batchSize);
-  const total = stepsPerEpoch * config.epochs;
+  const context = contextOf(desc.architecture);
+  const plan = context === undefined ? undefined : groupBatchPlan(train, config, context, order);
+  const total = plan === undefined ? stepsPerEpoch * config.epochs : plan.reduce((a, e) => a + e.length, 0);
   const warmup = Math.round(total * config.warmup);
   const log: TrainLogEntry[] = [];
   const idx = Int32Array.from({ length: train.size }, (_, i) => i);
@@ -292,11 +302,14 @@ export async function trainHead(input: TrainInput): Promise<TrainResult> {
   const history: Record<string, number>[] = [];
   for (let epoch = 1; epoch <= config.epochs; epoch++) {
     if (config.lossWeighting === 'dwa') for (const [k, v] of dwaWeights(history)) feeder.taskScale.set(k, v);
-    order.shuffle(idx);
+    if (plan === undefined) order.shuffle(idx);
+    const steps = plan?.[epoch - 1]!.length ?? stepsPerEpoch;
     let lossSum = 0;
     const taskSums: Record<string, number> = {};
-    for (let s = 0; s < stepsPerEpoch; s++) {
-      const rows = idx.subarray(s * config.batchSize, Math.min(train.size, (s + 1) * config.batchSize));
+    for (let s = 0; s < steps; s++) {
+      const rows =
+        plan?.[epoch - 1]![s] ??
+        idx.subarray(s * config.batchSize, Math.min(train.size, (s + 1) * config.batchSize));
       const res = await trainSession.run({
         ...paramFeeds(params, all, shapes),
         ...feeder.feeds(rows, true, built.dropout),
@@ -319,9 +332,9 @@ export async function trainHead(input: TrainInput): Promise<TrainResult> {
     const entry: TrainLogEntry = {
       epoch,
       step,
-      loss: lossSum / stepsPerEpoch,
+      loss: lossSum / steps,
       lr: learningRate(step - 1, total, warmup, config.lr),
-      taskLosses: Object.fromEntries(Object.entries(taskSums).map(([k, v]) => [k, v / stepsPerEpoch])),
+      taskLosses: Object.fromEntries(Object.entries(taskSums).map(([k, v]) => [k, v / steps])),
     };
     history.push(entry.taskLosses);
     if (config.lossWeighting !== 'static') {
@@ -362,6 +375,26 @@ export async function trainHead(input: TrainInput): Promise<TrainResult> {
     steps: step,
     seconds: (Date.now() - t0) / 1000,
   };
+}
+
+/**
+ * Every epoch's batches for a context head, drawn up front so that the schedule knows the
+ * number of steps: the data's graph units (whole groups, or windows of `maxGroup` rows) are
+ * shuffled with the run's order RNG each epoch and packed into batches of about `batchSize`
+ * rows, so each batch holds whole graphs and the same seed gives the same batches.
+ */
+function groupBatchPlan(
+  train: FeatureDataset,
+  config: TrainConfig,
+  context: ContextSpec,
+  order: Random,
+): Int32Array[][] {
+  const units = contextUnits(train.size, train.groups, train.order, context.maxGroup);
+  const visit = Int32Array.from(units, (_, k) => k);
+  return Array.from({ length: config.epochs }, () => {
+    order.shuffle(visit);
+    return packUnits(units, visit, config.batchSize);
+  });
 }
 
 /**
