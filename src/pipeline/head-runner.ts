@@ -4,7 +4,8 @@ import { EMOTIONS, MODALITIES, type Emotion, type Modality } from '../core/label
 import { argmaxRow } from '../eval/metrics.js';
 import type { FeatureSpec } from '../features/feature-spec.js';
 import { loadHead, type LoadedHead } from '../head/artifact.js';
-import type { TaskSpec } from '../head/head-spec.js';
+import { contextAdjacency } from '../head/context-graph.js';
+import { contextOf, type TaskSpec } from '../head/head-spec.js';
 import type { SessionFactory } from '../models/session-factory.js';
 import type { SampleFeatures } from './extract.js';
 import type { ModalityResult, PredictionRecord, Scores } from './record.js';
@@ -12,7 +13,9 @@ import type { ModalityResult, PredictionRecord, Scores } from './record.js';
 /**
  * The head half of the pipeline core: feature vectors in, output records (DESIGN.md §4) out.
  * One ONNX run per micro-batch scores every sample fused and, for samples with more than one
- * working modality, once more per modality with only that modality in the mask.
+ * working modality, once more per modality with only that modality in the mask. A context
+ * head scores the fused rows of one micro-batch as a graph of their groups (adj); the
+ * per-modality rows are lone nodes, so each modality's own scores stay context-free.
  */
 export class HeadRunner {
   private constructor(
@@ -44,6 +47,14 @@ export class HeadRunner {
     const out: Partial<Record<Modality, FeatureSpec>> = {};
     for (const s of this.head.desc.slots) out[s.modality] = s.spec;
     return out;
+  }
+
+  /**
+   * For a context head, the most consecutive samples of one group a micro-batch should hold
+   * (its maxGroup); undefined without context, where micro-batches need not follow groups.
+   */
+  get groupCap(): number | undefined {
+    return contextOf(this.head.desc.architecture)?.maxGroup;
   }
 
   /** Whether the head's audio features were trimmed by VAD (the extractor must match). */
@@ -119,6 +130,15 @@ export class HeadRunner {
       feeds[slot.modality] = new ort.Tensor('float32', x, [n, dim]);
     }
     feeds['mask'] = new ort.Tensor('float32', mask, [n, 3]);
+    const context = contextOf(this.head.desc.architecture);
+    if (context !== undefined) {
+      // A missing order counts samples, not rows (a sample's per-modality rows sit between).
+      const nodes = rows.map((r) => {
+        const c = samples[r.sample]!.context;
+        return r.only === null && c !== undefined ? { ...c, order: c.order ?? r.sample } : {};
+      });
+      feeds['adj'] = new ort.Tensor('float32', contextAdjacency(nodes, context), [n, n]);
+    }
     return this.session.run(feeds);
   }
 

@@ -133,14 +133,17 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
       part = [];
       if (inFlight.length >= maxInFlight) await finish(inFlight.shift()!);
     };
+    const cap = runner.groupCap;
     for await (const s of source.samples) {
       samples++;
       if (already.has(s.id)) {
         resumed++;
         continue;
       }
+      // A context head's micro-batch waits for the rest of a group listed contiguously.
+      if (cap !== undefined && part.length >= batch && !continuesGroup(part, s, cap)) await dispatch();
       part.push(s);
-      if (part.length === batch) await dispatch();
+      if (cap === undefined && part.length === batch) await dispatch();
     }
     if (part.length > 0) await dispatch();
     while (inFlight.length > 0) await finish(inFlight.shift()!);
@@ -172,6 +175,19 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     workers,
     head: { name: head.head.json.name, sha256: head.head.json.sha256 },
   };
+}
+
+/**
+ * Whether `next` continues the group of the samples at the end of `part` and that run is still
+ * under `cap`: a context head scores each micro-batch as one graph per group, so a dialogue
+ * listed contiguously stays in one batch (up to `cap` samples); samples of a group far apart
+ * in the input are scored as separate graphs.
+ */
+export function continuesGroup(part: readonly Sample[], next: Sample, cap: number): boolean {
+  if (next.group === undefined || next.group === '') return false;
+  let run = 0;
+  for (let k = part.length - 1; k >= 0 && part[k]!.group === next.group; k--) run++;
+  return run > 0 && run < cap;
 }
 
 /** Adds records to the run's counts: records by status, and per-modality input errors by code. */
