@@ -92,6 +92,26 @@ describe('training a head inside onnxruntime', () => {
     expect(other.json.sha256).not.toBe(base.json.sha256);
   });
 
+  it('trains a context head over whole videos: same seed, same bytes; head.json records the context', async () => {
+    const context = { layers: 1, window: 2, speakerEdges: true, maxGroup: 64 };
+    const ctxConfig = { ...config, epochs: 2, architecture: { ...config.architecture, context } };
+    const a = await fit(join(work, 'ctx-a'), { config: ctxConfig });
+    const b = await fit(join(work, 'ctx-b'), { config: ctxConfig });
+    expect(Buffer.compare(Buffer.from(a.onnx), Buffer.from(b.onnx))).toBe(0);
+    expect(a.json.context).toEqual(context);
+    expect(a.json.architecture.context).toEqual(context);
+    expect([...a.params.keys()].filter((k) => k.startsWith('context.'))).toEqual([
+      'context.0.W',
+      'context.0.b',
+      'context.0.src',
+      'context.0.dst',
+    ]);
+    // Without context the head is as before: no context key, null in head.json.
+    expect(base.json.context).toBeNull();
+    expect('context' in base.json.architecture).toBe(false);
+    expect(a.json.training.log[0]!['devMetric']).toBeGreaterThan(0.5);
+  });
+
   it('predicts through the session factory: probabilities, bounded scores, contributions summing to 1', async () => {
     const session = await graphSession(factory, base.onnx);
     const out = await predict(session, base.desc, dev);
