@@ -201,6 +201,8 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       }
     }
     if (options.queues.includes('fuse')) {
+      // Fuse jobs carry no group, and a micro-batch gathers whatever jobs arrive: a context
+      // head scores each sample here as a one-node graph (docs/head.md, Dialogue context).
       const fuser = new MicroBatcher<SampleFeatures, PredictionRecord>(
         async (items) => (await head.predict(items)).map((r) => ({ ok: true, value: r })),
         { max: batch, gatherMs, parallel: 1 },
