@@ -19,6 +19,8 @@ export interface SampleFeatures {
   inputs: PredictionRecord['inputs'];
   modalities: Partial<Record<Modality, ModalityOutcome>>;
   warnings: EmoflowWarning[];
+  /** Who speaks, where the input names it (per-speaker standardisation). */
+  speaker?: string;
 }
 
 /** The modalities a sample has (a path or inline text), whether or not they can be read. */
@@ -61,6 +63,7 @@ export async function readSamples(
     inputs: inputsOf(s),
     modalities: {},
     warnings: [],
+    ...(s.speaker === undefined || s.speaker === '' ? {} : { speaker: s.speaker }),
   }));
   samples.forEach((s, i) => {
     for (const m of presentModalities(s)) {
