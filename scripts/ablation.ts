@@ -130,6 +130,17 @@ async function runSpeech(
     if (config.domainAdversarial === 0) {
       const cv = await crossValidate(ravdess, { k: 6, group: 'speaker', config, factory });
       figures['ravdessActorCvUar'] = cv.summary['emotion']!['uar']!.mean;
+      if (config.speakerNorm !== null) {
+        // The same folds with the held-out actors unknown: every clip gets the global statistics.
+        const blind = await crossValidate(ravdess, {
+          k: 6,
+          group: 'speaker',
+          config,
+          factory,
+          speakerNormAtTest: 'off',
+        });
+        figures['ravdessActorCvUarSpeakersUnknown'] = blind.summary['emotion']!['uar']!.mean;
+      }
     }
     const sets = config.domainAdversarial > 0 ? [ravdess, withoutLabels(emodb)] : [ravdess];
     const prepared = prepareTrainingSets(sets, config);

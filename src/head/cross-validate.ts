@@ -54,6 +54,8 @@ export async function crossValidate(
     group: 'group' | 'speaker';
     config: TrainConfig;
     factory: SessionFactory;
+    /** With speaker normalisation: 'off' scores the held-out fold with the global statistics only (speakers unknown). */
+    speakerNormAtTest?: 'auto' | 'off';
     onFold?: (fold: number) => void;
   },
 ): Promise<CrossValidation> {
@@ -80,7 +82,9 @@ export async function crossValidate(
     const train = prepared.sets[0]!;
     const rawTest = subset(ds, held, `${ds.name} (fold ${f + 1})`);
     const test =
-      prepared.speakerNorm === undefined ? rawTest : applySpeakerNorm(rawTest, prepared.speakerNorm);
+      prepared.speakerNorm === undefined
+        ? rawTest
+        : applySpeakerNorm(rawTest, prepared.speakerNorm, options.speakerNormAtTest !== 'off');
     const r = await trainHead({ train, config: options.config, factory: options.factory });
     const session = await graphSession(options.factory, headOnnx(r.desc, r.params, `cv-${f}`));
     const ev = evaluate(r.desc, await predict(session, r.desc, test), test);

@@ -117,7 +117,9 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     const ex = extraction;
     const plan = runner.speakerNorm;
     if (plan !== null && options.speakerNorm !== 'off')
-      runner.setSpeakerStatistics(await speakerStatisticsOf(options.input, plan, ex, batch));
+      runner.setSpeakerStatistics(
+        await speakerStatisticsOf(options.input, plan, ex, batch, Math.max(2, 2 * workers)),
+      );
     // The total is for the progress line alone: a folder is counted by a second walk, names only.
     if (options.onProgress !== undefined)
       void source.count().then(
@@ -193,6 +195,7 @@ async function speakerStatisticsOf(
   plan: SpeakerNorm,
   ex: Extraction,
   batch: number,
+  maxInFlight: number,
 ): Promise<Map<Modality, Map<string, { mean: number[]; std: number[] }>>> {
   const acc = new Map<Modality, Map<string, Moments>>(plan.modalities.map((m) => [m, new Map()]));
   const add = (features: readonly SampleFeatures[]) => {
@@ -208,16 +211,23 @@ async function speakerStatisticsOf(
     }
   };
   const source = await openInput(input);
+  // As many batches in flight as the run itself keeps.
+  const inFlight: Promise<SampleFeatures[]>[] = [];
   let part: Sample[] = [];
+  const dispatch = async () => {
+    const pending = ex.extract(part);
+    pending.catch(() => undefined); // awaited below
+    inFlight.push(pending);
+    part = [];
+    if (inFlight.length >= maxInFlight) add(await inFlight.shift()!);
+  };
   for await (const s of source.samples) {
     if (s.speaker === undefined || s.speaker === '') continue;
     part.push(onlyModalities(s, plan.modalities));
-    if (part.length === batch) {
-      add(await ex.extract(part));
-      part = [];
-    }
+    if (part.length === batch) await dispatch();
   }
-  if (part.length > 0) add(await ex.extract(part));
+  if (part.length > 0) await dispatch();
+  while (inFlight.length > 0) add(await inFlight.shift()!);
   const out = new Map<Modality, Map<string, { mean: number[]; std: number[] }>>();
   for (const [m, bySpeaker] of acc) {
     const stats = new Map<string, { mean: number[]; std: number[] }>();
