@@ -10,6 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { sharedPath } from '../src/bench/bench-inputs.js';
 import { packageRoot } from '../src/core/package-root.js';
 import { Random } from '../src/core/random.js';
@@ -25,7 +26,8 @@ import { graphSession, trainHead } from '../src/head/trainer.js';
 import type { FeatureDataset } from '../src/data/feature-dataset.js';
 import { buildExtractors } from '../src/features/extractors.js';
 import type { ModalityExtractor } from '../src/features/modality-extractor.js';
-import { fitHead } from '../src/head/fit-head.js';
+import { fitHead, prepareTrainingSets } from '../src/head/fit-head.js';
+import { applySpeakerNorm } from '../src/data/speaker-norm.js';
 import { parseTrainConfig } from '../src/head/train-config.js';
 import { ModelStore } from '../src/models/model-store.js';
 import { SessionFactory } from '../src/models/session-factory.js';
@@ -54,7 +56,7 @@ export const DEFAULT_HEAD_CONFIG = {
 /** Whether speech goes through Silero VAD (chosen on RAVDESS actor cross-validation, docs/RESULTS.md). */
 export const DEFAULT_HEAD_VAD = false;
 
-const TRAIN = [
+export const TRAIN = [
   `meld:${sharedPath('data', 'text', 'meld', 'train_sent_emo.csv')}`,
   `goemotions-ekman:${sharedPath('data', 'text', 'goemotions', 'train.tsv')}`,
   `dair:${sharedPath('data', 'text', 'dair', 'train.txt')}`,
@@ -62,7 +64,7 @@ const TRAIN = [
   `ravdess:${sharedPath('data', 'speech', 'ravdess')}`,
   `ferplus:${sharedPath('data', 'face', 'ferplus', 'FER2013Train')}`,
 ];
-const DEV = [
+export const DEV = [
   `meld:${sharedPath('data', 'text', 'meld', 'dev_sent_emo.csv')}`,
   `goemotions-ekman:${sharedPath('data', 'text', 'goemotions', 'dev.tsv')}`,
   `dair:${sharedPath('data', 'text', 'dair', 'val.txt')}`,
@@ -76,13 +78,13 @@ const TASKS = new Set(['emotion', 'valence', 'arousal']);
  * and FER+ 8,652: repeating the small ones gives them the exposure they need alone (speech
  * reached its best actor-CV UAR at about 60 epochs; docs/RESULTS.md) within one schedule.
  */
-const REPEATS: Record<string, number> = { ravdess: 5, ferplus: 2 };
+export const REPEATS: Record<string, number> = { ravdess: 5, ferplus: 2 };
 
 /**
  * Multimodal samples made by pairing rows of the same emotion across the corpora (src/data/pairing.ts):
  * the only samples where the fusion gate sees modalities together.
  */
-const PAIRED = 20000;
+export const PAIRED = 20000;
 
 /**
  * `times` passes over a corpus: whole copies, and for a fractional part a seeded subset of that
@@ -106,7 +108,7 @@ export function repeatCorpus(ds: FeatureDataset, times: number, seed: number): F
 }
 
 /** A paired dev set with only modality `m` kept (rows that have it), to compare with the fused result. */
-function onlyModality(ds: FeatureDataset, m: number): FeatureDataset {
+export function onlyModality(ds: FeatureDataset, m: number): FeatureDataset {
   const rows: number[] = [];
   for (let i = 0; i < ds.size; i++) if (ds.mask[i * 3 + m] === 1) rows.push(i);
   const part = subset(ds, rows, `${ds.name} (${['text', 'image', 'audio'][m]} only)`);
@@ -114,8 +116,85 @@ function onlyModality(ds: FeatureDataset, m: number): FeatureDataset {
   return part;
 }
 
+/**
+ * Where the default head's corpora get their features: the feature cache, filled on a miss by
+ * the default extractors (VAD as DEFAULT_HEAD_VAD) on every core.
+ */
+export function featureContext(cacheDir: string): { context: DatasetContext; release: () => Promise<void> } {
+  const store = new ModelStore();
+  const extraction = new SessionFactory({
+    onWarning: (w) => process.stderr.write(`warning ${w.code}: ${w.message}\n`),
+  });
+  let extractors: Promise<readonly ModalityExtractor[]> | undefined;
+  const context: DatasetContext = {
+    cacheDir,
+    extractors: () =>
+      (extractors ??= buildExtractors({
+        factory: extraction,
+        store,
+        modalities: ['text', 'image', 'audio'],
+        vad: DEFAULT_HEAD_VAD,
+      })),
+    onProgress: (corpus, done, total) => {
+      if (done === total || done % 4096 < 256) process.stderr.write(`features ${corpus}: ${done}/${total}\n`);
+    },
+  };
+  return { context, release: () => extraction.release() };
+}
+
+/** The default head's corpora, raw (only its tasks): training and dev splits. */
+export async function loadDefaultCorpora(
+  context: DatasetContext,
+): Promise<{ train: FeatureDataset[]; dev: FeatureDataset[] }> {
+  const train: FeatureDataset[] = [];
+  for (const spec of TRAIN) train.push(keepTasks(await loadDataset(spec, context)));
+  const dev: FeatureDataset[] = [];
+  for (const spec of DEV) dev.push(keepTasks(await loadDataset(spec, context)));
+  return { train, dev };
+}
+
+/**
+ * The default head's training mix under `config`: the corpora prepared (speaker normalisation
+ * and the domain task when the config asks for them; the shipped config does not), each
+ * repeated per epoch as `repeats` says, plus `pairs` cross-corpus pairs; the dev corpora, and
+ * paired dev samples (dev texts with dev faces of the same class; speech has no dev split) that
+ * measure what fusion adds over each modality alone.
+ */
+export function defaultMix(
+  raw: { train: FeatureDataset[]; dev: FeatureDataset[] },
+  config: TrainConfig,
+  options: { repeats: Record<string, number>; pairs: number },
+): {
+  prepared: ReturnType<typeof prepareTrainingSets>;
+  trainSets: FeatureDataset[];
+  datasets: FeatureDataset[];
+  train: FeatureDataset;
+  dev: FeatureDataset;
+  devSets: FeatureDataset[];
+} {
+  const prepared = prepareTrainingSets(raw.train, config);
+  const trainSets = prepared.sets;
+  const repeated = trainSets.flatMap((ds, i) =>
+    repeatCorpus(ds, options.repeats[TRAIN[i]!.slice(0, TRAIN[i]!.indexOf(':'))] ?? 1, config.seed + 10 * i),
+  );
+  const devSets = raw.dev.map((ds) =>
+    prepared.speakerNorm === undefined ? ds : applySpeakerNorm(ds, prepared.speakerNorm),
+  );
+  const paired = pairByClass(trainSets, { size: options.pairs, seed: config.seed });
+  if (paired.size > 0) repeated.push(paired);
+  const pairedDev = pairByClass(devSets, { size: 3000, seed: 7 });
+  return {
+    prepared,
+    trainSets,
+    datasets: paired.size > 0 ? [...trainSets, paired] : trainSets,
+    train: mergeDatasets(repeated),
+    dev: mergeDatasets(devSets),
+    devSets: [...devSets, pairedDev, onlyModality(pairedDev, 0), onlyModality(pairedDev, 1)],
+  };
+}
+
 /** Only the default head's tasks. */
-function keepTasks(ds: FeatureDataset): FeatureDataset {
+export function keepTasks(ds: FeatureDataset): FeatureDataset {
   return { ...ds, tasks: Object.fromEntries(Object.entries(ds.tasks).filter(([name]) => TASKS.has(name))) };
 }
 
@@ -194,24 +273,7 @@ async function main(): Promise<void> {
   const out = values.out ?? join(packageRoot(), 'models', 'heads', 'default');
   const cacheDir = values.cache ?? join(packageRoot(), '.cache', 'features');
   const t0 = Date.now();
-  const store = new ModelStore();
-  const extraction = new SessionFactory({
-    onWarning: (w) => process.stderr.write(`warning ${w.code}: ${w.message}\n`),
-  });
-  let extractors: Promise<readonly ModalityExtractor[]> | undefined;
-  const context: DatasetContext = {
-    cacheDir,
-    extractors: () =>
-      (extractors ??= buildExtractors({
-        factory: extraction,
-        store,
-        modalities: ['text', 'image', 'audio'],
-        vad: DEFAULT_HEAD_VAD,
-      })),
-    onProgress: (corpus, done, total) => {
-      if (done === total || done % 4096 < 256) process.stderr.write(`features ${corpus}: ${done}/${total}\n`);
-    },
-  };
+  const { context, release: releaseExtraction } = featureContext(cacheDir);
   const {
     repeats: repeatOverrides,
     paired: _paired,
@@ -225,27 +287,13 @@ async function main(): Promise<void> {
   };
   const overrides: Record<string, unknown> = { ...trainOverrides, paired: _paired };
   const config = parseTrainConfig({ ...DEFAULT_HEAD_CONFIG, ...trainOverrides });
-  const trainSets: FeatureDataset[] = [];
-  const repeated: FeatureDataset[] = [];
-  for (const spec of TRAIN) {
-    const ds = keepTasks(await loadDataset(spec, context));
-    trainSets.push(ds);
-    const times = repeats[spec.slice(0, spec.indexOf(':'))] ?? 1;
-    repeated.push(...repeatCorpus(ds, times, config.seed + 10 * (trainSets.length - 1)));
-  }
-  const devSets: FeatureDataset[] = [];
-  for (const spec of DEV) devSets.push(keepTasks(await loadDataset(spec, context)));
-  const paired = pairByClass(trainSets, {
-    size: (overrides['paired'] as number | undefined) ?? PAIRED,
-    seed: config.seed,
+  const mix = defaultMix(await loadDefaultCorpora(context), config, {
+    repeats,
+    pairs: (overrides['paired'] as number | undefined) ?? PAIRED,
   });
-  if (paired.size > 0) repeated.push(paired);
-  // Paired dev samples (dev texts with dev faces of the same class; speech has no dev split)
-  // measure what fusion adds over each modality alone.
-  const pairedDev = pairByClass(devSets, { size: 3000, seed: 7 });
-  const fusionSets = [pairedDev, onlyModality(pairedDev, 0), onlyModality(pairedDev, 1)];
+  const { trainSets, prepared } = mix;
   const extractedSeconds = (Date.now() - t0) / 1000;
-  await extraction.release();
+  await releaseExtraction();
   if (values['cv-ravdess'] !== undefined) {
     const times = TRAIN.map((spec) => repeats[spec.slice(0, spec.indexOf(':'))] ?? 1);
     const pairs = (overrides['paired'] as number | undefined) ?? PAIRED;
@@ -259,12 +307,13 @@ async function main(): Promise<void> {
 
   const factory = new SessionFactory({ intraOpThreads: config.threads, interOpThreads: 1 });
   const fitted = await fitHead({
-    datasets: paired.size > 0 ? [...trainSets, paired] : trainSets,
-    train: mergeDatasets(repeated),
-    dev: mergeDatasets(devSets),
-    devSets: [...devSets, ...fusionSets],
+    datasets: mix.datasets,
+    train: mix.train,
+    dev: mix.dev,
+    devSets: mix.devSets,
     config,
     factory,
+    ...(prepared.speakerNorm === undefined ? {} : { speakerNorm: prepared.speakerNorm }),
     name: 'default',
     notice:
       'Trained on RAVDESS (CC BY-NC-SA 4.0) among other corpora: this head is for non-commercial use. ' +
@@ -290,7 +339,9 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(`train-default: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exitCode = 1;
-});
+// Run only as a script (scripts/ablation.ts imports the settings above).
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href)
+  main().catch((e: unknown) => {
+    process.stderr.write(`train-default: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 1;
+  });

@@ -19,6 +19,8 @@ async function check(
   params: Record<string, { shape: number[]; data: Float64Array }>,
   feeds: Feeds = {},
   samplesPerParam = 40,
+  /** The analytic gradient is expected to be this multiple of the finite difference (gradient reversal). */
+  scale = 1,
 ): Promise<number> {
   const g = new Graph('float64');
   for (const [name, p] of Object.entries(params)) g.param(name, p.shape, p.data);
@@ -51,7 +53,7 @@ async function check(
       p.data[i] = x - h;
       const down = ((await run())['loss']!.data as Float64Array)[0]!;
       p.data[i] = x;
-      const numeric = (up - down) / (2 * h);
+      const numeric = scale * ((up - down) / (2 * h));
       const a = analytic[i]!;
       worst = Math.max(worst, Math.abs(a - numeric) / Math.max(1, Math.abs(a), Math.abs(numeric)));
     }
@@ -169,6 +171,14 @@ describe('gradient rules (float64, central differences)', () => {
       {},
     ],
   ];
+
+  it('reverseGradient: the identity forward, −factor times the gradient backward', async () => {
+    const build = (g: Graph) =>
+      probe(g, g.tanh(g.reverseGradient(g.mul(g.param('a', [3, 4], P.a.data), g.constant(1.5)), 0.7)));
+    expect(await check(build, { a: P.a }, {}, 40, -0.7)).toBeLessThan(TOL);
+    // And not merely its sign: the plain finite difference disagrees.
+    expect(await check(build, { a: P.a })).toBeGreaterThan(0.1);
+  });
 
   it.each(cases)('%s', async (_name, build) => {
     // Each case declares the params it uses through g.param; collect them by running the builder once.
@@ -364,6 +374,42 @@ describe('whole heads (float64, central differences)', () => {
     expect(() => paramShapes(d)).toThrow(/CONFIG_INVALID|late fusion/);
   });
 
+  it.each(['gated', 'late'] as const)(
+    'every parameter of the head with a domain classifier behind gradient reversal (%s)',
+    async (fusion) => {
+      const { d, params, feeds } = headCase('gelu', fusion);
+      const factor = 0.6;
+      const adv: HeadDescription = {
+        ...d,
+        tasks: [
+          ...d.tasks,
+          {
+            name: 'corpus',
+            type: 'classification',
+            labels: ['p', 'q'],
+            weight: 1,
+            labelSmoothing: 0,
+            classWeights: 'none',
+            reverseGradient: factor,
+          },
+        ],
+      };
+      const r = new Random(13);
+      for (const s of paramShapes(adv))
+        if (!params.has(s.name))
+          params.set(
+            s.name,
+            Float64Array.from({ length: s.shape.reduce((a, b) => a * b, 1) }, () => (r.next() * 2 - 1) * 0.8),
+          );
+      feeds['target.corpus'] = new ort.Tensor('float64', Float64Array.of(1, 0, 0, 1, 1, 0, 0, 1), [N, 2]);
+      feeds['weight.corpus'] = new ort.Tensor('float64', Float64Array.of(0.25, 0.25, 0.25, 0.25), [N]);
+      feeds['lambda.corpus'] = new ort.Tensor('float64', Float64Array.of(0.8), []);
+      expect(await checkHead(adv, params, feeds, {}, { task: 'corpus', factor, lambda: 0.8 })).toBeLessThan(
+        TOL,
+      );
+    },
+  );
+
   it('reports fusion weights over the present modalities only: learned (late), equal shares (concat)', async () => {
     for (const fusion of ['late', 'concat'] as const) {
       const { d, params, feeds } = headCase('gelu', fusion);
@@ -397,6 +443,11 @@ async function checkHead(
   params: ParamStore,
   feeds: Feeds,
   options: { uncertainty?: boolean } = {},
+  /**
+   * A task behind gradient reversal: the layers before it get d(loss)/dθ − (1 + factor)·λ·d(L_task)/dθ
+   * (its loss counted once with −factor instead of +1); its own head gets d(loss)/dθ.
+   */
+  reversed?: { task: string; factor: number; lambda: number },
 ): Promise<number> {
   const built = buildHead(desc, params, 'train', { type: 'float64', ...options });
   const names = [...params.keys()];
@@ -419,10 +470,18 @@ async function checkHead(
     for (const i of picks) {
       const x = p[i]!;
       const h = 1e-6;
+      // The loss the analytic gradient belongs to.
+      const own = reversed !== undefined && n.startsWith(`task.${reversed.task}.`);
+      const target = (res2: Record<string, ort.Tensor>) => {
+        const total = (res2['loss']!.data as Float64Array)[0]!;
+        if (reversed === undefined || own) return total;
+        const task = (res2[`loss.${reversed.task}`]!.data as Float64Array)[0]!;
+        return total - (1 + reversed.factor) * reversed.lambda * task;
+      };
       p[i] = x + h;
-      const up = ((await run())['loss']!.data as Float64Array)[0]!;
+      const up = target(await run());
       p[i] = x - h;
-      const down = ((await run())['loss']!.data as Float64Array)[0]!;
+      const down = target(await run());
       p[i] = x;
       const numeric = (up - down) / (2 * h);
       worst = Math.max(

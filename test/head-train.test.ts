@@ -6,7 +6,10 @@ import type { FeatureDataset } from '../src/data/feature-dataset.js';
 import { readMosi } from '../src/data/mosi-adapter.js';
 import { loadHead, type LoadedHead } from '../src/head/artifact.js';
 import { predict } from '../src/head/evaluate.js';
-import { fitHead } from '../src/head/fit-head.js';
+import { fitHead, prepareTrainingSets } from '../src/head/fit-head.js';
+import { subset } from '../src/data/dataset-rows.js';
+import { mergeDatasets } from '../src/data/datasets.js';
+import { decodeModel } from '../src/head/onnx/proto.js';
 import { parseTrainConfig } from '../src/head/train-config.js';
 import { describeHead, graphSession, dwaWeights } from '../src/head/trainer.js';
 import { SessionFactory } from '../src/models/session-factory.js';
@@ -263,6 +266,62 @@ describe('training a head inside onnxruntime', () => {
     ).rejects.toMatchObject({
       code: 'HEAD_INCOMPATIBLE',
     });
+  });
+
+  it('trains a domain classifier behind gradient reversal and leaves it out of the written head', async () => {
+    // Two "corpora": the first and second half of MOSI's training videos.
+    const rows = Array.from({ length: train.size }, (_, i) => i);
+    const half = Math.floor(train.size / 2);
+    const a = { ...subset(train, rows.slice(0, half)), source: { ...train.source, corpus: 'mosi-a' } };
+    const b = { ...subset(train, rows.slice(half)), source: { ...train.source, corpus: 'mosi-b' } };
+    const adv = { ...config, domainAdversarial: 0.5 };
+    const prepared = prepareTrainingSets([a, b], adv);
+    expect(prepared.sets[1]!.tasks['corpus']!.spec).toMatchObject({ labels: ['mosi-a', 'mosi-b'] });
+    const out = join(work, 'adversarial');
+    await fitHead({
+      datasets: [a, b],
+      train: mergeDatasets(prepared.sets),
+      dev,
+      config: adv,
+      factory,
+      name: 'adv',
+      out,
+    });
+    const head = await loadHead(out);
+    expect(head.desc.tasks.map((t) => t.name)).toEqual(base.desc.tasks.map((t) => t.name));
+    expect(head.json.temperature['corpus']).toBeUndefined();
+    const log = head.json.training.log as { taskLosses: Record<string, number> }[];
+    expect(log[0]!.taskLosses['corpus']).toBeGreaterThan(0);
+    const names = decodeModel(head.onnx).graph.initializers.map((t) => t.name);
+    expect(names.some((n) => n.startsWith('task.corpus'))).toBe(false);
+  });
+
+  it('records per-speaker standardisation in head.json; fine-tuning keeps the plan or refuses to add one', async () => {
+    // MOSI's videos each show one speaker.
+    const withSpeakers = { ...train, speakers: train.groups! };
+    const cfg = { ...config, speakerNorm: { modalities: ['audio' as const], minSamples: 8 } };
+    const prepared = prepareTrainingSets([withSpeakers], cfg);
+    const plan = prepared.speakerNorm!;
+    expect(plan.fallback.audio!.mean).toHaveLength(train.features.audio!.spec.dim);
+    const out = join(work, 'speaker-norm');
+    await fitHead({
+      datasets: [withSpeakers],
+      train: prepared.sets[0]!,
+      config: cfg,
+      factory,
+      name: 'sn',
+      out,
+      speakerNorm: plan,
+    });
+    const head = await loadHead(out);
+    expect(head.json.speakerNorm).toEqual(plan);
+    expect(base.json.speakerNorm).toBeNull();
+    // The head's slot statistics are those of the standardised audio: about 0 and 1.
+    const slot = head.desc.slots.find((s) => s.modality === 'audio')!;
+    expect(Math.max(...slot.mean.map(Math.abs))).toBeLessThan(0.05);
+    const again = prepareTrainingSets([withSpeakers], config, head);
+    expect(again.speakerNorm).toBe(head.json.speakerNorm);
+    expect(() => prepareTrainingSets([withSpeakers], cfg, base)).toThrow(/without speakerNorm/);
   });
 
   it('refuses a head folder whose head.onnx does not match head.json (HEAD_INVALID)', async () => {

@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { EmoflowError } from '../core/errors.js';
 import { loadDataset } from '../data/datasets.js';
+import { applySpeakerNorm } from '../data/speaker-norm.js';
 import { renderReport, type TrainingLogEntry } from '../eval/report.js';
 import { loadHead } from '../head/artifact.js';
 import { crossValidate } from '../head/cross-validate.js';
@@ -46,6 +47,13 @@ export const evalCommand = defineCommand({
       },
       vad: { type: 'boolean', description: 'with --cv: trim audio with Silero VAD' },
       data: { type: 'string', value: 'spec', description: 'corpus spec to evaluate on (required)' },
+      'speaker-norm': {
+        type: 'string',
+        description:
+          "for a head trained with per-speaker standardisation: 'auto' standardises each speaker with that speaker's own statistics (speakers with enough samples), 'off' uses the head's global statistics for every sample",
+        choices: ['auto', 'off'],
+        default: 'auto',
+      },
       json: {
         type: 'string',
         value: 'file',
@@ -74,7 +82,9 @@ export const evalCommand = defineCommand({
     const { factory, store } = modelRuntime(flags, io);
     // Raw corpora are extracted as the head was trained: VAD on or off is part of its audio spec.
     const vad = head.json.features.audio?.name.endsWith('-vad') ?? false;
-    const ds = await loadFlaggedDataset(flags.data, flags, io, factory, store, vad);
+    const raw = await loadFlaggedDataset(flags.data, flags, io, factory, store, vad);
+    const plan = head.json.speakerNorm;
+    const ds = plan === null ? raw : applySpeakerNorm(raw, plan, flags['speaker-norm'] === 'auto');
     if (!flags['no-progress'] && io.interactive)
       io.err(`evaluating ${head.json.name} on ${ds.name} (${ds.size} samples)\n`);
     const session = await graphSession(factory, head.onnx);

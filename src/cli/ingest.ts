@@ -70,6 +70,13 @@ export const ingestCommand = defineCommand({
         value: 'dir|id',
         description: 'transformers.js text model (must be the one the head was trained on)',
       },
+      'speaker-norm': {
+        type: 'string',
+        description:
+          "for a head trained with per-speaker standardisation (head.json speakerNorm): 'auto' reads the input once more first to gather each speaker's statistics (manifests with a speaker column), 'off' uses the head's global statistics",
+        choices: ['auto', 'off'],
+        default: 'auto',
+      },
       ...modelFlags,
       threads: {
         type: 'int',
@@ -138,6 +145,7 @@ export const ingestCommand = defineCommand({
               ...(flags.concurrency === undefined ? {} : { workers: flags.concurrency }),
               ...(flags['models-dir'] === undefined ? {} : { modelsDir: flags['models-dir'] }),
               ...(flags['text-model'] === undefined ? {} : { textModel: flags['text-model'] }),
+              speakerNorm: flags['speaker-norm'] as 'auto' | 'off',
               onWarning: warningPrinter(io),
               ...onProgress,
             });

@@ -2,7 +2,9 @@ import { basename, resolve } from 'node:path';
 import { EmoflowError } from '../core/errors.js';
 import { loadDataset, mergeDatasets } from '../data/datasets.js';
 import { loadHead } from '../head/artifact.js';
-import { fitHead } from '../head/fit-head.js';
+import { fitHead, prepareTrainingSets } from '../head/fit-head.js';
+import { withoutLabels } from '../data/domain-task.js';
+import { applySpeakerNorm } from '../data/speaker-norm.js';
 import { parseTrainConfig, readTrainConfig } from '../head/train-config.js';
 import type { TrainProgress } from '../head/trainer.js';
 import type { FeatureDataset } from '../data/feature-dataset.js';
@@ -36,6 +38,12 @@ export const trainCommand = defineCommand({
     positionals: [],
     flags: {
       data: { type: 'strings', value: 'spec', description: 'training corpus spec, e.g. mosi:train.jsonl.gz' },
+      unlabelled: {
+        type: 'strings',
+        value: 'spec',
+        description:
+          "a corpus whose labels are set aside: its inputs serve only the domain classifier (needs the config's domainAdversarial), e.g. the target corpus of unsupervised domain adaptation",
+      },
       dev: {
         type: 'string',
         value: 'spec',
@@ -61,6 +69,11 @@ export const trainCommand = defineCommand({
         type: 'boolean',
         description: 'trim audio to speech with Silero VAD (part of the audio feature spec)',
       },
+      'speaker-norm': {
+        type: 'boolean',
+        description:
+          "standardise audio features per speaker where samples name one (the config's speakerNorm with its defaults; recorded in head.json, applied by eval and ingest)",
+      },
       ...cacheFlags,
       ...modelsDirFlag,
       'no-progress': { type: 'boolean', description: 'no progress output' },
@@ -81,6 +94,13 @@ export const trainCommand = defineCommand({
       throw new EmoflowError('CONFIG_INVALID', 'emoflow train: --freeze needs --init <head dir>');
     let config = flags.config === undefined ? parseTrainConfig({}) : await readTrainConfig(flags.config);
     if (flags.seed !== undefined) config = { ...config, seed: flags.seed };
+    if (flags['speaker-norm'] && config.speakerNorm === null)
+      config = { ...config, speakerNorm: { modalities: ['audio'], minSamples: 8 } };
+    if (flags.unlabelled.length > 0 && config.domainAdversarial === 0)
+      throw new EmoflowError(
+        'CONFIG_INVALID',
+        'emoflow train: --unlabelled data serves only the domain classifier; set domainAdversarial in the config',
+      );
     // Extraction (raw corpora) uses every core; training keeps the config's thread count.
     const extraction = datasetContext(io, {
       factory: new SessionFactory({ device: flags.device as Device, onWarning: warningPrinter(io) }),
@@ -92,9 +112,15 @@ export const trainCommand = defineCommand({
     });
     const datasets: FeatureDataset[] = [];
     for (const s of dataSpecs) datasets.push(await loadDataset(s, extraction));
-    const train = mergeDatasets(datasets);
-    const dev = flags.dev === undefined ? undefined : await loadDataset(flags.dev, extraction);
+    for (const s of flags.unlabelled) datasets.push(withoutLabels(await loadDataset(s, extraction)));
     const init = flags.init === undefined ? undefined : await loadHead(resolve(flags.init));
+    const prepared = prepareTrainingSets(datasets, config, init);
+    const train = mergeDatasets(prepared.sets);
+    const rawDev = flags.dev === undefined ? undefined : await loadDataset(flags.dev, extraction);
+    const dev =
+      rawDev === undefined || prepared.speakerNorm === undefined
+        ? rawDev
+        : applySpeakerNorm(rawDev, prepared.speakerNorm);
     const factory = new SessionFactory({
       device: flags.device as Device,
       intraOpThreads: config.threads,
@@ -109,6 +135,7 @@ export const trainCommand = defineCommand({
       factory,
       ...(init === undefined ? {} : { init }),
       ...(flags.freeze === 'trunk' ? { freeze: 'trunk' as const } : {}),
+      ...(prepared.speakerNorm === undefined ? {} : { speakerNorm: prepared.speakerNorm }),
       name: flags.name ?? basename(resolve(flags.out)),
       out: resolve(flags.out),
       onProgress: trainProgress(io, !flags['no-progress']),

@@ -3,6 +3,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { EmoflowError } from '../core/errors.js';
+import { speakerNormSchema } from '../data/speaker-norm.js';
 import { MODALITIES, type Modality } from '../core/labels.js';
 import {
   architectureSchema,
@@ -45,6 +46,8 @@ export const headJsonSchema = z.object({
   architecture: architectureSchema,
   /** The dialogue context the head was built with (architecture.context when on); null without. */
   context: contextSchema.nullable(),
+  /** Per-speaker standardisation the head was trained with (null: none); eval and ingest apply it. */
+  speakerNorm: speakerNormSchema.nullable().default(null),
   temperature: z.record(z.string(), z.number().positive()),
   thresholds: z.record(z.string(), z.array(z.number())).default({}),
   metrics: z.record(z.string(), z.unknown()),
@@ -91,9 +94,18 @@ export async function saveHead(
   params: ParamStore,
   meta: Omit<
     HeadJson,
-    'formatVersion' | 'sha256' | 'features' | 'tasks' | 'fusion' | 'architecture' | 'context' | 'temperature'
+    | 'formatVersion'
+    | 'sha256'
+    | 'features'
+    | 'tasks'
+    | 'fusion'
+    | 'architecture'
+    | 'context'
+    | 'temperature'
+    | 'speakerNorm'
   > & {
     taskModalities: Record<string, Modality[]>;
+    speakerNorm?: HeadJson['speakerNorm'];
   },
 ): Promise<{ onnxPath: string; jsonPath: string; sha256: string }> {
   await mkdir(dir, { recursive: true });
@@ -101,7 +113,8 @@ export async function saveHead(
   const sha256 = createHash('sha256').update(onnx).digest('hex');
   const features: HeadJson['features'] = {};
   for (const s of desc.slots) features[s.modality] = { ...s.spec, mean: s.mean, std: s.std };
-  const json: HeadJson = {
+  // speakerNorm only when set: head.json of heads without it stays as it was.
+  const json: Omit<HeadJson, 'speakerNorm'> & Partial<Pick<HeadJson, 'speakerNorm'>> = {
     formatVersion: HEAD_FORMAT_VERSION,
     name: meta.name,
     sha256,
@@ -111,6 +124,7 @@ export async function saveHead(
     fusion: desc.architecture.fusion,
     architecture: desc.architecture,
     context: contextOf(desc.architecture) ?? null,
+    ...(meta.speakerNorm == null ? {} : { speakerNorm: meta.speakerNorm }),
     temperature: desc.temperature,
     thresholds: meta.thresholds,
     metrics: meta.metrics,

@@ -1,5 +1,7 @@
 import { EmoflowError } from '../core/errors.js';
 import { Random } from '../core/random.js';
+import { applySpeakerNorm } from '../data/speaker-norm.js';
+import { prepareTrainingSets } from './fit-head.js';
 import { subset } from '../data/dataset-rows.js';
 import type { FeatureDataset } from '../data/feature-dataset.js';
 import type { TaskMetrics } from '../eval/metrics.js';
@@ -52,6 +54,8 @@ export async function crossValidate(
     group: 'group' | 'speaker';
     config: TrainConfig;
     factory: SessionFactory;
+    /** With speaker normalisation: 'off' scores the held-out fold with the global statistics only (speakers unknown). */
+    speakerNormAtTest?: 'auto' | 'off';
     onFold?: (fold: number) => void;
   },
 ): Promise<CrossValidation> {
@@ -69,8 +73,18 @@ export async function crossValidate(
     const held = folds[f]!;
     const heldSet = new Set(held);
     const trainRows = Array.from({ length: ds.size }, (_, i) => i).filter((i) => !heldSet.has(i));
-    const train = subset(ds, trainRows, `${ds.name} (fold ${f + 1} train)`);
-    const test = subset(ds, held, `${ds.name} (fold ${f + 1})`);
+    // Speaker normalisation (when configured) is fitted on the training folds; the held-out
+    // speakers are standardised with their own statistics, as at evaluation.
+    const prepared = prepareTrainingSets(
+      [subset(ds, trainRows, `${ds.name} (fold ${f + 1} train)`)],
+      options.config,
+    );
+    const train = prepared.sets[0]!;
+    const rawTest = subset(ds, held, `${ds.name} (fold ${f + 1})`);
+    const test =
+      prepared.speakerNorm === undefined
+        ? rawTest
+        : applySpeakerNorm(rawTest, prepared.speakerNorm, options.speakerNormAtTest !== 'off');
     const r = await trainHead({ train, config: options.config, factory: options.factory });
     const session = await graphSession(options.factory, headOnnx(r.desc, r.params, `cv-${f}`));
     const ev = evaluate(r.desc, await predict(session, r.desc, test), test);

@@ -1,5 +1,8 @@
 import { MODALITIES, type Modality } from '../core/labels.js';
+import { EmoflowError } from '../core/errors.js';
+import { withDomainTask } from '../data/domain-task.js';
 import type { FeatureDataset } from '../data/feature-dataset.js';
+import { applySpeakerNorm, fitSpeakerNorm, type SpeakerNorm } from '../data/speaker-norm.js';
 import type { SessionFactory } from '../models/session-factory.js';
 import { headOnnx, saveHead, type LoadedHead } from './artifact.js';
 import { calibrate, evaluate, predict } from './evaluate.js';
@@ -22,7 +25,35 @@ export interface FitHeadInput {
   /** Terms of use that follow from the training data, recorded in head.json. */
   notice?: string;
   out: string;
+  /** The per-speaker standardisation the data went through (prepareTrainingSets), for head.json. */
+  speakerNorm?: SpeakerNorm;
   onProgress?: (p: TrainProgress) => void;
+}
+
+/**
+ * The training corpora as the head sees them, before they are merged: standardised per speaker
+ * (the config's `speakerNorm`, or the initial head's plan when fine-tuning one trained with it),
+ * and with the training-only `corpus` task when the config sets `domainAdversarial`. Dev and
+ * evaluation sets go through `applySpeakerNorm` with the returned plan.
+ */
+export function prepareTrainingSets(
+  sets: readonly FeatureDataset[],
+  config: TrainConfig,
+  init?: LoadedHead,
+): { sets: FeatureDataset[]; speakerNorm?: SpeakerNorm } {
+  let plan: SpeakerNorm | undefined;
+  if (init !== undefined && init.json.speakerNorm !== null) plan = init.json.speakerNorm;
+  else if (config.speakerNorm !== null) {
+    if (init !== undefined)
+      throw new EmoflowError(
+        'CONFIG_INVALID',
+        `the initial head ${init.json.name} was trained without speakerNorm: its inputs are raw features, so fine-tuning cannot switch it on`,
+      );
+    plan = fitSpeakerNorm(sets, config.speakerNorm);
+  }
+  let out = plan === undefined ? [...sets] : sets.map((d) => applySpeakerNorm(d, plan));
+  if (config.domainAdversarial > 0) out = withDomainTask(out, config.domainAdversarial);
+  return plan === undefined ? { sets: out } : { sets: out, speakerNorm: plan };
 }
 
 export interface FitHeadResult {
@@ -107,6 +138,7 @@ export async function fitHead(input: FitHeadInput): Promise<FitHeadResult> {
     thresholds,
     metrics,
     taskModalities: { ...oldModalities, ...taskModalities(train) },
+    ...(input.speakerNorm === undefined ? {} : { speakerNorm: input.speakerNorm }),
     training: {
       corpora: input.datasets.map(corpusRecord),
       dev: dev === undefined ? null : corpusRecord(dev),

@@ -277,6 +277,15 @@ export class Graph {
     return this.add(this.scale(this.relu(x), 1 - alpha), this.scale(x, alpha));
   }
 
+  /**
+   * Gradient reversal (Ganin and Lempitsky 2015): the identity forward, −factor·dy backward. What
+   * follows it learns to minimise its loss while everything before it learns to maximise it (a
+   * domain classifier behind it makes the shared features hide the domain).
+   */
+  reverseGradient(x: Value, factor: number): Value {
+    return this.emit('Identity', [x], x.shape, {}, (g, dy) => [g.scale(dy, -factor)]);
+  }
+
   /** GELU, tanh approximation (Hendrycks & Gimpel 2016, eq. in §2): onnxruntime has no float64 Erf. */
   gelu(x: Value): Value {
     const c = Math.sqrt(2 / Math.PI);

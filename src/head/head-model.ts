@@ -160,6 +160,15 @@ export function buildHead(
     const alpha = g.softmax(g.concat(masked, 1), 1);
     return scores.map((_, i) => g.slice(alpha, 1, i, i + 1));
   };
+  /**
+   * What reaches a task's head: for an adversarial task, through a gradient-reversal layer, so
+   * every shared value before it (trunk, and late fusion's weights) learns against that task.
+   */
+  const shared = (t: TaskSpec, x: Value): Value =>
+    t.type === 'classification' && t.reverseGradient !== undefined
+      ? g.reverseGradient(x, t.reverseGradient)
+      : x;
+  const taskHead = (t: TaskSpec, trunk: Value): Value => dense(shared(t, trunk), `task.${t.name}`);
   // Dialogue context: `layers` graph-attention layers (Veličković et al. 2018, eqs. 1–4, one
   // head) over the rows of the batch, each row attending to its neighbours in `adj` (itself
   // included), with a residual so that a lone row keeps its own vector plus a learned shift.
@@ -190,7 +199,7 @@ export function buildHead(
   if (projected.length === 1) {
     weights = [g.div(maskCols[0]!, g.addScalar(maskCols[0]!, 1e-12))];
     const trunk = trunkOf(withContext(projected[0]!), '');
-    for (const t of desc.tasks) outputs.set(t.name, taskOutput(t, dense(trunk, `task.${t.name}`)));
+    for (const t of desc.tasks) outputs.set(t.name, taskOutput(t, taskHead(t, trunk)));
   } else if (fusion === 'late') {
     // Each modality through the shared trunk and task heads alone; task logits (regression:
     // pre-tanh values) averaged with learned weights over the present modalities.
@@ -199,7 +208,7 @@ export function buildHead(
     const trunks = projected.map((h, i) => trunkOf(h, `.${desc.slots[i]!.modality}`));
     for (const t of desc.tasks) {
       const z = trunks
-        .map((tr, i) => g.mul(dense(tr, `task.${t.name}`), weights[i]!))
+        .map((tr, i) => g.mul(taskHead(t, tr), shared(t, weights[i]!)))
         .reduce((a, b) => g.add(a, b));
       outputs.set(t.name, taskOutput(t, z));
     }
@@ -224,7 +233,7 @@ export function buildHead(
       fused = projected.map((h, i) => g.mul(h, weights[i]!)).reduce((a, b) => g.add(a, b));
     }
     const trunk = trunkOf(withContext(fused), '');
-    for (const t of desc.tasks) outputs.set(t.name, taskOutput(t, dense(trunk, `task.${t.name}`)));
+    for (const t of desc.tasks) outputs.set(t.name, taskOutput(t, taskHead(t, trunk)));
   }
   const built: BuiltHead = { graph: g, dropout: dropouts };
 

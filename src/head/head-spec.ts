@@ -14,6 +14,12 @@ export const taskSchema = z.discriminatedUnion('type', [
     classWeights: z
       .union([z.literal('none'), z.literal('balanced'), z.array(z.number().positive())])
       .default('none'),
+    /**
+     * Adversarial task (a domain classifier): its head sits behind a gradient-reversal layer
+     * with this factor, so the shared layers learn features that do not predict it. Such a task
+     * serves training only: it is not part of the written head.
+     */
+    reverseGradient: z.number().positive().optional(),
   }),
   z.object({
     name: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/),

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { EmoflowError } from '../core/errors.js';
+import { MODALITIES } from '../core/labels.js';
 import { architectureSchema, taskSchema } from './head-spec.js';
 
 /**
@@ -46,6 +47,25 @@ export const trainConfigSchema = z
      * 2019: weights from how fast each task's loss fell over the last two epochs, temperature 2).
      */
     lossWeighting: z.enum(['static', 'uncertainty', 'dwa']).default('static'),
+    /**
+     * Per-speaker standardisation of these modalities' features before the head, where samples
+     * name their speaker (src/data/speaker-norm.ts says what it assumes); recorded in head.json,
+     * which makes `eval` and `ingest` apply it too. null: off.
+     */
+    speakerNorm: z
+      .object({
+        modalities: z.array(z.enum(MODALITIES)).min(1).default(['audio']),
+        /** Speakers with fewer samples (of that modality) get the training data's global statistics. */
+        minSamples: z.number().int().min(2).default(8),
+      })
+      .strict()
+      .nullable()
+      .default(null),
+    /**
+     * Domain-adversarial training: a training-only `corpus` classifier behind a gradient-reversal
+     * layer of this factor (0: off); the shared layers learn features that hide the corpus.
+     */
+    domainAdversarial: z.number().nonnegative().default(0),
     seed: z.number().int().nonnegative().default(1),
     /** onnxruntime intra-op threads while training (0 = onnxruntime's default). */
     threads: z.number().int().nonnegative().default(1),

@@ -229,7 +229,9 @@ export function devMetricOf(
   outputs: Map<string, Float32Array>,
   ds: FeatureDataset,
 ): number | undefined {
-  const t = desc.tasks.find((x) => ds.tasks[x.name] !== undefined && x.type !== 'multilabel');
+  const t = desc.tasks.find(
+    (x) => ds.tasks[x.name] !== undefined && x.type !== 'multilabel' && !isAdversarial(x),
+  );
   if (t === undefined) return undefined;
   const labels = ds.tasks[t.name]!;
   const y = outputs.get(t.name)!;
@@ -366,7 +368,14 @@ export async function trainHead(input: TrainInput): Promise<TrainResult> {
     }
   }
   const finalParams = best !== undefined ? best.params : params;
-  for (const t of desc.tasks) finalParams.delete(`uw.${t.name}`); // training-only
+  // Training-only: the log-variances, and adversarial tasks with their heads.
+  for (const t of desc.tasks) finalParams.delete(`uw.${t.name}`);
+  for (const t of desc.tasks.filter(isAdversarial)) {
+    finalParams.delete(`task.${t.name}.W`);
+    finalParams.delete(`task.${t.name}.b`);
+    delete desc.temperature[t.name];
+  }
+  desc.tasks = desc.tasks.filter((t) => !isAdversarial(t));
   return {
     desc,
     params: finalParams,
@@ -375,6 +384,11 @@ export async function trainHead(input: TrainInput): Promise<TrainResult> {
     steps: step,
     seconds: (Date.now() - t0) / 1000,
   };
+}
+
+/** Whether a task is a training-only adversary behind gradient reversal (head-spec.ts). */
+export function isAdversarial(t: TaskSpec): boolean {
+  return t.type === 'classification' && t.reverseGradient !== undefined;
 }
 
 /**

@@ -20,6 +20,8 @@ export interface SampleFeatures {
   inputs: PredictionRecord['inputs'];
   modalities: Partial<Record<Modality, ModalityOutcome>>;
   warnings: EmoflowWarning[];
+  /** Who speaks, where the input names it (per-speaker standardisation). */
+  speaker?: string;
   /** The sample's group, order and speaker when it has a group: a context head's graph. */
   context?: ContextNode;
 }
@@ -64,6 +66,7 @@ export async function readSamples(
     inputs: inputsOf(s),
     modalities: {},
     warnings: [],
+    ...(s.speaker === undefined || s.speaker === '' ? {} : { speaker: s.speaker }),
     ...(s.group === undefined ? {} : { context: { group: s.group, order: s.order, speaker: s.speaker } }),
   }));
   samples.forEach((s, i) => {

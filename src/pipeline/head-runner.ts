@@ -7,6 +7,7 @@ import { loadHead, type LoadedHead } from '../head/artifact.js';
 import { contextAdjacency } from '../head/context-graph.js';
 import { contextOf, type TaskSpec } from '../head/head-spec.js';
 import type { SessionFactory } from '../models/session-factory.js';
+import { standardise, type SpeakerNorm } from '../data/speaker-norm.js';
 import type { SampleFeatures } from './extract.js';
 import type { ModalityResult, PredictionRecord, Scores } from './record.js';
 
@@ -18,10 +19,26 @@ import type { ModalityResult, PredictionRecord, Scores } from './record.js';
  * per-modality rows are lone nodes, so each modality's own scores stay context-free.
  */
 export class HeadRunner {
+  /**
+   * Per-speaker statistics for a head trained with speaker normalisation, by modality and
+   * speaker (setSpeakerStatistics); samples of other speakers get the head's global fallback.
+   */
+  private speakerStats = new Map<Modality, Map<string, { mean: number[]; std: number[] }>>();
+
   private constructor(
     readonly head: LoadedHead,
     private readonly session: ort.InferenceSession,
   ) {}
+
+  /** The per-speaker standardisation the head expects (head.json), or null. */
+  get speakerNorm(): SpeakerNorm | null {
+    return this.head.json.speakerNorm;
+  }
+
+  /** Statistics of the run's speakers (from a first pass over the input, ingest.ts). */
+  setSpeakerStatistics(stats: Map<Modality, Map<string, { mean: number[]; std: number[] }>>): void {
+    this.speakerStats = stats;
+  }
 
   static async load(dir: string, factory: SessionFactory): Promise<HeadRunner> {
     const head = await loadHead(dir);
@@ -125,6 +142,12 @@ export class HeadRunner {
           );
         }
         x.set(got.vector, k * dim);
+        const fallback = this.speakerNorm?.fallback[slot.modality];
+        if (fallback !== undefined) {
+          const speaker = samples[r.sample]!.speaker;
+          const own = speaker === undefined ? undefined : this.speakerStats.get(slot.modality)?.get(speaker);
+          standardise(x, k * dim, own ?? fallback);
+        }
         mask[k * 3 + c] = 1;
       });
       feeds[slot.modality] = new ort.Tensor('float32', x, [n, dim]);

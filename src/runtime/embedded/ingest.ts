@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { EmoflowWarning, ErrorCode } from '../../core/errors.js';
-import { MODALITIES } from '../../core/labels.js';
+import { MODALITIES, type Modality } from '../../core/labels.js';
+import { Moments, type SpeakerNorm } from '../../data/speaker-norm.js';
 import type { Sample } from '../../core/sample.js';
 import type { SkippedFile } from '../../data/folder.js';
 import { openOutput, type Format, type OutputMode } from '../../export/writers.js';
@@ -28,6 +29,11 @@ export interface IngestOptions {
   batch?: number;
   modelsDir?: string;
   textModel?: string;
+  /**
+   * For a head trained with per-speaker standardisation: 'auto' (default) reads the input once
+   * more first, to gather each speaker's statistics; 'off' uses the head's global statistics.
+   */
+  speakerNorm?: 'auto' | 'off';
   onWarning?: (w: EmoflowWarning) => void;
   onProgress?: (p: IngestProgress) => void;
 }
@@ -109,6 +115,11 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     });
     startup = (performance.now() - t0) / 1000;
     const ex = extraction;
+    const plan = runner.speakerNorm;
+    if (plan !== null && options.speakerNorm !== 'off')
+      runner.setSpeakerStatistics(
+        await speakerStatisticsOf(options.input, plan, ex, batch, Math.max(2, 2 * workers)),
+      );
     // The total is for the progress line alone: a folder is counted by a second walk, names only.
     if (options.onProgress !== undefined)
       void source.count().then(
@@ -175,6 +186,74 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     workers,
     head: { name: head.head.json.name, sha256: head.head.json.sha256 },
   };
+}
+
+/**
+ * A first pass over the input for per-speaker standardisation: the plan's modalities of every
+ * sample that names a speaker, extracted and summed per speaker; the statistics of speakers
+ * with at least `plan.minSamples` such samples. Costs one more extraction of those modalities.
+ */
+async function speakerStatisticsOf(
+  input: string,
+  plan: SpeakerNorm,
+  ex: Extraction,
+  batch: number,
+  maxInFlight: number,
+): Promise<Map<Modality, Map<string, { mean: number[]; std: number[] }>>> {
+  const acc = new Map<Modality, Map<string, Moments>>(plan.modalities.map((m) => [m, new Map()]));
+  const add = (features: readonly SampleFeatures[]) => {
+    for (const f of features) {
+      for (const m of plan.modalities) {
+        const got = f.modalities[m];
+        if (got?.status !== 'ok' || f.speaker === undefined) continue;
+        const bySpeaker = acc.get(m)!;
+        let moments = bySpeaker.get(f.speaker);
+        if (moments === undefined) bySpeaker.set(f.speaker, (moments = new Moments(got.vector.length)));
+        moments.add(got.vector);
+      }
+    }
+  };
+  const source = await openInput(input);
+  // As many batches in flight as the run itself keeps.
+  const inFlight: Promise<SampleFeatures[]>[] = [];
+  let part: Sample[] = [];
+  const dispatch = async () => {
+    const pending = ex.extract(part);
+    pending.catch(() => undefined); // awaited below
+    inFlight.push(pending);
+    part = [];
+    if (inFlight.length >= maxInFlight) add(await inFlight.shift()!);
+  };
+  for await (const s of source.samples) {
+    if (s.speaker === undefined || s.speaker === '') continue;
+    part.push(onlyModalities(s, plan.modalities));
+    if (part.length === batch) await dispatch();
+  }
+  if (part.length > 0) await dispatch();
+  while (inFlight.length > 0) add(await inFlight.shift()!);
+  const out = new Map<Modality, Map<string, { mean: number[]; std: number[] }>>();
+  for (const [m, bySpeaker] of acc) {
+    const stats = new Map<string, { mean: number[]; std: number[] }>();
+    for (const [speaker, moments] of bySpeaker)
+      if (moments.count >= plan.minSamples) stats.set(speaker, moments.stats());
+    out.set(m, stats);
+  }
+  return out;
+}
+
+/** A sample with only modalities `ms` (the others' inputs left out, so they are not read). */
+function onlyModalities(s: Sample, ms: readonly Modality[]): Sample {
+  const out: Sample = { id: s.id, root: s.root, labels: {} };
+  if (s.speaker !== undefined) out.speaker = s.speaker;
+  if (ms.includes('text')) {
+    if (s.text !== undefined) out.text = s.text;
+    if (s.textPath !== undefined) out.textPath = s.textPath;
+  }
+  if (ms.includes('image') && s.image !== undefined) out.image = s.image;
+  if (ms.includes('audio') && s.audio !== undefined) out.audio = s.audio;
+  if (s.bytes !== undefined)
+    out.bytes = Object.fromEntries(Object.entries(s.bytes).filter(([m]) => ms.includes(m as Modality)));
+  return out;
 }
 
 /**
