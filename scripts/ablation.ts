@@ -53,6 +53,7 @@ export const VARIANTS: Record<string, Record<string, unknown>> = {
   baseline: {},
   concat: { architecture: { ...ARCH, fusion: 'concat' }, modalityDropout: 0.2 },
   late: { architecture: { ...ARCH, fusion: 'late' } },
+  context: { architecture: { ...ARCH, context: { layers: 1, window: 2, speakerEdges: true } } },
   uncertainty: { lossWeighting: 'uncertainty' },
   dwa: { lossWeighting: 'dwa' },
   speakerNorm: { speakerNorm: { modalities: ['audio'], minSamples: 8 } },
