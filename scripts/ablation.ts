@@ -12,7 +12,7 @@
  *   variants see EmoDB's clips without labels: unsupervised domain adaptation).
  *
  * Each finished run is appended to `--out` (JSON lines), so an interrupted ablation resumes;
- * `--summary` prints the table (means over seeds) from that file.
+ * `--summary` prints the table (mean ± sd over seeds) from that file.
  *
  *   npm run build && node dist/scripts/ablation.js --part mix --variants baseline,uncertainty --seeds 1,2,3 --out .cache/ablation.jsonl
  *   node dist/scripts/ablation.js --summary --out .cache/ablation.jsonl
@@ -30,7 +30,7 @@ import { applySpeakerNorm } from '../src/data/speaker-norm.js';
 import { mergeDatasets } from '../src/data/datasets.js';
 import type { ClassificationMetrics, RegressionMetrics } from '../src/eval/metrics.js';
 import { headOnnx } from '../src/head/artifact.js';
-import { crossValidate } from '../src/head/cross-validate.js';
+import { crossValidate, meanStd } from '../src/head/cross-validate.js';
 import { evaluate, predict } from '../src/head/evaluate.js';
 import { fitHead, prepareTrainingSets } from '../src/head/fit-head.js';
 import { parseTrainConfig } from '../src/head/train-config.js';
@@ -46,11 +46,17 @@ import {
   loadDefaultCorpora,
 } from './train-default.js';
 
-const ARCH = DEFAULT_HEAD_CONFIG.architecture;
+/** The settings before #13 (the shipped head of #10): no context, no speaker normalisation. */
+const { context: _context, ...ARCH } = DEFAULT_HEAD_CONFIG.architecture;
+const BASE = { ...DEFAULT_HEAD_CONFIG, architecture: ARCH, speakerNorm: null };
 
-/** Each method as config keys over the shipped settings. */
+/** Each method as config keys over the settings before #13; `shipped` is what ships now. */
 export const VARIANTS: Record<string, Record<string, unknown>> = {
   baseline: {},
+  shipped: {
+    architecture: DEFAULT_HEAD_CONFIG.architecture,
+    speakerNorm: DEFAULT_HEAD_CONFIG.speakerNorm,
+  },
   concat: { architecture: { ...ARCH, fusion: 'concat' }, modalityDropout: 0.2 },
   late: { architecture: { ...ARCH, fusion: 'late' } },
   context: { architecture: { ...ARCH, context: { layers: 1, window: 2, speakerEdges: true } } },
@@ -84,7 +90,7 @@ async function runMix(
   variant: Record<string, unknown>,
   seed: number,
 ): Promise<Record<string, number>> {
-  const config = parseTrainConfig({ ...DEFAULT_HEAD_CONFIG, ...variant, seed });
+  const config = parseTrainConfig({ ...BASE, ...variant, seed });
   const mix = defaultMix(raw, config, { repeats: REPEATS, pairs: PAIRED });
   const factory = new SessionFactory({ intraOpThreads: config.threads, interOpThreads: 1 });
   const out = await mkdtemp(join(tmpdir(), 'emoflow-ablation-'));
@@ -122,7 +128,7 @@ async function runSpeech(
   variant: Record<string, unknown>,
   seed: number,
 ): Promise<Record<string, number>> {
-  const config = parseTrainConfig({ ...DEFAULT_HEAD_CONFIG, epochs: SPEECH_EPOCHS, ...variant, seed });
+  const config = parseTrainConfig({ ...BASE, epochs: SPEECH_EPOCHS, ...variant, seed });
   const factory = new SessionFactory({ intraOpThreads: config.threads, interOpThreads: 1 });
   try {
     const figures: Record<string, number> = {};
@@ -170,7 +176,9 @@ function summary(rows: Row[]): string {
       const runs = mine.filter((r) => r.variant === variant);
       const cells = names.map((n) => {
         const xs = runs.map((r) => r.figures[n]).filter((x): x is number => x !== undefined);
-        return xs.length === 0 ? '' : (xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(3);
+        if (xs.length === 0) return '';
+        const { mean, std } = meanStd(xs);
+        return xs.length > 1 ? `${mean.toFixed(3)} ± ${std.toFixed(3)}` : mean.toFixed(3);
       });
       lines.push(`| ${variant} | ${runs.map((r) => r.seed).join(',')} | ${cells.join(' | ')} |`);
     }

@@ -362,6 +362,33 @@ describe('whole heads (float64, central differences)', () => {
     }
   });
 
+  it('context: a lone row gets exactly what the head without context gives it', async () => {
+    const { d, params, feeds } = headCase('gelu', 'gated', { layers: 2 });
+    const plain = { ...d, architecture: { ...d.architecture } };
+    delete plain.architecture.context;
+    const run = async (desc: HeadDescription, withAdj: boolean) => {
+      const built = buildHead(desc, params, 'infer', { type: 'float64' });
+      const session = await ort.InferenceSession.create(
+        encodeModel(built.graph.toModel({ params: 'initializers' })),
+      );
+      const f: Feeds = {
+        text: feeds['text']!,
+        image: feeds['image']!,
+        audio: feeds['audio']!,
+        mask: feeds['mask']!,
+      };
+      if (withAdj) f['adj'] = feeds['adj']!;
+      const y = Array.from((await session.run(f))['emotion']!.data as Float64Array);
+      await session.release();
+      return y;
+    };
+    const ctx = await run(d, true);
+    const none = await run(plain, false);
+    // Row 3 is alone: the same to 12 decimals; rows 0–2 (a dialogue) differ.
+    for (let k = 0; k < 3; k++) expect(ctx[3 * 3 + k]).toBeCloseTo(none[3 * 3 + k]!, 12);
+    expect(Math.max(...[0, 1, 2].map((k) => Math.abs(ctx[k]! - none[k]!)))).toBeGreaterThan(1e-6);
+  });
+
   it('context with late fusion over several modalities is CONFIG_INVALID', () => {
     const d: HeadDescription = {
       ...desc,

@@ -171,11 +171,16 @@ export function buildHead(
   const taskHead = (t: TaskSpec, trunk: Value): Value => dense(shared(t, trunk), `task.${t.name}`);
   // Dialogue context: `layers` graph-attention layers (Veličković et al. 2018, eqs. 1–4, one
   // head) over the rows of the batch, each row attending to its neighbours in `adj` (itself
-  // included), with a residual so that a lone row keeps its own vector plus a learned shift.
+  // included), added to the row's own vector (a residual) for rows with a neighbour; a lone row
+  // passes unchanged.
   // Non-edges get −1e4 before the softmax, so exp gives exactly 0 there, as in maskedSoftmax.
   const withContext = (x: Value): Value => {
     if (adj === undefined) return x;
     const offEdge = g.scale(g.addScalar(g.positiveMask(adj), -1), 1e4);
+    // 1 for a sample with a neighbour besides itself, 0 for a one-node graph: a lone sample
+    // (every sample of a corpus without groups) passes the context layers unchanged, so
+    // context cannot shift what the head says about it.
+    const connected = g.positiveMask(g.addScalar(g.reduceSum(g.positiveMask(adj), [1], true), -1.5));
     let hx = x;
     for (let i = 0; i < layers; i++) {
       const name = `context.${i}`;
@@ -184,7 +189,7 @@ export function buildHead(
       const dst = g.transpose(g.matmul(wh, p(`${name}.dst`, shapes.get(`${name}.dst`)!)));
       const alpha = g.softmax(g.add(g.leakyRelu(g.add(src, dst), 0.2), offEdge), 1);
       const mixed = g.add(g.matmul(alpha, wh), p(`${name}.b`, shapes.get(`${name}.b`)!));
-      hx = g.add(hx, drop(act(mixed), name));
+      hx = g.add(hx, g.mul(drop(act(mixed), name), connected));
     }
     return hx;
   };
