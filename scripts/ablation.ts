@@ -32,7 +32,7 @@ import type { ClassificationMetrics, RegressionMetrics } from '../src/eval/metri
 import { headOnnx } from '../src/head/artifact.js';
 import { crossValidate, meanStd } from '../src/head/cross-validate.js';
 import { evaluate, predict } from '../src/head/evaluate.js';
-import { fitHead, prepareTrainingSets } from '../src/head/fit-head.js';
+import { prepareTrainingSets } from '../src/head/fit-head.js';
 import { parseTrainConfig } from '../src/head/train-config.js';
 import { graphSession, trainHead } from '../src/head/trainer.js';
 import { SessionFactory } from '../src/models/session-factory.js';
@@ -41,13 +41,15 @@ import {
   PAIRED,
   REPEATS,
   defaultMix,
+  fitMix,
   featureContext,
   keepTasks,
   loadDefaultCorpora,
 } from './train-default.js';
 
 /** The settings before #13 (the shipped head of #10): no context, no speaker normalisation. */
-const { context: _context, ...ARCH } = DEFAULT_HEAD_CONFIG.architecture;
+const ARCH: Record<string, unknown> = { ...DEFAULT_HEAD_CONFIG.architecture };
+delete ARCH['context'];
 const BASE = { ...DEFAULT_HEAD_CONFIG, architecture: ARCH, speakerNorm: null };
 
 /** Each method as config keys over the settings before #13; `shipped` is what ships now. */
@@ -95,17 +97,7 @@ async function runMix(
   const factory = new SessionFactory({ intraOpThreads: config.threads, interOpThreads: 1 });
   const out = await mkdtemp(join(tmpdir(), 'emoflow-ablation-'));
   try {
-    const fitted = await fitHead({
-      datasets: mix.datasets,
-      train: mix.train,
-      dev: mix.dev,
-      devSets: mix.devSets,
-      config,
-      factory,
-      ...(mix.prepared.speakerNorm === undefined ? {} : { speakerNorm: mix.prepared.speakerNorm }),
-      name: 'ablation',
-      out,
-    });
+    const fitted = await fitMix(mix, config, factory, { name: 'ablation', out });
     const m = fitted.metrics;
     const by = (m as { devByCorpus: Record<string, { tasks: Record<string, unknown> }> }).devByCorpus;
     return {

@@ -26,7 +26,7 @@ import { graphSession, trainHead } from '../src/head/trainer.js';
 import type { FeatureDataset } from '../src/data/feature-dataset.js';
 import { buildExtractors } from '../src/features/extractors.js';
 import type { ModalityExtractor } from '../src/features/modality-extractor.js';
-import { fitHead, prepareTrainingSets } from '../src/head/fit-head.js';
+import { fitHead, prepareTrainingSets, type FitHeadInput, type FitHeadResult } from '../src/head/fit-head.js';
 import { applySpeakerNorm, type SpeakerNorm } from '../src/data/speaker-norm.js';
 import { parseTrainConfig } from '../src/head/train-config.js';
 import { ModelStore } from '../src/models/model-store.js';
@@ -209,6 +209,25 @@ export function defaultMix(
   };
 }
 
+/** `fitHead` over a default mix: the shipped head, or one run of the ablation. */
+export function fitMix(
+  mix: ReturnType<typeof defaultMix>,
+  config: TrainConfig,
+  factory: SessionFactory,
+  options: Pick<FitHeadInput, 'name' | 'out' | 'notice' | 'onProgress'>,
+): Promise<FitHeadResult> {
+  return fitHead({
+    datasets: mix.datasets,
+    train: mix.train,
+    dev: mix.dev,
+    devSets: mix.devSets,
+    config,
+    factory,
+    ...(mix.prepared.speakerNorm === undefined ? {} : { speakerNorm: mix.prepared.speakerNorm }),
+    ...options,
+  });
+}
+
 /** Only the default head's tasks. */
 export function keepTasks(ds: FeatureDataset): FeatureDataset {
   return { ...ds, tasks: Object.fromEntries(Object.entries(ds.tasks).filter(([name]) => TASKS.has(name))) };
@@ -257,7 +276,9 @@ async function crossValidateRavdess(
     ] as ClassificationMetrics;
     // The same clips as a user without a manifest would give them: no speaker, no group (lone
     // samples, the head's global statistics).
-    const { groups: _g, speakers: _s, ...anonymous } = subset(raw.ravdess, folds[f]!);
+    const anonymous = subset(raw.ravdess, folds[f]!);
+    delete anonymous.groups;
+    delete anonymous.speakers;
     const blind =
       raw.speakerNorm === undefined ? anonymous : applySpeakerNorm(anonymous, raw.speakerNorm, false);
     const mb = evaluate(r.desc, await predict(session, r.desc, blind), blind).tasks[
@@ -326,7 +347,7 @@ async function main(): Promise<void> {
     repeats,
     pairs: (overrides['paired'] as number | undefined) ?? PAIRED,
   });
-  const { trainSets, prepared } = mix;
+  const { trainSets } = mix;
   const extractedSeconds = (Date.now() - t0) / 1000;
   await releaseExtraction();
   if (values['cv-ravdess'] !== undefined) {
@@ -344,14 +365,7 @@ async function main(): Promise<void> {
   }
 
   const factory = new SessionFactory({ intraOpThreads: config.threads, interOpThreads: 1 });
-  const fitted = await fitHead({
-    datasets: mix.datasets,
-    train: mix.train,
-    dev: mix.dev,
-    devSets: mix.devSets,
-    config,
-    factory,
-    ...(prepared.speakerNorm === undefined ? {} : { speakerNorm: prepared.speakerNorm }),
+  const fitted = await fitMix(mix, config, factory, {
     name: 'default',
     notice:
       'Trained on RAVDESS (CC BY-NC-SA 4.0) among other corpora: this head is for non-commercial use. ' +

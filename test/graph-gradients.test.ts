@@ -337,17 +337,8 @@ describe('whole heads (float64, central differences)', () => {
 
   it('context: a lone row is unaffected by the other rows; a row of a dialogue depends on its neighbours only', async () => {
     const { d, params, feeds } = headCase('gelu', 'gated', { layers: 2 });
-    const built = buildHead(d, params, 'infer', { type: 'float64' });
-    const session = await ort.InferenceSession.create(
-      encodeModel(built.graph.toModel({ params: 'initializers' })),
-    );
-    const f: Feeds = {
-      text: feeds['text']!,
-      image: feeds['image']!,
-      audio: feeds['audio']!,
-      mask: feeds['mask']!,
-      adj: feeds['adj']!,
-    };
+    const session = await inferSession(d, params);
+    const f = inferFeeds(feeds, true);
     const before = Array.from((await session.run(f))['emotion']!.data as Float64Array);
     // Change row 1's text: rows 0–2 (its dialogue) move, row 3 (alone) does not.
     const text = Float64Array.from(feeds['text']!.data as Float64Array);
@@ -367,18 +358,8 @@ describe('whole heads (float64, central differences)', () => {
     const plain = { ...d, architecture: { ...d.architecture } };
     delete plain.architecture.context;
     const run = async (desc: HeadDescription, withAdj: boolean) => {
-      const built = buildHead(desc, params, 'infer', { type: 'float64' });
-      const session = await ort.InferenceSession.create(
-        encodeModel(built.graph.toModel({ params: 'initializers' })),
-      );
-      const f: Feeds = {
-        text: feeds['text']!,
-        image: feeds['image']!,
-        audio: feeds['audio']!,
-        mask: feeds['mask']!,
-      };
-      if (withAdj) f['adj'] = feeds['adj']!;
-      const y = Array.from((await session.run(f))['emotion']!.data as Float64Array);
+      const session = await inferSession(desc, params);
+      const y = Array.from((await session.run(inferFeeds(feeds, withAdj)))['emotion']!.data as Float64Array);
       await session.release();
       return y;
     };
@@ -441,17 +422,10 @@ describe('whole heads (float64, central differences)', () => {
     for (const fusion of ['late', 'concat'] as const) {
       const { d, params, feeds } = headCase('gelu', fusion);
       if (fusion === 'late') params.set('late.logit', Float64Array.of(0.5, -1, 2));
-      const built = buildHead(d, params, 'infer', { type: 'float64' });
-      const session = await ort.InferenceSession.create(
-        encodeModel(built.graph.toModel({ params: 'initializers' })),
+      const session = await inferSession(d, params);
+      const c = Array.from(
+        (await session.run(inferFeeds(feeds, false)))['contribution']!.data as Float64Array,
       );
-      const f: Feeds = {
-        text: feeds['text']!,
-        image: feeds['image']!,
-        audio: feeds['audio']!,
-        mask: feeds['mask']!,
-      };
-      const c = Array.from((await session.run(f))['contribution']!.data as Float64Array);
       await session.release();
       const mask = [1, 1, 1, 1, 0, 1, 0, 1, 1, 1, 1, 0];
       const logits = fusion === 'late' ? [0.5, -1, 2] : [0, 0, 0];
@@ -463,6 +437,24 @@ describe('whole heads (float64, central differences)', () => {
     }
   });
 });
+
+/** A head's float64 inference graph (parameters baked in) as a session. */
+async function inferSession(desc: HeadDescription, params: ParamStore): Promise<ort.InferenceSession> {
+  const built = buildHead(desc, params, 'infer', { type: 'float64' });
+  return ort.InferenceSession.create(encodeModel(built.graph.toModel({ params: 'initializers' })));
+}
+
+/** The inference graph's inputs among a training case's feeds (`adj` for a context head). */
+function inferFeeds(feeds: Feeds, adj: boolean): Feeds {
+  const f: Feeds = {
+    text: feeds['text']!,
+    image: feeds['image']!,
+    audio: feeds['audio']!,
+    mask: feeds['mask']!,
+  };
+  if (adj) f['adj'] = feeds['adj']!;
+  return f;
+}
 
 /** Finite-difference check of buildHead's own training graph. */
 async function checkHead(
