@@ -14,6 +14,7 @@ import { sharedPath } from '../src/bench/bench-inputs.js';
 import { packageRoot } from '../src/core/package-root.js';
 import { Random } from '../src/core/random.js';
 import { loadDataset } from '../src/data/datasets.js';
+import { applySpeakerNorm } from '../src/data/speaker-norm.js';
 import type { FeatureDataset } from '../src/data/feature-dataset.js';
 import type { ClassificationMetrics } from '../src/eval/metrics.js';
 import { buildExtractors } from '../src/features/extractors.js';
@@ -73,10 +74,13 @@ async function main(): Promise<void> {
   const head = await loadHead(join(packageRoot(), 'models', 'heads', 'default'));
   const store = new ModelStore();
   const extraction = new SessionFactory();
-  const emodb = await loadDataset(`emodb:${sharedPath('data', 'speech', 'emodb')}`, {
+  const raw = await loadDataset(`emodb:${sharedPath('data', 'speech', 'emodb')}`, {
     cacheDir: values.cache ?? join(packageRoot(), '.cache', 'features'),
     extractors: () => buildExtractors({ factory: extraction, store, modalities: ['audio'], vad: false }),
   });
+  // The clips as the default head takes them: standardised per speaker when it was trained so.
+  const plan = head.json.speakerNorm;
+  const emodb = plan === null ? raw : applySpeakerNorm(raw, plan);
   const factory = new SessionFactory({ intraOpThreads: 1, interOpThreads: 1 });
   const folds = groupFolds(emodb.speakers!, 5, 1);
   const curve: Record<string, Record<number, number[]>> = {
