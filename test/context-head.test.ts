@@ -1,3 +1,4 @@
+import { noTraining, smallContextHead } from './support/heads.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +10,6 @@ import type { FeatureDataset } from '../src/data/feature-dataset.js';
 import { saveHead } from '../src/head/artifact.js';
 import { predict } from '../src/head/evaluate.js';
 import { paramShapes, type ParamStore } from '../src/head/head-model.js';
-import type { HeadDescription } from '../src/head/head-spec.js';
 import { graphSession } from '../src/head/trainer.js';
 import { SessionFactory } from '../src/models/session-factory.js';
 import type { SampleFeatures } from '../src/pipeline/extract.js';
@@ -30,31 +30,14 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-const desc: HeadDescription = {
-  slots: [
+const desc = smallContextHead(
+  [
     { modality: 'text', spec: { name: 't', version: '1', dim: 4 }, mean: [0, 0, 0, 0], std: [1, 1, 1, 1] },
     { modality: 'image', spec: { name: 'i', version: '1', dim: 3 }, mean: [0, 0, 0], std: [1, 1, 1] },
   ],
-  architecture: {
-    hidden: 8,
-    gate: 4,
-    trunk: [8],
-    activation: 'gelu',
-    fusion: 'gated',
-    context: { layers: 2, window: 1, speakerEdges: true, maxGroup: 64 },
-  },
-  tasks: [
-    {
-      name: 'emotion',
-      type: 'classification',
-      labels: [...EMOTIONS],
-      weight: 1,
-      labelSmoothing: 0,
-      classWeights: 'none',
-    },
-  ],
-  temperature: { emotion: 1 },
-};
+  8,
+  2,
+);
 
 // Samples 0–2: one dialogue (0 and 2 share a speaker, 2 is two turns after 1); 3 alone; 4 another dialogue.
 const rows = [
@@ -83,19 +66,7 @@ beforeAll(async () => {
     thresholds: {},
     metrics: {},
     taskModalities: { emotion: ['text', 'image'] },
-    training: {
-      corpora: [],
-      dev: null,
-      seed: 1,
-      config: {},
-      init: null,
-      freeze: null,
-      trained: [],
-      steps: 0,
-      seconds: 0,
-      time: new Date(0).toISOString(),
-      log: [],
-    },
+    training: noTraining(),
   });
   runner = await HeadRunner.load(dir, factory);
 });

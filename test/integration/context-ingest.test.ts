@@ -1,3 +1,4 @@
+import { noTraining, smallContextHead } from '../support/heads.js';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,6 @@ import { EMOTIONS } from '../../src/core/labels.js';
 import { Random } from '../../src/core/random.js';
 import { saveHead } from '../../src/head/artifact.js';
 import { paramShapes, type ParamStore } from '../../src/head/head-model.js';
-import type { HeadDescription } from '../../src/head/head-spec.js';
 import { predictionRecordSchema, type PredictionRecord } from '../../src/pipeline/record.js';
 import { emoflow } from '../support/cli.js';
 
@@ -60,8 +60,8 @@ function maxDiff(a: PredictionRecord, b: PredictionRecord): number {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'emoflow-context-ingest-'));
-  const desc: HeadDescription = {
-    slots: [
+  const desc = smallContextHead(
+    [
       {
         modality: 'text',
         spec: { name: 'text-universal-sentence-encoder-lite-mean', version: '1', dim: 512 },
@@ -69,26 +69,9 @@ beforeAll(async () => {
         std: new Array<number>(512).fill(0.05),
       },
     ],
-    architecture: {
-      hidden: 16,
-      gate: 4,
-      trunk: [16],
-      activation: 'gelu',
-      fusion: 'gated',
-      context: { layers: 1, window: 1, speakerEdges: true, maxGroup: 64 },
-    },
-    tasks: [
-      {
-        name: 'emotion',
-        type: 'classification',
-        labels: [...EMOTIONS],
-        weight: 1,
-        labelSmoothing: 0,
-        classWeights: 'none',
-      },
-    ],
-    temperature: { emotion: 1 },
-  };
+    16,
+    1,
+  );
   const rnd = new Random(5);
   const params: ParamStore = new Map();
   for (const s of paramShapes(desc)) {
@@ -103,19 +86,7 @@ beforeAll(async () => {
     thresholds: {},
     metrics: {},
     taskModalities: { emotion: ['text'] },
-    training: {
-      corpora: [],
-      dev: null,
-      seed: 1,
-      config: {},
-      init: null,
-      freeze: null,
-      trained: [],
-      steps: 0,
-      seconds: 0,
-      time: new Date(0).toISOString(),
-      log: [],
-    },
+    training: noTraining(),
   });
 });
 
