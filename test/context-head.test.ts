@@ -80,7 +80,7 @@ function features(i: number): SampleFeatures {
     warnings: [],
   };
   if (r.image) f.modalities.image = { status: 'ok', vector: image.slice(i * 3, i * 3 + 3), meta: {} };
-  if (r.group !== undefined) f.context = { group: r.group, order: r.order, speaker: r.speaker };
+  if (r.group !== undefined) Object.assign(f, { group: r.group, order: r.order, speaker: r.speaker });
   return f;
 }
 

@@ -3,7 +3,6 @@ import { MODALITIES, type Modality } from '../core/labels.js';
 import { modalityPath, type Sample } from '../core/sample.js';
 import { readModality } from '../data/extract-features.js';
 import type { ExtractorInput, ModalityExtractor } from '../features/modality-extractor.js';
-import type { ContextNode } from '../head/context-graph.js';
 import type { PredictionRecord, RecordError } from './record.js';
 
 /** One modality of one sample after extraction: its feature vector, or its input error. */
@@ -20,10 +19,10 @@ export interface SampleFeatures {
   inputs: PredictionRecord['inputs'];
   modalities: Partial<Record<Modality, ModalityOutcome>>;
   warnings: EmoflowWarning[];
-  /** Who speaks, where the input names it (per-speaker standardisation). */
+  /** The sample's dialogue, position and speaker where the input names them (context graph, speaker standardisation). */
+  group?: string;
+  order?: number;
   speaker?: string;
-  /** The sample's group, order and speaker when it has a group: a context head's graph. */
-  context?: ContextNode;
 }
 
 /** The modalities a sample has (a path or inline text), whether or not they can be read. */
@@ -66,8 +65,9 @@ export async function readSamples(
     inputs: inputsOf(s),
     modalities: {},
     warnings: [],
+    ...(s.group === undefined || s.group === '' ? {} : { group: s.group }),
+    ...(s.order === undefined ? {} : { order: s.order }),
     ...(s.speaker === undefined || s.speaker === '' ? {} : { speaker: s.speaker }),
-    ...(s.group === undefined ? {} : { context: { group: s.group, order: s.order, speaker: s.speaker } }),
   }));
   samples.forEach((s, i) => {
     for (const m of presentModalities(s)) {

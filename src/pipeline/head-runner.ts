@@ -157,8 +157,8 @@ export class HeadRunner {
     if (context !== undefined) {
       // A missing order counts samples, not rows (a sample's per-modality rows sit between).
       const nodes = rows.map((r) => {
-        const c = samples[r.sample]!.context;
-        return r.only === null && c !== undefined ? { ...c, order: c.order ?? r.sample } : {};
+        const { group, order, speaker } = samples[r.sample]!;
+        return r.only === null && group !== undefined ? { group, order: order ?? r.sample, speaker } : {};
       });
       feeds['adj'] = new ort.Tensor('float32', contextAdjacency(nodes, context), [n, n]);
     }
