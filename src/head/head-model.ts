@@ -1,7 +1,7 @@
 import { EmoflowError } from '../core/errors.js';
 import { MODALITIES, type Modality } from '../core/labels.js';
 import { Graph, type FloatArray, type FloatType, type Value } from './graph.js';
-import { contextOf, type HeadDescription, type TaskSpec } from './head-spec.js';
+import { contextOf, isAdversarial, type HeadDescription, type TaskSpec } from './head-spec.js';
 
 /** Parameter values by name: the head's trainable state. */
 export type ParamStore = Map<string, FloatArray>;
@@ -165,9 +165,7 @@ export function buildHead(
    * every shared value before it (trunk, and late fusion's weights) learns against that task.
    */
   const shared = (t: TaskSpec, x: Value): Value =>
-    t.type === 'classification' && t.reverseGradient !== undefined
-      ? g.reverseGradient(x, t.reverseGradient)
-      : x;
+    isAdversarial(t) ? g.reverseGradient(x, t.reverseGradient) : x;
   const taskHead = (t: TaskSpec, trunk: Value): Value => dense(shared(t, trunk), `task.${t.name}`);
   // Dialogue context: `layers` graph-attention layers (Veličković et al. 2018, eqs. 1–4, one
   // head) over the rows of the batch, each row attending to its neighbours in `adj` (itself

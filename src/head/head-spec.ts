@@ -41,6 +41,13 @@ export const taskSchema = z.discriminatedUnion('type', [
 
 export type TaskSpec = z.infer<typeof taskSchema>;
 
+/** Whether a task is a training-only adversary behind gradient reversal (`reverseGradient`). */
+export function isAdversarial(t: TaskSpec): t is Extract<TaskSpec, { type: 'classification' }> & {
+  reverseGradient: number;
+} {
+  return t.type === 'classification' && t.reverseGradient !== undefined;
+}
+
 /**
  * Dialogue context (DESIGN.md §7, docs/head.md "Dialogue context"): samples of one `group` form a
  * graph (edges between positions at most `window` apart, and between turns of one speaker when

@@ -12,6 +12,7 @@ import type { FloatArray } from './graph.js';
 import { buildHead, paramShapes, taskWidth, type ParamStore } from './head-model.js';
 import {
   contextOf,
+  isAdversarial,
   taskSchema,
   type ContextSpec,
   type HeadDescription,
@@ -384,11 +385,6 @@ export async function trainHead(input: TrainInput): Promise<TrainResult> {
     steps: step,
     seconds: (Date.now() - t0) / 1000,
   };
-}
-
-/** Whether a task is a training-only adversary behind gradient reversal (head-spec.ts). */
-export function isAdversarial(t: TaskSpec): boolean {
-  return t.type === 'classification' && t.reverseGradient !== undefined;
 }
 
 /**
