@@ -55,28 +55,28 @@ export async function predict(
     out.set(t.name, new Float32Array(ds.size * (t.type === 'regression' ? 1 : taskWidth(t))));
   out.set('contribution', new Float32Array(ds.size * 3));
   const feeder = new BatchFeeder(ds, desc, NO_AUGMENT, 0);
+  // Rows in order; a context head sees whole graphs instead (batches of whole units).
   const context = contextOf(desc.architecture);
-  if (context !== undefined) {
-    // A context head sees whole graphs: batches of whole units, outputs put back by row.
+  let batches: ArrayLike<number>[];
+  if (context === undefined) {
+    batches = [];
+    for (let start = 0; start < ds.size; start += batch)
+      batches.push(Array.from({ length: Math.min(batch, ds.size - start) }, (_, k) => start + k));
+  } else {
     const units = contextUnits(ds.size, ds.groups, ds.order, context.maxGroup);
-    for (const idx of packUnits(
+    batches = packUnits(
       units,
       Int32Array.from(units, (_, k) => k),
       batch,
-    )) {
-      const res = await session.run({ ...extra, ...feeder.feeds(idx, false, []) });
-      for (const [name, buf] of out) {
-        const w = buf.length / ds.size;
-        const got = res[name]!.data as Float32Array;
-        idx.forEach((row, k) => buf.set(got.subarray(k * w, (k + 1) * w), row * w));
-      }
-    }
-    return out;
+    );
   }
-  for (let start = 0; start < ds.size; start += batch) {
-    const idx = Array.from({ length: Math.min(batch, ds.size - start) }, (_, k) => start + k);
+  for (const idx of batches) {
     const res = await session.run({ ...extra, ...feeder.feeds(idx, false, []) });
-    for (const [name, buf] of out) buf.set(res[name]!.data as Float32Array, start * (buf.length / ds.size));
+    for (const [name, buf] of out) {
+      const w = buf.length / ds.size;
+      const got = res[name]!.data as Float32Array;
+      for (let k = 0; k < idx.length; k++) buf.set(got.subarray(k * w, (k + 1) * w), idx[k]! * w);
+    }
   }
   return out;
 }
