@@ -25,7 +25,7 @@ export const speakerNormSchema = z.object({
 });
 export type SpeakerNorm = z.infer<typeof speakerNormSchema>;
 
-/** Running sums of a speaker's vectors (float64). */
+/** Running sums of feature vectors (float64): mean and standard deviation of a speaker, a modality, … */
 export class Moments {
   count = 0;
   readonly sum: Float64Array;
@@ -84,8 +84,16 @@ export function speakerStatistics(
     if (m === undefined) acc.set(s, (m = new Moments(dim)));
     m.add(data, i * dim);
   });
+  return statisticsOf(acc, minSamples);
+}
+
+/** The statistics of each speaker summed in `bySpeaker` with at least `minSamples` samples. */
+export function statisticsOf(
+  bySpeaker: ReadonlyMap<string, Moments>,
+  minSamples: number,
+): Map<string, { mean: number[]; std: number[] }> {
   const out = new Map<string, { mean: number[]; std: number[] }>();
-  for (const [s, m] of acc) if (m.count >= minSamples) out.set(s, m.stats());
+  for (const [s, m] of bySpeaker) if (m.count >= minSamples) out.set(s, m.stats());
   return out;
 }
 

@@ -4,6 +4,7 @@ import { EmoflowError } from '../core/errors.js';
 import { MODALITIES, type Modality } from '../core/labels.js';
 import { Random } from '../core/random.js';
 import type { FeatureDataset } from '../data/feature-dataset.js';
+import { Moments } from '../data/speaker-norm.js';
 import type { SessionFactory } from '../models/session-factory.js';
 import { classificationMetrics, regressionMetrics } from '../eval/metrics.js';
 import { predict, truthOf } from './evaluate.js';
@@ -69,24 +70,13 @@ export interface TrainResult {
 /** Standardisation statistics of one modality over the rows where it is present. */
 function slotStats(ds: FeatureDataset, m: Modality): { mean: number[]; std: number[]; present: number } {
   const f = ds.features[m]!;
-  const dim = f.spec.dim;
   const col = MODALITIES.indexOf(m);
-  const sum = new Float64Array(dim);
-  const sq = new Float64Array(dim);
-  let n = 0;
-  for (let i = 0; i < ds.size; i++) {
-    if (ds.mask[i * 3 + col] === 0) continue;
-    n++;
-    for (let d = 0; d < dim; d++) {
-      const x = f.data[i * dim + d]!;
-      sum[d]! += x;
-      sq[d]! += x * x;
-    }
-  }
-  const mean = Array.from(sum, (s) => (n > 0 ? s / n : 0));
-  const std = Array.from(sq, (s, d) => (n > 0 ? Math.sqrt(Math.max(0, s / n - mean[d]! * mean[d]!)) : 1));
-  // Round-trip through float32 so that head.json holds exactly what the graph uses.
-  return { mean: Array.from(Float32Array.from(mean)), std: Array.from(Float32Array.from(std)), present: n };
+  const moments = new Moments(f.spec.dim);
+  for (let i = 0; i < ds.size; i++) if (ds.mask[i * 3 + col] === 1) moments.add(f.data, i * f.spec.dim);
+  if (moments.count === 0)
+    return { mean: new Array(f.spec.dim).fill(0), std: new Array(f.spec.dim).fill(1), present: 0 };
+  // Moments rounds through float32, so that head.json holds exactly what the graph uses.
+  return { ...moments.stats(), present: moments.count };
 }
 
 /** The head's description: from `init`, or from the data's features and tasks. */

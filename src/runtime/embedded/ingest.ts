@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { EmoflowWarning, ErrorCode } from '../../core/errors.js';
 import { MODALITIES, type Modality } from '../../core/labels.js';
-import { Moments, type SpeakerNorm } from '../../data/speaker-norm.js';
+import { Moments, statisticsOf, type SpeakerNorm } from '../../data/speaker-norm.js';
 import type { Sample } from '../../core/sample.js';
 import type { SkippedFile } from '../../data/folder.js';
 import { openOutput, type Format, type OutputMode } from '../../export/writers.js';
@@ -232,12 +232,7 @@ async function speakerStatisticsOf(
   if (part.length > 0) await dispatch();
   while (inFlight.length > 0) add(await inFlight.shift()!);
   const out = new Map<Modality, Map<string, { mean: number[]; std: number[] }>>();
-  for (const [m, bySpeaker] of acc) {
-    const stats = new Map<string, { mean: number[]; std: number[] }>();
-    for (const [speaker, moments] of bySpeaker)
-      if (moments.count >= plan.minSamples) stats.set(speaker, moments.stats());
-    out.set(m, stats);
-  }
+  for (const [m, bySpeaker] of acc) out.set(m, statisticsOf(bySpeaker, plan.minSamples));
   return out;
 }
 
