@@ -127,22 +127,18 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
         () => undefined,
       );
     const progress = () => options.onProgress?.({ done: written + resumed, total, records });
-    const finish = async (pending: Promise<SampleFeatures[]>) => {
-      const out = await runner.predict(await pending);
+    const finish = async (features: SampleFeatures[]) => {
+      const out = await runner.predict(features);
       await writer.write(out);
       tally(out, records, errors);
       written += out.length;
       progress();
     };
-    const inFlight: Promise<SampleFeatures[]>[] = [];
-    const maxInFlight = Math.max(2, 2 * workers);
+    const inFlight = new InOrder(ex, Math.max(2, 2 * workers), finish);
     let part: Sample[] = [];
     const dispatch = async () => {
-      const pending = ex.extract(part);
-      pending.catch(() => undefined); // awaited in order below; a fatal error must not go unhandled meanwhile
-      inFlight.push(pending);
+      await inFlight.push(part);
       part = [];
-      if (inFlight.length >= maxInFlight) await finish(inFlight.shift()!);
     };
     const cap = runner.groupCap;
     for await (const s of source.samples) {
@@ -157,7 +153,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
       if (cap === undefined && part.length === batch) await dispatch();
     }
     if (part.length > 0) await dispatch();
-    while (inFlight.length > 0) await finish(inFlight.shift()!);
+    await inFlight.drain();
     progress();
     await writer.close();
   } catch (e) {
@@ -189,6 +185,31 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
 }
 
 /**
+ * Micro-batches being extracted, handed to `handle` in the order they were pushed, with at most
+ * `max` in flight: pushing one more waits for the oldest.
+ */
+class InOrder {
+  private readonly pending: Promise<SampleFeatures[]>[] = [];
+
+  constructor(
+    private readonly ex: Extraction,
+    private readonly max: number,
+    private readonly handle: (features: SampleFeatures[]) => Promise<void> | void,
+  ) {}
+
+  async push(samples: Sample[]): Promise<void> {
+    const p = this.ex.extract(samples);
+    p.catch(() => undefined); // awaited in order; a fatal error must not go unhandled meanwhile
+    this.pending.push(p);
+    if (this.pending.length >= this.max) await this.handle(await this.pending.shift()!);
+  }
+
+  async drain(): Promise<void> {
+    while (this.pending.length > 0) await this.handle(await this.pending.shift()!);
+  }
+}
+
+/**
  * A first pass over the input for per-speaker standardisation: the plan's modalities of every
  * sample that names a speaker, extracted and summed per speaker; the statistics of speakers
  * with at least `plan.minSamples` such samples. Costs one more extraction of those modalities.
@@ -215,22 +236,18 @@ async function speakerStatisticsOf(
   };
   const source = await openInput(input);
   // As many batches in flight as the run itself keeps.
-  const inFlight: Promise<SampleFeatures[]>[] = [];
+  const inFlight = new InOrder(ex, maxInFlight, add);
   let part: Sample[] = [];
-  const dispatch = async () => {
-    const pending = ex.extract(part);
-    pending.catch(() => undefined); // awaited below
-    inFlight.push(pending);
-    part = [];
-    if (inFlight.length >= maxInFlight) add(await inFlight.shift()!);
-  };
   for await (const s of source.samples) {
     if (s.speaker === undefined || s.speaker === '') continue;
     part.push(onlyModalities(s, plan.modalities));
-    if (part.length === batch) await dispatch();
+    if (part.length === batch) {
+      await inFlight.push(part);
+      part = [];
+    }
   }
-  if (part.length > 0) await dispatch();
-  while (inFlight.length > 0) add(await inFlight.shift()!);
+  if (part.length > 0) await inFlight.push(part);
+  await inFlight.drain();
   const out = new Map<Modality, Map<string, { mean: number[]; std: number[] }>>();
   for (const [m, bySpeaker] of acc) out.set(m, statisticsOf(bySpeaker, plan.minSamples));
   return out;
