@@ -144,7 +144,7 @@ async function runSpeech(
     const sets = config.domainAdversarial > 0 ? [ravdess, withoutLabels(emodb)] : [ravdess];
     const prepared = prepareTrainingSets(sets, config);
     const r = await trainHead({ train: mergeDatasets(prepared.sets), config, factory });
-    const test = prepared.speakerNorm === undefined ? emodb : applySpeakerNorm(emodb, prepared.speakerNorm);
+    const test = applySpeakerNorm(emodb, prepared.speakerNorm);
     const session = await graphSession(factory, headOnnx(r.desc, r.params, 'ablation'));
     const m = evaluate(r.desc, await predict(session, r.desc, test), test).tasks[
       'emotion'

@@ -193,9 +193,7 @@ export function defaultMix(
   const repeated = trainSets.flatMap((ds, i) =>
     repeatCorpus(ds, options.repeats[TRAIN[i]!.slice(0, TRAIN[i]!.indexOf(':'))] ?? 1, config.seed + 10 * i),
   );
-  const devSets = raw.dev.map((ds) =>
-    prepared.speakerNorm === undefined ? ds : applySpeakerNorm(ds, prepared.speakerNorm),
-  );
+  const devSets = raw.dev.map((ds) => applySpeakerNorm(ds, prepared.speakerNorm));
   const paired = pairByClass(trainSets, { size: options.pairs, seed: config.seed });
   if (paired.size > 0) repeated.push(paired);
   const pairedDev = pairByClass(devSets, { size: 3000, seed: 7 });
@@ -279,8 +277,7 @@ async function crossValidateRavdess(
     const anonymous = subset(raw.ravdess, folds[f]!);
     delete anonymous.groups;
     delete anonymous.speakers;
-    const blind =
-      raw.speakerNorm === undefined ? anonymous : applySpeakerNorm(anonymous, raw.speakerNorm, false);
+    const blind = applySpeakerNorm(anonymous, raw.speakerNorm, false);
     const mb = evaluate(r.desc, await predict(session, r.desc, blind), blind).tasks[
       'emotion'
     ] as ClassificationMetrics;

@@ -79,8 +79,7 @@ async function main(): Promise<void> {
     extractors: () => buildExtractors({ factory: extraction, store, modalities: ['audio'], vad: false }),
   });
   // The clips as the default head takes them: standardised per speaker when it was trained so.
-  const plan = head.json.speakerNorm;
-  const emodb = plan === null ? raw : applySpeakerNorm(raw, plan);
+  const emodb = applySpeakerNorm(raw, head.json.speakerNorm);
   const factory = new SessionFactory({ intraOpThreads: 1, interOpThreads: 1 });
   const folds = groupFolds(emodb.speakers!, 5, 1);
   const curve: Record<string, Record<number, number[]>> = {

@@ -83,8 +83,7 @@ export const evalCommand = defineCommand({
     // Raw corpora are extracted as the head was trained: VAD on or off is part of its audio spec.
     const vad = head.json.features.audio?.name.endsWith('-vad') ?? false;
     const raw = await loadFlaggedDataset(flags.data, flags, io, factory, store, vad);
-    const plan = head.json.speakerNorm;
-    const ds = plan === null ? raw : applySpeakerNorm(raw, plan, flags['speaker-norm'] === 'auto');
+    const ds = applySpeakerNorm(raw, head.json.speakerNorm, flags['speaker-norm'] === 'auto');
     if (!flags['no-progress'] && io.interactive)
       io.err(`evaluating ${head.json.name} on ${ds.name} (${ds.size} samples)\n`);
     const session = await graphSession(factory, head.onnx);

@@ -117,10 +117,7 @@ export const trainCommand = defineCommand({
     const prepared = prepareTrainingSets(datasets, config, init);
     const train = mergeDatasets(prepared.sets);
     const rawDev = flags.dev === undefined ? undefined : await loadDataset(flags.dev, extraction);
-    const dev =
-      rawDev === undefined || prepared.speakerNorm === undefined
-        ? rawDev
-        : applySpeakerNorm(rawDev, prepared.speakerNorm);
+    const dev = rawDev === undefined ? undefined : applySpeakerNorm(rawDev, prepared.speakerNorm);
     const factory = new SessionFactory({
       device: flags.device as Device,
       intraOpThreads: config.threads,

@@ -120,9 +120,15 @@ export function fitSpeakerNorm(
 /**
  * A dataset with the plan's modalities standardised: by speaker where the speaker has enough
  * samples (and `perSpeaker` is on), else with the plan's global fallback. Rows without the
- * modality stay as they are (zeros, mask 0).
+ * modality stay as they are (zeros, mask 0). Without a plan (a head trained without speaker
+ * normalisation), the dataset as it is.
  */
-export function applySpeakerNorm(ds: FeatureDataset, plan: SpeakerNorm, perSpeaker = true): FeatureDataset {
+export function applySpeakerNorm(
+  ds: FeatureDataset,
+  plan: SpeakerNorm | null | undefined,
+  perSpeaker = true,
+): FeatureDataset {
+  if (plan == null) return ds;
   const features = { ...ds.features };
   for (const m of plan.modalities) {
     const f = ds.features[m];

@@ -81,10 +81,7 @@ export async function crossValidate(
     );
     const train = prepared.sets[0]!;
     const rawTest = subset(ds, held, `${ds.name} (fold ${f + 1})`);
-    const test =
-      prepared.speakerNorm === undefined
-        ? rawTest
-        : applySpeakerNorm(rawTest, prepared.speakerNorm, options.speakerNormAtTest !== 'off');
+    const test = applySpeakerNorm(rawTest, prepared.speakerNorm, options.speakerNormAtTest !== 'off');
     const r = await trainHead({ train, config: options.config, factory: options.factory });
     const session = await graphSession(options.factory, headOnnx(r.desc, r.params, `cv-${f}`));
     const ev = evaluate(r.desc, await predict(session, r.desc, test), test);

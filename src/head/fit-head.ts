@@ -51,7 +51,7 @@ export function prepareTrainingSets(
       );
     plan = fitSpeakerNorm(sets, config.speakerNorm);
   }
-  let out = plan === undefined ? [...sets] : sets.map((d) => applySpeakerNorm(d, plan));
+  let out = sets.map((d) => applySpeakerNorm(d, plan));
   if (config.domainAdversarial > 0) out = withDomainTask(out, config.domainAdversarial);
   return plan === undefined ? { sets: out } : { sets: out, speakerNorm: plan };
 }
