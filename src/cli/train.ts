@@ -94,8 +94,9 @@ export const trainCommand = defineCommand({
       throw new EmoflowError('CONFIG_INVALID', 'emoflow train: --freeze needs --init <head dir>');
     let config = flags.config === undefined ? parseTrainConfig({}) : await readTrainConfig(flags.config);
     if (flags.seed !== undefined) config = { ...config, seed: flags.seed };
+    // The flag is the config key with its defaults.
     if (flags['speaker-norm'] && config.speakerNorm === null)
-      config = { ...config, speakerNorm: { modalities: ['audio'], minSamples: 8 } };
+      config = parseTrainConfig({ ...config, speakerNorm: {} });
     if (flags.unlabelled.length > 0 && config.domainAdversarial === 0)
       throw new EmoflowError(
         'CONFIG_INVALID',
