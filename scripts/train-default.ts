@@ -10,6 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
+import { MODALITIES } from '../src/core/labels.js';
 import { pathToFileURL } from 'node:url';
 import { sharedPath } from '../src/bench/bench-inputs.js';
 import { packageRoot } from '../src/core/package-root.js';
@@ -26,7 +27,15 @@ import { graphSession, trainHead } from '../src/head/trainer.js';
 import type { FeatureDataset } from '../src/data/feature-dataset.js';
 import { buildExtractors } from '../src/features/extractors.js';
 import type { ModalityExtractor } from '../src/features/modality-extractor.js';
-import { fitHead, prepareTrainingSets, type FitHeadInput, type FitHeadResult } from '../src/head/fit-head.js';
+import {
+  corpusKey,
+  devSet,
+  fitHead,
+  prepareTrainingSets,
+  type FitHeadInput,
+  type FitHeadResult,
+} from '../src/head/fit-head.js';
+import { withCorpusPriors } from '../src/head/label-prior.js';
 import { applySpeakerNorm, type SpeakerNorm } from '../src/data/speaker-norm.js';
 import { parseTrainConfig } from '../src/head/train-config.js';
 import { ModelStore } from '../src/models/model-store.js';
@@ -72,21 +81,85 @@ export const DEFAULT_HEAD_CONFIG = {
 /** Whether speech goes through Silero VAD (chosen on RAVDESS actor cross-validation, docs/RESULTS.md). */
 export const DEFAULT_HEAD_VAD = false;
 
-export const TRAIN = [
-  `meld:${sharedPath('data', 'text', 'meld', 'train_sent_emo.csv')}`,
-  `goemotions-ekman:${sharedPath('data', 'text', 'goemotions', 'train.tsv')}`,
-  `dair:${sharedPath('data', 'text', 'dair', 'train.txt')}`,
-  `emobank:${sharedPath('data', 'text', 'emobank', 'emobank.csv')}#train`,
-  `ravdess:${sharedPath('data', 'speech', 'ravdess')}`,
-  `ferplus:${sharedPath('data', 'face', 'ferplus', 'FER2013Train')}`,
-];
-export const DEV = [
-  `meld:${sharedPath('data', 'text', 'meld', 'dev_sent_emo.csv')}`,
-  `goemotions-ekman:${sharedPath('data', 'text', 'goemotions', 'dev.tsv')}`,
-  `dair:${sharedPath('data', 'text', 'dair', 'val.txt')}`,
-  `emobank:${sharedPath('data', 'text', 'emobank', 'emobank.csv')}#dev`,
-  `ferplus:${sharedPath('data', 'face', 'ferplus', 'FER2013Valid')}`,
-];
+/** A corpus the default head can train on, and what it is scored on when held out or as dev. */
+export interface CorpusEntry {
+  modality: 'text' | 'image' | 'audio';
+  /** The corpus spec it trains on. */
+  train: string;
+  /** Its dev split, where it has one (dev figures, calibration, and leave-one-corpus-out scoring). */
+  dev?: string;
+}
+
+/** Every corpus of ../shared/data the default head may use, by its adapter name. */
+export const CORPORA: Record<string, CorpusEntry> = {
+  meld: {
+    modality: 'text',
+    train: `meld:${sharedPath('data', 'text', 'meld', 'train_sent_emo.csv')}`,
+    dev: `meld:${sharedPath('data', 'text', 'meld', 'dev_sent_emo.csv')}`,
+  },
+  'goemotions-ekman': {
+    modality: 'text',
+    train: `goemotions-ekman:${sharedPath('data', 'text', 'goemotions', 'train.tsv')}`,
+    dev: `goemotions-ekman:${sharedPath('data', 'text', 'goemotions', 'dev.tsv')}`,
+  },
+  dair: {
+    modality: 'text',
+    train: `dair:${sharedPath('data', 'text', 'dair', 'train.txt')}`,
+    dev: `dair:${sharedPath('data', 'text', 'dair', 'val.txt')}`,
+  },
+  emobank: {
+    modality: 'text',
+    train: `emobank:${sharedPath('data', 'text', 'emobank', 'emobank.csv')}#train`,
+    dev: `emobank:${sharedPath('data', 'text', 'emobank', 'emobank.csv')}#dev`,
+  },
+  emorynlp: {
+    modality: 'text',
+    train: `emorynlp:${sharedPath('data', 'text', 'emorynlp')}#train`,
+    dev: `emorynlp:${sharedPath('data', 'text', 'emorynlp')}#dev`,
+  },
+  ferplus: {
+    modality: 'image',
+    train: `ferplus:${sharedPath('data', 'face', 'ferplus', 'FER2013Train')}`,
+    dev: `ferplus:${sharedPath('data', 'face', 'ferplus', 'FER2013Valid')}`,
+  },
+  tcce: { modality: 'image', train: `tcce:${sharedPath('data', 'face', 'tcce_performers')}` },
+  ravdess: { modality: 'audio', train: `ravdess:${sharedPath('data', 'speech', 'ravdess')}` },
+  emodb: { modality: 'audio', train: `emodb:${sharedPath('data', 'speech', 'emodb')}` },
+  emovo: { modality: 'audio', train: `emovo:${sharedPath('data', 'speech', 'emovo')}` },
+  nemo: { modality: 'audio', train: `nemo:${sharedPath('data', 'speech', 'nemo')}` },
+};
+
+/** Each corpus's terms in a head's notice (the adapters' licence fields hold the references). */
+const TERMS: Record<string, string> = {
+  meld: 'MELD (GPL-3.0)',
+  'goemotions-ekman': 'GoEmotions (Apache-2.0)',
+  dair: 'dair emotion (research and education use only)',
+  emobank: 'EmoBank (CC BY-SA 4.0)',
+  emorynlp: 'EmoryNLP (Apache-2.0)',
+  ferplus: 'FER+ votes (MIT) on FER2013 images (research use only)',
+  tcce: 'TCCE performers (research use only, licence not stated)',
+  ravdess: 'RAVDESS (CC BY-NC-SA 4.0)',
+  emodb: 'EmoDB (free of charge from its authors, no explicit licence)',
+  emovo: 'EMOVO (research and non-commercial use, no licence file)',
+  nemo: 'nEMO (CC BY-NC-SA 4.0)',
+};
+
+/** head.json's notice for a mix: non-commercial as soon as one corpus is. */
+export function noticeOf(mix: readonly string[]): string {
+  return (
+    'For non-commercial research use: its training data include corpora licensed for non-commercial or ' +
+    `research use only. Training data: ${mix.map((k) => TERMS[k] ?? k).join(', ')}. See training.corpora.`
+  );
+}
+
+/** The corpora of the shipped default head's training mix (docs/RESULTS.md says how they were chosen). */
+export const DEFAULT_MIX = ['meld', 'goemotions-ekman', 'dair', 'emobank', 'ravdess', 'ferplus'];
+
+/** The adapter name of a corpus spec (`meld` of `meld:…`). */
+export function specKey(spec: string): string {
+  return spec.slice(0, spec.indexOf(':'));
+}
+
 const TASKS = new Set(['emotion', 'valence', 'arousal']);
 
 /**
@@ -158,14 +231,20 @@ export function featureContext(cacheDir: string): { context: DatasetContext; rel
   return { context, release: () => extraction.release() };
 }
 
-/** The default head's corpora, raw (only its tasks): training and dev splits. */
+/** The default head's corpora, raw (only its tasks): training splits of `mix`, and the dev splits they have. */
 export async function loadDefaultCorpora(
   context: DatasetContext,
+  mix: readonly string[] = DEFAULT_MIX,
 ): Promise<{ train: FeatureDataset[]; dev: FeatureDataset[] }> {
   const train: FeatureDataset[] = [];
-  for (const spec of TRAIN) train.push(keepTasks(await loadDataset(spec, context)));
   const dev: FeatureDataset[] = [];
-  for (const spec of DEV) dev.push(keepTasks(await loadDataset(spec, context)));
+  for (const key of mix) {
+    const entry = CORPORA[key];
+    if (entry === undefined)
+      throw new Error(`unknown corpus '${key}' (known: ${Object.keys(CORPORA).join(', ')})`);
+    train.push(keepTasks(await loadDataset(entry.train, context)));
+    if (entry.dev !== undefined) dev.push(keepTasks(await loadDataset(entry.dev, context)));
+  }
   return { train, dev };
 }
 
@@ -191,20 +270,39 @@ export function defaultMix(
   const prepared = prepareTrainingSets(raw.train, config);
   const trainSets = prepared.sets;
   const repeated = trainSets.flatMap((ds, i) =>
-    repeatCorpus(ds, options.repeats[TRAIN[i]!.slice(0, TRAIN[i]!.indexOf(':'))] ?? 1, config.seed + 10 * i),
+    repeatCorpus(ds, options.repeats[corpusKey(ds)] ?? 1, config.seed + 10 * i),
   );
-  const devSets = raw.dev.map((ds) => applySpeakerNorm(ds, prepared.speakerNorm));
-  const paired = pairByClass(trainSets, { size: options.pairs, seed: config.seed });
-  if (paired.size > 0) repeated.push(paired);
-  const pairedDev = pairByClass(devSets, { size: 3000, seed: 7 });
+  const devSets = raw.dev.map((ds) => devSet(applySpeakerNorm(ds, prepared.speakerNorm), config));
+  // Pairs need two modalities with emotion labels (a leave-one-corpus-out fold may leave one).
+  const pairs =
+    options.pairs > 0 && emotionModalities(trainSets) >= 2
+      ? pairByClass(trainSets, { size: options.pairs, seed: config.seed })
+      : undefined;
+  // The pairs are a corpus of their own (classes about uniform): their own prior.
+  const paired = pairs !== undefined && config.logitAdjustment ? withCorpusPriors([pairs])[0]! : pairs;
+  if (paired !== undefined) repeated.push(paired);
+  const pairedDev =
+    emotionModalities(devSets) >= 2 ? pairByClass(devSets, { size: 3000, seed: 7 }) : undefined;
   return {
     prepared,
     trainSets,
-    datasets: paired.size > 0 ? [...trainSets, paired] : trainSets,
+    datasets: paired !== undefined ? [...trainSets, paired] : trainSets,
     train: mergeDatasets(repeated),
     dev: mergeDatasets(devSets),
-    devSets: [...devSets, pairedDev, onlyModality(pairedDev, 0), onlyModality(pairedDev, 1)],
+    devSets: [
+      ...devSets,
+      ...(pairedDev === undefined ? [] : [pairedDev, onlyModality(pairedDev, 0), onlyModality(pairedDev, 1)]),
+    ],
   };
+}
+
+/** How many modalities the datasets' emotion-labelled corpora cover. */
+function emotionModalities(sets: readonly FeatureDataset[]): number {
+  return new Set(
+    sets
+      .filter((d) => d.tasks['emotion'] !== undefined)
+      .flatMap((d) => MODALITIES.filter((m) => d.features[m] !== undefined)),
+  ).size;
 }
 
 /** `fitHead` over a default mix: the shipped head, or one run of the ablation. */
@@ -245,7 +343,7 @@ async function crossValidateRavdess(
   /** RAVDESS before preparation, and the speaker normalisation: each fold is also scored with its actors unknown. */
   raw: { ravdess: FeatureDataset; speakerNorm?: SpeakerNorm },
 ): Promise<Record<string, unknown>> {
-  const ri = TRAIN.findIndex((t) => t.startsWith('ravdess:'));
+  const ri = trainSets.findIndex((d) => corpusKey(d) === 'ravdess');
   const rav = trainSets[ri]!;
   const folds = groupFolds(rav.speakers!, k, config.seed);
   const factory = new SessionFactory({ intraOpThreads: config.threads, interOpThreads: 1 });
@@ -318,7 +416,8 @@ async function main(): Promise<void> {
         '--cv-ravdess k: instead of writing the head, k-fold cross-validation of the whole default head over\n' +
         '  RAVDESS actors (each fold trains on every corpus but the held-out actors, scores those actors).\n' +
         "--config merges keys over the default head's config (for experiments; the shipped head uses none);\n" +
-        '  also "repeats" ({"meld": 2, "dair": 0.5}: passes per epoch, fractions a seeded subset) and "paired" (pairs).\n',
+        '  also "repeats" ({"meld": 2, "dair": 0.5}: passes per epoch, fractions a seeded subset), "paired" (pairs)\n' +
+        '  and "mix" (the corpora trained on, names of CORPORA).\n',
     );
     return;
   }
@@ -329,6 +428,7 @@ async function main(): Promise<void> {
   const {
     repeats: repeatOverrides,
     paired: _paired,
+    mix: mixOverride,
     ...trainOverrides
   } = values.config === undefined
     ? {}
@@ -339,7 +439,8 @@ async function main(): Promise<void> {
   };
   const overrides: Record<string, unknown> = { ...trainOverrides, paired: _paired };
   const config = parseTrainConfig({ ...DEFAULT_HEAD_CONFIG, ...trainOverrides });
-  const raw = await loadDefaultCorpora(context);
+  const mixKeys = (mixOverride as string[] | undefined) ?? DEFAULT_MIX;
+  const raw = await loadDefaultCorpora(context, mixKeys);
   const mix = defaultMix(raw, config, {
     repeats,
     pairs: (overrides['paired'] as number | undefined) ?? PAIRED,
@@ -348,12 +449,12 @@ async function main(): Promise<void> {
   const extractedSeconds = (Date.now() - t0) / 1000;
   await releaseExtraction();
   if (values['cv-ravdess'] !== undefined) {
-    const times = TRAIN.map((spec) => repeats[spec.slice(0, spec.indexOf(':'))] ?? 1);
+    const times = trainSets.map((d) => repeats[corpusKey(d)] ?? 1);
     const pairs = (overrides['paired'] as number | undefined) ?? PAIRED;
     process.stdout.write(
       JSON.stringify(
         await crossValidateRavdess(trainSets, times, pairs, config, Number(values['cv-ravdess']), {
-          ravdess: raw.train[TRAIN.findIndex((t) => t.startsWith('ravdess:'))]!,
+          ravdess: raw.train.find((d) => corpusKey(d) === 'ravdess')!,
           ...(mix.prepared.speakerNorm === undefined ? {} : { speakerNorm: mix.prepared.speakerNorm }),
         }),
       ) + '\n',
@@ -364,10 +465,7 @@ async function main(): Promise<void> {
   const factory = new SessionFactory({ intraOpThreads: config.threads, interOpThreads: 1 });
   const fitted = await fitMix(mix, config, factory, {
     name: 'default',
-    notice:
-      'Trained on RAVDESS (CC BY-NC-SA 4.0) among other corpora: this head is for non-commercial use. ' +
-      'Other training data: MELD (GPL-3.0), GoEmotions (Apache-2.0), dair emotion (research and education use only), ' +
-      'EmoBank (CC BY-SA 4.0), FER+ votes (MIT) on FER2013 images (research use only). See training.corpora.',
+    notice: noticeOf(mixKeys),
     out,
     onProgress: (p) => {
       if (p.devMetric !== undefined)

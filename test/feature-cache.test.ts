@@ -1,8 +1,26 @@
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FeatureCache } from '../src/data/feature-cache.js';
+import { corpusToDataset } from '../src/data/corpus-dataset.js';
+import { loadCorpus } from '../src/data/datasets.js';
+import { sha256 } from '../src/data/extract-features.js';
+import { FeatureCache, sampleIndexName } from '../src/data/feature-cache.js';
+import type {
+  ExtractorInput,
+  ExtractorResult,
+  ModalityExtractor,
+} from '../src/features/modality-extractor.js';
 
 const root = mkdtempSync(join(tmpdir(), 'emoflow-cache-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -58,5 +76,78 @@ describe('FeatureCache', () => {
     await expect(FeatureCache.open(root, { name: 'odd', version: '1', dim: 5 })).rejects.toMatchObject({
       code: 'CONFIG_INVALID',
     });
+  });
+});
+
+describe('sample indexes', () => {
+  /** A text extractor whose vector is [byte length, first byte]: enough to tell inputs apart. */
+  const toyText: ModalityExtractor = {
+    modality: 'text',
+    spec: { name: 'toy-text', version: '1', dim: 2 },
+    async extract(inputs: readonly ExtractorInput[]): Promise<ExtractorResult[]> {
+      return inputs.map((x) => ({
+        status: 'ok',
+        vector: Float32Array.of(x.bytes.length, x.bytes[0]!),
+        meta: {},
+      }));
+    },
+  };
+
+  it('gives two manifests of the same file name in different folders separate indexes', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'emoflow-index-'));
+    try {
+      const out = join(base, 'cache');
+      // The same manifest text in two folders: its relative text_path names a different file in each.
+      const texts = { a: 'hello', b: 'goodbye' };
+      for (const [folder, text] of Object.entries(texts)) {
+        mkdirSync(join(base, folder));
+        writeFileSync(join(base, folder, 'manifest.csv'), 'id,text_path,emotion\nclip,t.txt,joy\n');
+        writeFileSync(join(base, folder, 't.txt'), text);
+      }
+      // An index under the pre-hash name (one index per file name) is ignored, not read or rewritten.
+      mkdirSync(join(out, 'index'), { recursive: true });
+      writeFileSync(join(out, 'index', 'manifest-manifest.csv.jsonl'), 'not json\n');
+
+      const run = async (folder: 'a' | 'b') => {
+        const corpus = await loadCorpus(`manifest:${join(base, folder, 'manifest.csv')}`);
+        return { corpus, ...(await corpusToDataset(corpus, { extractors: [toyText], cacheDir: out })) };
+      };
+      const a = await run('a');
+      const b = await run('b');
+      expect(a.corpus.name).toBe(b.corpus.name);
+      expect(sampleIndexName(a.corpus)).not.toBe(sampleIndexName(b.corpus));
+      expect(sampleIndexName(a.corpus)).toMatch(/^manifest-manifest\.csv-[0-9a-f]{12}$/);
+      expect(a.summary.index).not.toBe(b.summary.index);
+      expect(basename(a.summary.index)).toBe(`${sampleIndexName(a.corpus)}.jsonl`);
+      expect(readdirSync(join(out, 'index')).sort()).toEqual(
+        [basename(a.summary.index), basename(b.summary.index), 'manifest-manifest.csv.jsonl'].sort(),
+      );
+      expect(readFileSync(join(out, 'index', 'manifest-manifest.csv.jsonl'), 'utf8')).toBe('not json\n');
+
+      // Round trip: each index keys its own input, and the cache gives back that input's vector.
+      const cache = await FeatureCache.open(out, toyText.spec);
+      for (const [got, text] of [
+        [a, texts.a],
+        [b, texts.b],
+      ] as const) {
+        const lines = readFileSync(got.summary.index, 'utf8').trim().split('\n');
+        expect(lines).toHaveLength(1);
+        const line = JSON.parse(lines[0]!) as { id: string; text: { sha256: string; status: string } };
+        expect(line.id).toBe('clip');
+        expect(line.text).toEqual({ sha256: sha256(Buffer.from(text)), status: 'ok' });
+        const vector = Float32Array.of(text.length, text.charCodeAt(0));
+        expect(cache.get(line.text.sha256)).toEqual({ status: 'ok', vector, meta: {} });
+        expect(got.dataset.features.text!.data).toEqual(vector);
+      }
+      await cache.close();
+
+      // A second run reads both from the cache and rewrites each index in place.
+      const again = await run('a');
+      expect(again.summary.index).toBe(a.summary.index);
+      expect(again.summary.modalities.text).toEqual({ extracted: 0, cached: 1, errors: 0 });
+      expect(existsSync(b.summary.index)).toBe(true);
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
   });
 });

@@ -59,32 +59,67 @@ describe('classificationMetrics', () => {
     expect(m.macroF1).toBeCloseTo(1.7 / 3, 12);
     expect(m.weightedF1).toBeCloseTo(0.6, 12);
     expect(m.uar).toBeCloseTo(5 / 9, 12);
+    expect(m.macroAveragedOver).toEqual(labels);
     expect(m.ece).toBeCloseTo(2 / 7, 12);
     expect(m.labels).toEqual(labels);
   });
 
-  it('includes a class with neither support nor predictions as F1 0 in macro-F1, but not in UAR', () => {
-    // sklearn f1_score(labels=[0,1,2], average='macro', zero_division=0) = (1 + 1 + 0)/3;
-    // balanced_accuracy_score = mean recall over classes present in the truth = 1.
+  it('averages macro-F1 and UAR over the classes present in the truth', () => {
+    // Four rows, three classes; c is in no row's truth but is predicted once:
+    //   row  truth  probs          pred
+    //   0    a      .8  .1  .1     a
+    //   1    a      .2  .1  .7     c
+    //   2    b      .1  .8  .1     b
+    //   3    b      .2  .6  .2     b
+    // Confusion: a [1 0 1], b [0 2 0], c [0 0 0]; accuracy 3/4.
+    // a: tp 1, predicted 1, support 2 -> P 1, R 1/2, F1 2/(2+0+1) = 2/3
+    // b: tp 2, predicted 2, support 2 -> P 1, R 1,   F1 1
+    // c: tp 0, predicted 1, support 0 -> P 0, R 0,   F1 0: left out of both averages.
+    // macro-F1 = (2/3 + 1)/2 = 5/6 (over all three classes it would be 5/9);
+    // UAR = (1/2 + 1)/2 = 3/4; weighted-F1 = (2/3·2 + 1·2)/4 = 5/6.
+    // scikit-learn: f1_score(t, p, average='macro', labels=np.unique(t)) and balanced_accuracy_score(t, p).
+    const m = classificationMetrics(
+      new Float64Array([0.8, 0.1, 0.1, 0.2, 0.1, 0.7, 0.1, 0.8, 0.1, 0.2, 0.6, 0.2]),
+      new Int32Array([0, 0, 1, 1]),
+      ['a', 'b', 'c'],
+    );
+    expect(m.confusion).toEqual([
+      [1, 0, 1],
+      [0, 2, 0],
+      [0, 0, 0],
+    ]);
+    expect(m.accuracy).toBe(0.75);
+    expect(m.perClass['a']!.f1).toBeCloseTo(2 / 3, 12);
+    expect(m.perClass['c']).toEqual({ precision: 0, recall: 0, f1: 0, support: 0 });
+    expect(m.macroAveragedOver).toEqual(['a', 'b']);
+    expect(m.macroF1).toBeCloseTo(5 / 6, 12);
+    expect(m.uar).toBeCloseTo(0.75, 12);
+    expect(m.weightedF1).toBeCloseTo(5 / 6, 12);
+  });
+
+  it('leaves a class with neither support nor predictions out of macro-F1 and UAR', () => {
+    // Over the classes present in the truth, a and b: macro-F1 (1 + 1)/2, UAR (1 + 1)/2.
     const m = classificationMetrics(
       new Float32Array([0.9, 0.05, 0.05, 0.1, 0.8, 0.1]),
       new Int32Array([0, 1]),
       ['a', 'b', 'c'],
     );
     expect(m.perClass['c']).toEqual({ precision: 0, recall: 0, f1: 0, support: 0 });
-    expect(m.macroF1).toBeCloseTo(2 / 3, 12);
+    expect(m.macroAveragedOver).toEqual(['a', 'b']);
+    expect(m.macroF1).toBe(1);
     expect(m.weightedF1).toBe(1);
     expect(m.uar).toBe(1);
   });
 
-  it('reports NaN accuracy and zero F1 when every row is excluded', () => {
+  it('reports NaN accuracy, macro-F1 and UAR, and zero weighted-F1, when every row is excluded', () => {
     const m = classificationMetrics(new Float64Array([0.5, 0.5]), new Int32Array([-1]), ['a', 'b']);
     expect(m.samples).toBe(0);
     expect(m.excluded).toBe(1);
     expect(m.accuracy).toBeNaN();
     expect(m.uar).toBeNaN();
     expect(m.ece).toBeNaN();
-    expect(m.macroF1).toBe(0);
+    expect(m.macroAveragedOver).toEqual([]);
+    expect(m.macroF1).toBeNaN();
     expect(m.weightedF1).toBe(0);
   });
 
@@ -181,7 +216,35 @@ describe('multiLabelMetrics', () => {
     expect(m.perClass['y']).toEqual({ precision: 0, recall: 0, f1: 0, support: 1, threshold: 0.5 });
     expect(m.perClass['z']!.f1).toBeCloseTo(2 / 3, 12);
     expect(m.macroF1).toBeCloseTo((0.8 + 2 / 3) / 3, 12);
+    expect(m.macroAveragedOver).toEqual(['x', 'y', 'z']);
     expect(m.microF1).toBeCloseTo(0.6, 12);
+  });
+
+  it('averages macro-F1 over the classes positive in some row, micro-F1 over all', () => {
+    // Threshold 0.5 for every class; z is in no row's truth but is predicted once:
+    //   row  probs          targets  predicted
+    //   0    .6  .3  .1     x        x
+    //   1    .2  .7  .1     x y      y
+    //   2    .1  .3  .6     y        z
+    // x: tp 1, fn 1 -> F1 2/3;  y: tp 1, fn 1 -> F1 2/3;  z: fp 1, support 0 -> F1 0, left out.
+    // macro-F1 = (2/3 + 2/3)/2 = 2/3 (over all three it would be 4/9); micro: tp 2, fp 1, fn 2 -> 4/7.
+    const m = multiLabelMetrics(
+      new Float64Array([0.6, 0.3, 0.1, 0.2, 0.7, 0.1, 0.1, 0.3, 0.6]),
+      new Uint8Array([1, 0, 0, 1, 1, 0, 0, 1, 0]),
+      ['x', 'y', 'z'],
+      0.5,
+    );
+    expect(m.perClass['z']).toEqual({ precision: 0, recall: 0, f1: 0, support: 0, threshold: 0.5 });
+    expect(m.macroAveragedOver).toEqual(['x', 'y']);
+    expect(m.macroF1).toBeCloseTo(2 / 3, 12);
+    expect(m.microF1).toBeCloseTo(4 / 7, 12);
+  });
+
+  it('gives NaN macro-F1 when no class is positive in any row', () => {
+    const m = multiLabelMetrics(new Float64Array([0.9, 0.1]), new Uint8Array([0, 0]), ['x', 'y'], 0.5);
+    expect(m.macroAveragedOver).toEqual([]);
+    expect(m.macroF1).toBeNaN();
+    expect(m.microF1).toBe(0);
   });
 
   it('takes one threshold for every class', () => {

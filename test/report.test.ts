@@ -98,6 +98,27 @@ describe('renderReport', () => {
     expect(unbalancedTags(html)).toEqual([]);
   });
 
+  it('says which classes macro-F1 and UAR average over', () => {
+    expect(html).toContain('Macro-F1 and UAR average over all 3 classes.');
+    expect(html).toContain('Macro-F1 averages over all 2 classes.');
+    // joy (and the escaped label) predicted, but only anger in the truth.
+    const partial = renderReport({
+      title: 't',
+      tasks: {
+        emotion: classificationMetrics(
+          new Float64Array([0.6, 0.3, 0.1, 0.2, 0.2, 0.6]),
+          new Int32Array([0, 0]),
+          ['anger', EVIL, 'joy'],
+        ),
+      },
+      generated: 'now',
+    });
+    expect(partial).toContain(
+      'Macro-F1 and UAR average over the 1 of 3 classes present in the truth; left out (in no row\u2019s truth): ' +
+        '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;, joy.',
+    );
+  });
+
   it('renders with only the required parts, and survives NaN metrics', () => {
     const bare = renderReport({
       title: 't',

@@ -11,10 +11,17 @@ import type { FeatureDataset } from '../data/feature-dataset.js';
 import type { ModelStore } from '../models/model-store.js';
 import { SessionFactory } from '../models/session-factory.js';
 import { evaluate, predict } from '../head/evaluate.js';
+import {
+  priorFactors,
+  priorShares,
+  withPriors,
+  type PriorChoice,
+  type PriorRecord,
+} from '../head/label-prior.js';
 import { graphSession } from '../head/trainer.js';
 import { defineCommand, printJson, type CliIO } from './command.js';
 import { cacheFlags, datasetContext } from './dataset-context.js';
-import { modelFlags, modelRuntime } from './runtime-flags.js';
+import { modelFlags, modelRuntime, priorFlag, priorOption } from './runtime-flags.js';
 
 export const evalCommand = defineCommand({
   spec: {
@@ -54,6 +61,7 @@ export const evalCommand = defineCommand({
         choices: ['auto', 'off'],
         default: 'auto',
       },
+      prior: priorFlag,
       json: {
         type: 'string',
         value: 'file',
@@ -79,6 +87,8 @@ export const evalCommand = defineCommand({
     if (flags.data === undefined)
       throw new EmoflowError('CONFIG_INVALID', 'emoflow eval: --data <spec> is required');
     const head = await loadHead(resolve(flags.head));
+    const { prior } = priorOption(flags.prior);
+    const factors = priorFactors(head.desc, head.json.priors, { emotion: prior });
     const { factory, store } = modelRuntime(flags, io);
     // Raw corpora are extracted as the head was trained: VAD on or off is part of its audio spec.
     const vad = head.json.features.audio?.name.endsWith('-vad') ?? false;
@@ -87,12 +97,14 @@ export const evalCommand = defineCommand({
     if (!flags['no-progress'] && io.interactive)
       io.err(`evaluating ${head.json.name} on ${ds.name} (${ds.size} samples)\n`);
     const session = await graphSession(factory, head.onnx);
-    const ev = evaluate(head.desc, await predict(session, head.desc, ds), ds, head.json.thresholds);
+    const outputs = withPriors(await predict(session, head.desc, ds), head.desc, factors);
+    const ev = evaluate(head.desc, outputs, ds, head.json.thresholds);
     await factory.release();
     const result = {
       head: { name: head.json.name, sha256: head.json.sha256 },
       data: ds.name,
       samples: ev.samples,
+      ...priorUsed(head.json.priors, prior),
       tasks: ev.tasks,
     };
     if (flags.json !== undefined) await writeFile(flags.json, JSON.stringify(result, null, 2) + '\n');
@@ -179,4 +191,21 @@ function loadFlaggedDataset(
       progress: !flags['no-progress'],
     }),
   );
+}
+
+/** The emotion prior an evaluation applied, for its JSON: the choice and the class shares. */
+function priorUsed(
+  priors: Record<string, PriorRecord> | undefined,
+  choice: PriorChoice | undefined,
+): { prior?: { task: string; choice: PriorChoice; shares: number[] } } {
+  const record = priors?.['emotion'];
+  if (record === undefined) return {};
+  const used = choice ?? record.default;
+  return {
+    prior: {
+      task: 'emotion',
+      choice: used,
+      shares: Array.from(priorShares(record, used, record.training.length), (v) => Math.round(v * 1e4) / 1e4),
+    },
+  };
 }

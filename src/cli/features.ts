@@ -1,9 +1,10 @@
-import { basename, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { EmoflowError } from '../core/errors.js';
 import { MODALITIES, type Modality } from '../core/labels.js';
 import { parseCorpusSpec } from '../data/corpus-spec.js';
 import { loadCorpus } from '../data/datasets.js';
 import { extractToCache } from '../data/extract-features.js';
+import { sampleIndexName } from '../data/feature-cache.js';
 import { buildExtractors } from '../features/extractors.js';
 import { defineCommand, printJson } from './command.js';
 import { progressReporter } from './progress.js';
@@ -55,7 +56,7 @@ export const featuresCommand = defineCommand({
       throw new EmoflowError('CONFIG_INVALID', 'emoflow features: --out <dir> is required');
     const modalities = parseModalities(flags.modalities);
     const spec = parseCorpusSpec(positionals[0]!);
-    const { samples } = await loadCorpus(spec);
+    const corpus = await loadCorpus(spec);
     const { store, factory } = modelRuntime(flags, io);
     const extractors = await buildExtractors({
       factory,
@@ -66,9 +67,9 @@ export const featuresCommand = defineCommand({
       allowRemote: flags['allow-remote'],
       ...(flags['text-model'] === undefined ? {} : { textModel: flags['text-model'] }),
     });
-    const indexName = `${spec.adapter}-${basename(spec.path).replace(/\.[^.]+$/, '')}${spec.split ? '-' + spec.split : ''}`;
+    const indexName = sampleIndexName(corpus);
     const progress = progressReporter(io, 'features');
-    const summary = await extractToCache(samples, extractors, resolve(flags.out), indexName, {
+    const summary = await extractToCache(corpus.samples, extractors, resolve(flags.out), indexName, {
       onProgress: progress.update,
     });
     progress.done();

@@ -8,7 +8,7 @@ import { ingest, type IngestProgress, type IngestSummary } from '../runtime/embe
 import { checkPrefix } from '../runtime/queue/connection.js';
 import { ingestViaQueue, type QueueIngestSummary } from '../runtime/queue/ingest-queue.js';
 import { defineCommand, printJson, warningPrinter, type CliIO } from './command.js';
-import { modelFlags } from './runtime-flags.js';
+import { modelFlags, priorFlag, priorOption } from './runtime-flags.js';
 
 /** The shipped head, used when `--head` is not given. */
 export function defaultHeadDir(): string {
@@ -28,6 +28,7 @@ export const pipelineFlags = {
     min: 0,
     max: 256,
   },
+  prior: priorFlag,
 } as const;
 
 export const ingestCommand = defineCommand({
@@ -115,6 +116,11 @@ export const ingestCommand = defineCommand({
       throw new EmoflowError('CONFIG_INVALID', 'emoflow ingest: --out <file> is required');
     if (flags.resume && flags.force)
       throw new EmoflowError('CONFIG_INVALID', 'emoflow ingest: --resume and --force exclude each other');
+    if (flags.redis !== undefined && flags.prior !== undefined)
+      throw new EmoflowError(
+        'CONFIG_INVALID',
+        'emoflow ingest: with --redis the workers score the samples: give --prior to emoflow worker',
+      );
     const format = formatOf(flags.out, flags.format);
     const progress = progressBar(io, !flags['no-progress']);
     // Only a drawn bar needs progress (and, for a folder, the second walk that counts it).
@@ -146,6 +152,7 @@ export const ingestCommand = defineCommand({
               ...(flags['models-dir'] === undefined ? {} : { modelsDir: flags['models-dir'] }),
               ...(flags['text-model'] === undefined ? {} : { textModel: flags['text-model'] }),
               speakerNorm: flags['speaker-norm'] as 'auto' | 'off',
+              ...priorOption(flags.prior),
               onWarning: warningPrinter(io),
               ...onProgress,
             });

@@ -13,7 +13,7 @@ import {
 import { startQueueWorker } from '../runtime/queue/worker.js';
 import { defineCommand, printJson, warningPrinter } from './command.js';
 import { defaultHeadDir, pipelineFlags } from './ingest.js';
-import { modelFlags } from './runtime-flags.js';
+import { modelFlags, priorOption } from './runtime-flags.js';
 
 /** `--redis` and `--prefix`, taken by every queue command. */
 export const queueFlags = {
@@ -112,6 +112,7 @@ export const workerCommand = defineCommand({
       ...(flags.concurrency === undefined ? {} : { concurrency: flags.concurrency }),
       ...(flags['models-dir'] === undefined ? {} : { modelsDir: flags['models-dir'] }),
       ...(flags['text-model'] === undefined ? {} : { textModel: flags['text-model'] }),
+      ...priorOption(flags.prior),
       onWarning: warningPrinter(io),
       onFatal: (e) => {
         io.err(`emoflow: ${e instanceof EmoflowError ? e.code + ': ' : ''}${e.message.split('\n')[0]}\n`);

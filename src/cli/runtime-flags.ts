@@ -1,3 +1,5 @@
+import { NUM_EMOTIONS } from '../core/labels.js';
+import { parsePriorChoice, type PriorChoice } from '../head/label-prior.js';
 import { DEVICES, SessionFactory, type Device } from '../models/session-factory.js';
 import { ModelStore } from '../models/model-store.js';
 import { warningPrinter, type CliIO } from './command.js';
@@ -50,4 +52,17 @@ export function modelRuntime(
     onWarning: warningPrinter(io),
   });
   return { store, factory };
+}
+
+/** `--prior`: the class prior applied to the head's emotion scores (src/head/label-prior.ts). */
+export const priorFlag = {
+  type: 'string',
+  value: 'prior',
+  description:
+    "class prior of the emotion scores: 'uniform', 'training' (the training mix's), 'corpus:<name>' (a training corpus's, head.json priors), or 7 weights anger..surprise (comma-separated or a JSON array) [default: the head's, head.json priors.emotion.default]",
+} as const;
+
+/** The `--prior` flag as an option of the runtimes (validated here, at the edge). */
+export function priorOption(text: string | undefined): { prior?: PriorChoice } {
+  return text === undefined ? {} : { prior: parsePriorChoice(text, NUM_EMOTIONS) };
 }

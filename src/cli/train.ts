@@ -2,7 +2,7 @@ import { basename, resolve } from 'node:path';
 import { EmoflowError } from '../core/errors.js';
 import { loadDataset, mergeDatasets } from '../data/datasets.js';
 import { loadHead } from '../head/artifact.js';
-import { fitHead, prepareTrainingSets } from '../head/fit-head.js';
+import { devSet, fitHead, prepareTrainingSets } from '../head/fit-head.js';
 import { withoutLabels } from '../data/domain-task.js';
 import { applySpeakerNorm } from '../data/speaker-norm.js';
 import { parseTrainConfig, readTrainConfig } from '../head/train-config.js';
@@ -115,10 +115,15 @@ export const trainCommand = defineCommand({
     for (const s of dataSpecs) datasets.push(await loadDataset(s, extraction));
     for (const s of flags.unlabelled) datasets.push(withoutLabels(await loadDataset(s, extraction)));
     const init = flags.init === undefined ? undefined : await loadHead(resolve(flags.init));
+    // Fine-tuning keeps how the initial head holds its priors: its outputs stay evidence under a
+    // uniform prior (logit adjustment) or under its training mix's.
+    const initBase = init?.json.priors?.['emotion']?.base;
+    if (initBase !== undefined) config = { ...config, logitAdjustment: initBase === 'uniform' };
     const prepared = prepareTrainingSets(datasets, config, init);
     const train = mergeDatasets(prepared.sets);
     const rawDev = flags.dev === undefined ? undefined : await loadDataset(flags.dev, extraction);
-    const dev = rawDev === undefined ? undefined : applySpeakerNorm(rawDev, prepared.speakerNorm);
+    const dev =
+      rawDev === undefined ? undefined : devSet(applySpeakerNorm(rawDev, prepared.speakerNorm), config);
     const factory = new SessionFactory({
       device: flags.device as Device,
       intraOpThreads: config.threads,

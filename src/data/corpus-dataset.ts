@@ -4,6 +4,7 @@ import { argmaxRow } from '../eval/metrics.js';
 import { taskWidth } from '../head/head-model.js';
 import type { Corpus } from './corpus.js';
 import { extractToCache, type ExtractSummary } from './extract-features.js';
+import { sampleIndexName } from './feature-cache.js';
 import type { FeatureDataset, TaskLabels } from './feature-dataset.js';
 
 export interface MaterialiseOptions {
@@ -36,8 +37,7 @@ export async function corpusToDataset(
   for (const ex of used)
     features[ex.modality] = { spec: { ...ex.spec }, data: new Float32Array(n * ex.spec.dim) };
   const mask = new Uint8Array(n * 3);
-  const indexName = corpus.name.replace(/[^A-Za-z0-9._-]+/g, '-');
-  const summary = await extractToCache(corpus.samples, used, options.cacheDir, indexName, {
+  const summary = await extractToCache(corpus.samples, used, options.cacheDir, sampleIndexName(corpus), {
     ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
     onVector: (i, m, v) => {
       const f = features[m]!;

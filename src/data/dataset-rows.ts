@@ -27,6 +27,7 @@ export function subset(ds: FeatureDataset, rows: readonly number[], name = ds.na
     };
     if (t.truth !== undefined) sub.truth = Int32Array.from(rows, (r) => t.truth![r]!);
     if (t.multiLabel !== undefined) sub.multiLabel = Uint8Array.from(rows, (r) => t.multiLabel![r]!);
+    if (t.logPrior !== undefined) sub.logPrior = pickRows(t.logPrior, width);
     tasks[name2] = sub;
   }
   const out: FeatureDataset = {

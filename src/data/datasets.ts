@@ -155,6 +155,7 @@ export function mergeDatasets(list: readonly FeatureDataset[]): FeatureDataset {
     };
     if (list.some((d) => d.tasks[name]?.truth !== undefined)) t.truth = new Int32Array(size).fill(-1);
     if (list.some((d) => d.tasks[name]?.multiLabel !== undefined)) t.multiLabel = new Uint8Array(size);
+    if (list.some((d) => d.tasks[name]?.logPrior !== undefined)) t.logPrior = new Float32Array(size * width);
     merged.tasks[name] = t;
   }
   let offset = 0;
@@ -180,6 +181,8 @@ export function mergeDatasets(list: readonly FeatureDataset[]): FeatureDataset {
       }
       if (t.multiLabel !== undefined && src.multiLabel !== undefined)
         t.multiLabel.set(src.multiLabel, offset);
+      if (t.logPrior !== undefined && src.logPrior !== undefined)
+        t.logPrior.set(src.logPrior, offset * width);
     }
     offset += d.size;
   }

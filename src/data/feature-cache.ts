@@ -1,11 +1,29 @@
+import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, stat, truncate, writeFile, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { EmoflowError, type ErrorCode } from '../core/errors.js';
 import type { FeatureSpec } from '../features/feature-spec.js';
 
 export type CachedFeature =
   | { status: 'ok'; vector: Float32Array; meta: Record<string, unknown> }
   | { status: 'error'; error: { code: ErrorCode; message: string } };
+
+/**
+ * The name (before `.jsonl`) of a corpus's sample index, `<cache>/index/<name>.jsonl`, which
+ * extraction rewrites on every run: the corpus name made file-safe (`manifest-clips.csv`,
+ * `meld-dev_sent_emo.csv-dev`), then the first 12 hex digits of the sha256 of the corpus's resolved
+ * path. Two manifests with the same file name in different folders therefore get separate indexes.
+ *
+ * Keyed by where the corpus is rather than by its bytes: a manifest's paths are relative to its
+ * folder, so the same manifest text in two folders names different inputs, and a manifest edited in
+ * place keeps its one index (rewritten) instead of leaving one behind per version. Indexes written
+ * under the old name (without the hash) are never read again; their vectors stay valid, since those
+ * are keyed by content.
+ */
+export function sampleIndexName(corpus: { name: string; source: { path: string } }): string {
+  const where = createHash('sha256').update(resolve(corpus.source.path)).digest('hex').slice(0, 12);
+  return `${corpus.name.replace(/[^A-Za-z0-9._-]+/g, '-')}-${where}`;
+}
 
 interface IndexLine {
   sha256: string;

@@ -19,6 +19,11 @@ export interface TaskLabels {
    * evaluation scores them as sets (argmax plus classes over their thresholds).
    */
   multiLabel?: Uint8Array;
+  /**
+   * Training only, N x C: the log class prior of each row's corpus, added to the logits in the
+   * loss (logit adjustment, src/head/label-prior.ts); absent = 0 (no adjustment).
+   */
+  logPrior?: Float32Array;
 }
 
 /** Where a dataset came from, for head.json's training record. */

@@ -25,10 +25,16 @@ export interface ClassificationMetrics {
   /** Rows skipped because their truth is -1 (no label for this task). */
   excluded: number;
   accuracy: number;
+  /** Mean F1 over the classes in `macroAveragedOver`. */
   macroF1: number;
   weightedF1: number;
-  /** Unweighted average recall over the classes that occur in the truth. */
+  /** Unweighted average recall over the classes in `macroAveragedOver`. */
   uar: number;
+  /**
+   * The classes that `macroF1` and `uar` average over: those with at least one scored row in the
+   * truth, in label order. A class no row is labelled with is left out of both.
+   */
+  macroAveragedOver: string[];
   /** Expected calibration error of the max-probability confidence (equal-width bins). */
   ece: number;
   labels: string[];
@@ -44,7 +50,10 @@ export interface MultiLabelClassMetrics extends ClassMetrics {
 
 export interface MultiLabelMetrics {
   samples: number;
+  /** Mean F1 over the classes in `macroAveragedOver`. */
   macroF1: number;
+  /** The classes `macroF1` averages over: those positive in at least one row's truth, in label order. */
+  macroAveragedOver: string[];
   microF1: number;
   perClass: Record<string, MultiLabelClassMetrics>;
 }
@@ -143,14 +152,15 @@ function ratio(num: number, den: number): number {
  * - precision of a class never predicted, recall of a class with no support, and F1 of a class with
  *   neither are 0 (`precision_recall_fscore_support(..., zero_division=0)`); F1 is computed as
  *   2·tp / (2·tp + fp + fn), which is what scikit-learn ≥ 1.3 does;
- * - `macroF1` averages all C classes, those absent from the data included as 0
- *   (`f1_score(average='macro', labels=range(C))`); `weightedF1` weights by support
- *   (`average='weighted'`, 0 when no row is scored);
- * - `uar` averages recall over the classes that occur in the truth, as
- *   `balanced_accuracy_score` does and as UAR is defined in speech emotion challenges; it equals
- *   `recall_score(average='macro')` whenever every class has support, and does not penalise a corpus
- *   for lacking a class (dair emotion has no disgust or neutral);
- * - with no scored row, `accuracy`, `uar` and `ece` are NaN (`null` in JSON), F1s are 0.
+ * - `macroF1` and `uar` average F1 and recall over the classes that occur in the truth, listed in
+ *   `macroAveragedOver` (`f1_score(average='macro', labels=np.unique(y_true))`;
+ *   `balanced_accuracy_score`, as UAR is defined in speech emotion challenges). A corpus is not
+ *   penalised for lacking a class (dair emotion has no disgust or neutral), while predictions of
+ *   an absent class still cost the recall of the true classes. Both equal scikit-learn's plain
+ *   `average='macro'` whenever every class has support;
+ * - `weightedF1` weights F1 by support (`average='weighted'`, 0 when no row is scored);
+ * - with no scored row, `accuracy`, `macroF1`, `uar` and `ece` are NaN (`null` in JSON),
+ *   `weightedF1` is 0 and `macroAveragedOver` is empty.
  */
 export function classificationMetrics(
   probs: Probabilities,
@@ -177,10 +187,10 @@ export function classificationMetrics(
   }
 
   const perClassEntries: [string, ClassMetrics][] = [];
+  const averagedOver: string[] = [];
   let f1Sum = 0;
   let weightedF1Sum = 0;
   let recallSum = 0;
-  let supported = 0;
   for (let c = 0; c < C; c++) {
     const tp = confusion[c]![c]!;
     let support = 0;
@@ -194,11 +204,11 @@ export function classificationMetrics(
     const precision = ratio(tp, predicted);
     const recall = ratio(tp, support);
     const f1 = f1Of(tp, fp, fn);
-    f1Sum += f1;
     weightedF1Sum += f1 * support;
     if (support > 0) {
+      f1Sum += f1;
       recallSum += recall;
-      supported++;
+      averagedOver.push(labels[c]!);
     }
     perClassEntries.push([labels[c]!, { precision, recall, f1, support }]);
   }
@@ -207,9 +217,10 @@ export function classificationMetrics(
     samples,
     excluded: N - samples,
     accuracy: samples === 0 ? NaN : correct / samples,
-    macroF1: f1Sum / C,
+    macroF1: averagedOver.length === 0 ? NaN : f1Sum / averagedOver.length,
     weightedF1: ratio(weightedF1Sum, samples),
-    uar: supported === 0 ? NaN : recallSum / supported,
+    uar: averagedOver.length === 0 ? NaN : recallSum / averagedOver.length,
+    macroAveragedOver: averagedOver,
     ece: ece(probs, truth, C, options.eceBins ?? DEFAULT_ECE_BINS),
     labels: [...labels],
     confusion,
@@ -306,8 +317,11 @@ function thresholdOf(thresholds: Float32Array | Float64Array | number, c: number
  * is at or above that class's threshold (so no row is ever predicted empty).
  *
  * Per class: precision, recall and F1 of the class's 0/1 column, support = positives in `targets`;
- * `macroF1` averages all C classes (`f1_score(average='macro')`), `microF1` pools tp, fp and fn over
- * classes (`average='micro'`); zero_division=0 throughout, as scikit-learn's default.
+ * `macroF1` averages the classes with support, listed in `macroAveragedOver` (the rule of
+ * `classificationMetrics`; `f1_score(average='macro', labels=np.flatnonzero(Y.sum(0)))`), NaN when
+ * no class has any; a class without support still counts its false positives in `microF1`, which
+ * pools tp, fp and fn over all classes (`average='micro'`); zero_division=0 throughout, as
+ * scikit-learn's default.
  */
 export function multiLabelMetrics(
   probs: Probabilities,
@@ -341,13 +355,17 @@ export function multiLabelMetrics(
   }
 
   let f1Sum = 0;
+  const averagedOver: string[] = [];
   let tpAll = 0;
   let fpAll = 0;
   let fnAll = 0;
   const entries: [string, MultiLabelClassMetrics][] = [];
   for (let c = 0; c < C; c++) {
     const f1 = f1Of(tp[c]!, fp[c]!, fn[c]!);
-    f1Sum += f1;
+    if (tp[c]! + fn[c]! > 0) {
+      f1Sum += f1;
+      averagedOver.push(labels[c]!);
+    }
     tpAll += tp[c]!;
     fpAll += fp[c]!;
     fnAll += fn[c]!;
@@ -364,7 +382,8 @@ export function multiLabelMetrics(
   }
   return {
     samples: N,
-    macroF1: C === 0 ? 0 : f1Sum / C,
+    macroF1: averagedOver.length === 0 ? NaN : f1Sum / averagedOver.length,
+    macroAveragedOver: averagedOver,
     microF1: f1Of(tpAll, fpAll, fnAll),
     perClass: Object.fromEntries(entries),
   };

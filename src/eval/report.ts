@@ -527,6 +527,9 @@ function classificationSection(
       () => true,
     ),
   );
+  parts.push(
+    `<p class="note">${averagedOverNote('Macro-F1 and UAR average', m.labels, m.macroAveragedOver)}</p>`,
+  );
   parts.push('<div class="row">');
   parts.push(`<div><h3>Per class</h3>${perClassTable(m.labels, m.perClass, false)}</div>`);
   parts.push(
@@ -555,8 +558,20 @@ function multiLabelSection(name: string, m: MultiLabelMetrics): string {
       [[fmtCount(m.samples), fmt(m.microF1), fmt(m.macroF1)]],
       () => true,
     ) +
-    '<p class="note">A row predicts its argmax plus every class at or above that class\u2019s threshold.</p>' +
+    '<p class="note">A row predicts its argmax plus every class at or above that class\u2019s threshold. ' +
+    `${averagedOverNote('Macro-F1 averages', labels, m.macroAveragedOver)}</p>` +
     `<h3>Per class</h3>${perClassTable(labels, m.perClass, true)}</section>`
+  );
+}
+
+/** Which classes a macro average covers, naming those left out for want of a true row. */
+function averagedOverNote(what: string, labels: readonly string[], over: readonly string[]): string {
+  const kept = new Set(over);
+  const left = labels.filter((l) => !kept.has(l));
+  if (left.length === 0) return `${what} over all ${labels.length} classes.`;
+  return (
+    `${what} over the ${over.length} of ${labels.length} classes present in the truth; ` +
+    `left out (in no row\u2019s truth): ${left.map(escapeHtml).join(', ')}.`
   );
 }
 

@@ -13,6 +13,7 @@ import {
   type HeadDescription,
 } from './head-spec.js';
 import { buildHead, paramShapes, type ParamStore } from './head-model.js';
+import { priorRecordSchema } from './label-prior.js';
 import { decodeModel, encodeModel, tensorToArray } from './onnx/proto.js';
 import type { TrainLogEntry } from './trainer.js';
 
@@ -48,6 +49,8 @@ export const headJsonSchema = z.object({
   context: contextSchema.nullable(),
   /** Per-speaker standardisation the head was trained with (null: none); eval and ingest apply it. */
   speakerNorm: speakerNormSchema.nullable().default(null),
+  /** Label priors per classification task (label-prior.ts); absent in heads trained before they were recorded. */
+  priors: z.record(z.string(), priorRecordSchema).optional(),
   temperature: z.record(z.string(), z.number().positive()),
   thresholds: z.record(z.string(), z.array(z.number())).default({}),
   metrics: z.record(z.string(), z.unknown()),
@@ -103,9 +106,11 @@ export async function saveHead(
     | 'context'
     | 'temperature'
     | 'speakerNorm'
+    | 'priors'
   > & {
     taskModalities: Record<string, Modality[]>;
     speakerNorm?: HeadJson['speakerNorm'];
+    priors?: HeadJson['priors'];
   },
 ): Promise<{ onnxPath: string; jsonPath: string; sha256: string }> {
   await mkdir(dir, { recursive: true });
@@ -125,6 +130,7 @@ export async function saveHead(
     architecture: desc.architecture,
     context: contextOf(desc.architecture) ?? null,
     ...(meta.speakerNorm == null ? {} : { speakerNorm: meta.speakerNorm }),
+    ...(meta.priors === undefined || Object.keys(meta.priors).length === 0 ? {} : { priors: meta.priors }),
     temperature: desc.temperature,
     thresholds: meta.thresholds,
     metrics: meta.metrics,

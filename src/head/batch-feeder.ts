@@ -4,7 +4,13 @@ import { Random } from '../core/random.js';
 import type { FeatureDataset } from '../data/feature-dataset.js';
 import { contextAdjacency } from './context-graph.js';
 import { taskWidth } from './head-model.js';
-import { contextOf, type ContextSpec, type HeadDescription, type TaskSpec } from './head-spec.js';
+import {
+  contextOf,
+  isAdversarial,
+  type ContextSpec,
+  type HeadDescription,
+  type TaskSpec,
+} from './head-spec.js';
 import type { TrainConfig } from './train-config.js';
 
 /** What a training batch perturbs. */
@@ -28,6 +34,8 @@ export class BatchFeeder {
     private readonly desc: HeadDescription,
     private readonly config: Augment,
     seed: number,
+    /** Train feeds include `logprior.<task>` for the classification tasks (head-model.ts `logitAdjustment`). */
+    private readonly logitAdjustment = false,
   ) {
     this.rnd = new Random(seed);
   }
@@ -120,6 +128,14 @@ export class BatchFeeder {
           t.type === 'regression' ? [b, 1] : [b, width],
         );
         feeds[`weight.${t.name}`] = new ort.Tensor('float32', weight, [b]);
+        if (this.logitAdjustment && t.type === 'classification' && !isAdversarial(t)) {
+          const logPrior = new Float32Array(b * width);
+          const src = labels?.logPrior;
+          if (src !== undefined)
+            for (let r = 0; r < b; r++)
+              logPrior.set(src.subarray(idx[r]! * width, (idx[r]! + 1) * width), r * width);
+          feeds[`logprior.${t.name}`] = new ort.Tensor('float32', logPrior, [b, width]);
+        }
         const lambda = total > 0 ? t.weight * (this.taskScale.get(t.name) ?? 1) : 0;
         feeds[`lambda.${t.name}`] = new ort.Tensor('float32', Float32Array.of(lambda), []);
       }

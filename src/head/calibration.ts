@@ -21,9 +21,10 @@ export const MIN_TEMPERATURE = 0.05;
 export const MAX_TEMPERATURE = 20;
 
 /**
- * Cross-entropy of softmax(β·z) against the targets, and its first two derivatives in β = 1/T.
- * Per row, with s = Σ q_c (1 for a distribution) and p = softmax(β·z):
- *   ℓ(β) = s·logΣ_c exp(β·z_c) − β·Σ_c q_c z_c,   ℓ' = s·E_p[z] − q·z,   ℓ'' = s·Var_p[z] ≥ 0,
+ * Cross-entropy of softmax(β·z + o) against the targets, and its first two derivatives in β = 1/T
+ * (o: a fixed per-row offset, 0 without one). Per row, with s = Σ q_c (1 for a distribution) and
+ * p = softmax(β·z + o):
+ *   ℓ(β) = s·logΣ_c exp(β·z_c + o_c) − Σ_c q_c (β·z_c + o_c),   ℓ' = s·E_p[z] − q·z,   ℓ'' = s·Var_p[z] ≥ 0,
  * so the mean loss is convex in β (hence unimodal in log T, which golden-section search needs).
  * Log-sum-exp is taken about the row maximum, in float64.
  */
@@ -37,30 +38,36 @@ function objective(
   targets: CalibrationTargets,
   C: number,
   weights?: Float32Array,
+  offset?: Logits,
 ): Objective {
   const N = logits.length / C;
   const rows: number[] = [];
   const rowWeight: number[] = [];
   const rowMass: number[] = [];
   const rowDot: number[] = []; // Σ_c q_c z_c
+  const rowOffsetDot: number[] = []; // Σ_c q_c o_c
   for (let r = 0; r < N; r++) {
     const w = weights === undefined ? 1 : weights[r]!;
     if (!(w > 0)) continue;
     let mass = 0;
     let dot = 0;
+    let offsetDot = 0;
     if (targets instanceof Int32Array) {
       const t = targets[r]!;
       if (t < 0) continue;
       mass = 1;
       dot = logits[r * C + t]!;
+      offsetDot = offset?.[r * C + t] ?? 0;
     } else {
       for (let c = 0; c < C; c++) {
         const q = targets.soft[r * C + c]!;
         mass += q;
         dot += q * logits[r * C + c]!;
+        offsetDot += q * (offset?.[r * C + c] ?? 0);
       }
       if (!(mass > 0)) continue;
     }
+    rowOffsetDot.push(offsetDot);
     rows.push(r);
     rowWeight.push(w);
     rowMass.push(mass);
@@ -77,24 +84,25 @@ function objective(
       let d2 = 0;
       for (let i = 0; i < rows.length; i++) {
         const base = rows[i]! * C;
+        // v_c = β·z_c + o_c; log-sum-exp about max v.
         let max = -Infinity;
-        for (let c = 0; c < C; c++) max = Math.max(max, logits[base + c]!);
+        for (let c = 0; c < C; c++) max = Math.max(max, beta * logits[base + c]! + (offset?.[base + c] ?? 0));
         let sum = 0;
         let m1 = 0;
         let m2 = 0;
         for (let c = 0; c < C; c++) {
           const z = logits[base + c]!;
-          const e = Math.exp(beta * (z - max));
+          const e = Math.exp(beta * z + (offset?.[base + c] ?? 0) - max);
           sum += e;
           m1 += e * z;
           m2 += e * z * z;
         }
         const mean = m1 / sum;
         const variance = Math.max(0, m2 / sum - mean * mean);
-        const lse = beta * max + Math.log(sum);
+        const lse = max + Math.log(sum);
         const w = rowWeight[i]!;
         const s = rowMass[i]!;
-        loss += w * (s * lse - beta * rowDot[i]!);
+        loss += w * (s * lse - beta * rowDot[i]! - rowOffsetDot[i]!);
         d1 += w * (s * mean - rowDot[i]!);
         d2 += w * s * variance;
       }
@@ -141,9 +149,16 @@ export function fitTemperature(
   truth: CalibrationTargets,
   C: number,
   weights?: Float32Array,
+  /**
+   * Added to the scaled logits, softmax(z / T + offset): a fixed log prior per row (label-prior.ts),
+   * so that T scales the evidence and the prior stays apart. The loss stays convex in 1/T.
+   */
+  offset?: Logits,
 ): TemperatureFit {
   checkInputs(logits, truth, C, weights);
-  const f = objective(logits, truth, C, weights);
+  if (offset !== undefined && offset.length !== logits.length)
+    throw new RangeError(`fitTemperature: ${offset.length} offsets for ${logits.length} logits`);
+  const f = objective(logits, truth, C, weights, offset);
   const lossAtT = (t: number): number => f.at(1 / t).loss;
 
   // Golden section on u = log T.

@@ -15,6 +15,7 @@ import {
   type TaskMetrics,
 } from '../eval/metrics.js';
 import { fitTemperature } from './calibration.js';
+import { applyPrior } from './label-prior.js';
 import { BatchFeeder, NO_AUGMENT } from './batch-feeder.js';
 import { contextUnits, packUnits } from './context-graph.js';
 import { taskWidth } from './head-model.js';
@@ -134,6 +135,7 @@ export function evaluate(
           Float64Array.from(thresholds[t.name] ?? new Array<number>(c).fill(0.5)),
         );
         metrics.macroF1 = ml.macroF1;
+        metrics.macroAveragedOver = ml.macroAveragedOver;
         metrics.multiLabel = ml;
       }
       tasks[t.name] = metrics;
@@ -196,6 +198,8 @@ export function calibrate(
   tasks: readonly TaskSpec[],
   logits: Map<string, Float32Array>,
   dev: FeatureDataset,
+  /** Per task, the default prior's factor on the probabilities (label-prior.ts): thresholds are fitted after it. */
+  priorFactors: Record<string, ArrayLike<number>> = {},
 ): { temperature: Record<string, number>; thresholds: Record<string, number[]> } {
   const temperature: Record<string, number> = {};
   const thresholds: Record<string, number[]> = {};
@@ -207,11 +211,22 @@ export function calibrate(
     if (rows.length === 0) continue;
     const z = gatherRows(logits.get(t.name)!, rows, c);
     if (t.type === 'classification') {
-      const temp = fitTemperature(z, { soft: gatherRows(labels.targets, rows, c) }, c).temperature;
+      // With logit adjustment, each dev row's corpus prior is added after the temperature
+      // (softmax(z/T + log π)), so T scales the evidence alone (label-prior.ts).
+      const offset = labels.logPrior === undefined ? undefined : gatherRows(labels.logPrior, rows, c);
+      const temp = fitTemperature(
+        z,
+        { soft: gatherRows(labels.targets, rows, c) },
+        c,
+        undefined,
+        offset,
+      ).temperature;
       temperature[t.name] = temp;
       const sets = setRows(labels);
       if (sets.length > 0) {
         const probs = softmaxRows(gatherRows(logits.get(t.name)!, sets, c), c, temp);
+        const factor = priorFactors[t.name];
+        if (factor !== undefined) applyPrior(probs, c, factor);
         thresholds[t.name] = Array.from(
           fitThresholds(probs, positives(gatherRows(labels.targets, sets, c)), c),
         );

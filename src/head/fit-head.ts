@@ -8,6 +8,15 @@ import { headOnnx, saveHead, type LoadedHead } from './artifact.js';
 import { calibrate, evaluate, predict } from './evaluate.js';
 import { buildHead } from './head-model.js';
 import { encodeModel } from './onnx/proto.js';
+import {
+  adjustedTasks,
+  classPrior,
+  priorFactors,
+  withCorpusPriors,
+  withPriors,
+  type PriorRecord,
+} from './label-prior.js';
+import type { HeadDescription } from './head-spec.js';
 import type { TrainConfig } from './train-config.js';
 import { evalOutputs, graphSession, trainHead, type TrainProgress, type TrainResult } from './trainer.js';
 
@@ -33,8 +42,10 @@ export interface FitHeadInput {
 /**
  * The training corpora as the head sees them, before they are merged: standardised per speaker
  * (the config's `speakerNorm`, or the initial head's plan when fine-tuning one trained with it),
- * and with the training-only `corpus` task when the config sets `domainAdversarial`. Dev and
- * evaluation sets go through `applySpeakerNorm` with the returned plan.
+ * with the training-only `corpus` task when the config sets `domainAdversarial`, and with each
+ * corpus's log prior when it sets `logitAdjustment`. Dev and evaluation sets go through
+ * `applySpeakerNorm` with the returned plan (and a dev set through `withCorpusPriors`, which
+ * `fitHead` calibrates with).
  */
 export function prepareTrainingSets(
   sets: readonly FeatureDataset[],
@@ -53,7 +64,13 @@ export function prepareTrainingSets(
   }
   let out = sets.map((d) => applySpeakerNorm(d, plan));
   if (config.domainAdversarial > 0) out = withDomainTask(out, config.domainAdversarial);
+  if (config.logitAdjustment) out = withCorpusPriors(out);
   return plan === undefined ? { sets: out } : { sets: out, speakerNorm: plan };
+}
+
+/** A dev corpus as `fitHead` calibrates with it: with its own log prior under logit adjustment. */
+export function devSet(ds: FeatureDataset, config: TrainConfig): FeatureDataset {
+  return config.logitAdjustment ? withCorpusPriors([ds])[0]! : ds;
 }
 
 export interface FitHeadResult {
@@ -111,21 +128,23 @@ export async function fitHead(input: FitHeadInput): Promise<FitHeadResult> {
   });
   const desc = result.desc;
   const trainedTasks = desc.tasks.filter((t) => train.tasks[t.name] !== undefined);
+  const priors = priorRecords(desc, input.datasets, train, config, init);
+  const factors = priorFactors(desc, priors);
   let thresholds: Record<string, number[]> = { ...(init?.json.thresholds ?? {}) };
   let metrics: Record<string, unknown> = {};
   if (dev !== undefined) {
     const evalGraph = buildHead(desc, result.params, 'eval');
     const session = await graphSession(factory, encodeModel(evalGraph.graph.toModel({ params: 'inputs' })));
-    const cal = calibrate(trainedTasks, await evalOutputs(session, desc, result.params, dev), dev);
+    const cal = calibrate(trainedTasks, await evalOutputs(session, desc, result.params, dev), dev, factors);
     desc.temperature = { ...desc.temperature, ...cal.temperature };
     thresholds = { ...thresholds, ...cal.thresholds };
     const head = await graphSession(factory, headOnnx(desc, result.params, input.name));
-    const ev = evaluate(desc, await predict(head, desc, dev), dev, thresholds);
+    const ev = evaluate(desc, withPriors(await predict(head, desc, dev), desc, factors), dev, thresholds);
     metrics = { dev: { corpus: dev.name, samples: ev.samples, tasks: ev.tasks } };
     if (input.devSets !== undefined) {
       const per: Record<string, unknown> = {};
       for (const d of input.devSets) {
-        const e = evaluate(desc, await predict(head, desc, d), d, thresholds);
+        const e = evaluate(desc, withPriors(await predict(head, desc, d), desc, factors), d, thresholds);
         per[d.name] = { samples: e.samples, tasks: e.tasks };
       }
       metrics['devByCorpus'] = per;
@@ -139,6 +158,7 @@ export async function fitHead(input: FitHeadInput): Promise<FitHeadResult> {
     metrics,
     taskModalities: { ...oldModalities, ...taskModalities(train) },
     ...(input.speakerNorm === undefined ? {} : { speakerNorm: input.speakerNorm }),
+    priors,
     training: {
       corpora: input.datasets.map(corpusRecord),
       dev: dev === undefined ? null : corpusRecord(dev),
@@ -154,4 +174,67 @@ export async function fitHead(input: FitHeadInput): Promise<FitHeadResult> {
     },
   });
   return { onnxPath: saved.onnxPath, sha256: saved.sha256, result, metrics };
+}
+
+/** The corpus name a dataset's priors are recorded under: its adapter (`meld` of `meld:train.csv`). */
+export function corpusKey(ds: FeatureDataset): string {
+  const colon = ds.name.indexOf(':');
+  return colon > 0 ? ds.name.slice(0, colon) : ds.name;
+}
+
+/**
+ * head.json `priors`, per classification task: the training mix's class shares, each training
+ * corpus's, what the outputs embody (uniform with logit adjustment, else the mix's) and the
+ * default that inference applies (config `prior`). A fine-tuned head keeps its initial head's
+ * corpora and adds the new ones.
+ */
+function priorRecords(
+  desc: HeadDescription,
+  datasets: readonly FeatureDataset[],
+  train: FeatureDataset,
+  config: TrainConfig,
+  init: LoadedHead | undefined,
+): Record<string, PriorRecord> {
+  const out: Record<string, PriorRecord> = {};
+  for (const t of adjustedTasks(desc.tasks)) {
+    if (t.type !== 'classification') continue;
+    const c = t.labels.length;
+    const old = init?.json.priors?.[t.name];
+    const labels = train.tasks[t.name];
+    const mass = new Map<string, Float64Array>();
+    for (const d of datasets) {
+      const l = d.tasks[t.name];
+      if (l === undefined) continue;
+      const key = corpusKey(d);
+      const acc = mass.get(key) ?? new Float64Array(c);
+      for (let i = 0; i < d.size; i++)
+        if (l.has[i] === 1) for (let k = 0; k < c; k++) acc[k]! += l.targets[i * c + k]!;
+      mass.set(key, acc);
+    }
+    const corpora: Record<string, number[]> = { ...(old?.corpora ?? {}) };
+    for (const [key, m] of mass) {
+      const total = m.reduce((a, b) => a + b, 0);
+      if (total > 0) corpora[key] = Array.from(m, (v) => round6(v / total));
+    }
+    const trainingShares =
+      labels === undefined
+        ? (old?.training ?? new Array<number>(c).fill(1 / c))
+        : Array.from(classPrior(labels, c), round6);
+    if (config.prior !== 'uniform' && config.prior !== 'training' && config.prior.length !== c)
+      throw new EmoflowError(
+        'CONFIG_INVALID',
+        `config prior: ${config.prior.length} numbers for task ${t.name}, which has ${c} classes`,
+      );
+    out[t.name] = {
+      base: old?.base ?? (config.logitAdjustment ? 'uniform' : 'training'),
+      training: trainingShares,
+      corpora,
+      default: config.prior,
+    };
+  }
+  return out;
+}
+
+function round6(v: number): number {
+  return Math.round(v * 1e6) / 1e6;
 }

@@ -85,6 +85,12 @@ export interface BuildOptions {
    * et al. 2018, with s = log σ²). The parameters serve training only; head.onnx has none.
    */
   uncertainty?: boolean;
+  /**
+   * Train mode: each classification task (adversarial ones aside) takes an input
+   * `logprior.<task>` [N, C], the log prior of each row's corpus, added to the logits inside the
+   * loss only (logit adjustment, label-prior.ts); the outputs stay the evidence alone.
+   */
+  logitAdjustment?: boolean;
 }
 
 /**
@@ -250,7 +256,11 @@ export function buildHead(
       let loss: Value;
       if (t.type === 'classification') {
         const target = g.input(`target.${t.name}`, ['N', t.labels.length]);
-        const nll = g.neg(g.reduceSum(g.mul(target, g.logSoftmax(y, 1)), [1], false));
+        const z =
+          options.logitAdjustment === true && !isAdversarial(t)
+            ? g.add(y, g.input(`logprior.${t.name}`, ['N', t.labels.length]))
+            : y;
+        const nll = g.neg(g.reduceSum(g.mul(target, g.logSoftmax(z, 1)), [1], false));
         loss = g.reduceSum(g.mul(nll, w), [0], false);
       } else if (t.type === 'multilabel') {
         const target = g.input(`target.${t.name}`, ['N', t.labels.length]);

@@ -66,6 +66,20 @@ export const trainConfigSchema = z
      * layer of this factor (0: off); the shared layers learn features that hide the corpus.
      */
     domainAdversarial: z.number().nonnegative().default(0),
+    /**
+     * Label priors apart from evidence (src/head/label-prior.ts): each training corpus's class
+     * prior is added to the logits inside the loss (logit adjustment), so the head's outputs are
+     * the posterior under a uniform prior and `prior` chooses what inference applies.
+     */
+    logitAdjustment: z.boolean().default(false),
+    /**
+     * The prior eval, ingest and the workers apply by default (head.json `priors.default`;
+     * `--prior` overrides it): `training` (the training mix's class shares), `uniform`, or one
+     * non-negative weight per class of the `emotion` task (normalised).
+     */
+    prior: z
+      .union([z.enum(['uniform', 'training']), z.array(z.number().nonnegative()).min(2)])
+      .default('training'),
     seed: z.number().int().nonnegative().default(1),
     /** onnxruntime intra-op threads while training (0 = onnxruntime's default). */
     threads: z.number().int().nonnegative().default(1),

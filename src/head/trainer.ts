@@ -265,7 +265,10 @@ export async function trainHead(input: TrainInput): Promise<TrainResult> {
       "--freeze trunk leaves nothing to train: the data labels none of the head's tasks",
     );
 
-  const built = buildHead(desc, params, 'train', { uncertainty });
+  const built = buildHead(desc, params, 'train', {
+    uncertainty,
+    logitAdjustment: config.logitAdjustment,
+  });
   const grads = built.graph.gradients(built.loss!, trainable);
   for (const [name, g] of grads) built.graph.output(`grad.${name}`, g);
   const trainSession = await graphSession(
@@ -278,7 +281,7 @@ export async function trainHead(input: TrainInput): Promise<TrainResult> {
     encodeModel(evalBuilt.graph.toModel({ params: 'inputs', name: 'emoflow-head-eval' })),
   );
 
-  const feeder = new BatchFeeder(train, desc, config, config.seed + 1);
+  const feeder = new BatchFeeder(train, desc, config, config.seed + 1, config.logitAdjustment);
   const order = new Random(config.seed + 2);
   const opt = new AdamW({ lr: config.lr, weightDecay: config.weightDecay });
   const stepsPerEpoch = Math.ceil(train.size / config.batchSize);

@@ -6,6 +6,7 @@ import type { FeatureSpec } from '../features/feature-spec.js';
 import { loadHead, type LoadedHead } from '../head/artifact.js';
 import { contextAdjacency } from '../head/context-graph.js';
 import { contextOf, type TaskSpec } from '../head/head-spec.js';
+import { applyPrior, priorFactors, type PriorChoice } from '../head/label-prior.js';
 import type { SessionFactory } from '../models/session-factory.js';
 import { standardise, type SpeakerNorm } from '../data/speaker-norm.js';
 import type { SampleFeatures } from './extract.js';
@@ -28,6 +29,8 @@ export class HeadRunner {
   private constructor(
     readonly head: LoadedHead,
     private readonly session: ort.InferenceSession,
+    /** Per-class factor that applies the chosen prior to the emotion scores (label-prior.ts); undefined: as the head outputs them. */
+    private readonly prior: Float64Array | undefined,
   ) {}
 
   /** The per-speaker standardisation the head expects (head.json), or null. */
@@ -40,7 +43,8 @@ export class HeadRunner {
     this.speakerStats = stats;
   }
 
-  static async load(dir: string, factory: SessionFactory): Promise<HeadRunner> {
+  /** Loads a head; `prior` overrides its default class prior (CONFIG_INVALID if the head records none). */
+  static async load(dir: string, factory: SessionFactory, prior?: PriorChoice): Promise<HeadRunner> {
     const head = await loadHead(dir);
     const emotion = head.desc.tasks.find((t) => t.name === 'emotion');
     if (
@@ -55,8 +59,9 @@ export class HeadRunner {
         { path: dir },
       );
     }
+    const factor = priorFactors(head.desc, head.json.priors, { emotion: prior })['emotion'];
     const session = await factory.session(`head:${head.json.sha256}`, head.onnx);
-    return new HeadRunner(head, session);
+    return new HeadRunner(head, session, factor);
   }
 
   /** The modalities the head takes, with the feature spec each must come from. */
@@ -162,7 +167,10 @@ export class HeadRunner {
       });
       feeds['adj'] = new ort.Tensor('float32', contextAdjacency(nodes, context), [n, n]);
     }
-    return this.session.run(feeds);
+    const out = await this.session.run(feeds);
+    if (this.prior !== undefined)
+      applyPrior(out['emotion']!.data as Float32Array, EMOTIONS.length, this.prior);
+    return out;
   }
 
   private record(

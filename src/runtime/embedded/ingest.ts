@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { EmoflowWarning, ErrorCode } from '../../core/errors.js';
 import { MODALITIES, type Modality } from '../../core/labels.js';
 import { Moments, statisticsOf, type SpeakerNorm } from '../../data/speaker-norm.js';
+import type { PriorChoice } from '../../head/label-prior.js';
 import type { Sample } from '../../core/sample.js';
 import type { SkippedFile } from '../../data/folder.js';
 import { openOutput, type Format, type OutputMode } from '../../export/writers.js';
@@ -34,6 +35,8 @@ export interface IngestOptions {
    * more first, to gather each speaker's statistics; 'off' uses the head's global statistics.
    */
   speakerNorm?: 'auto' | 'off';
+  /** The class prior of the emotion scores (label-prior.ts); default: the head's. */
+  prior?: PriorChoice;
   onWarning?: (w: EmoflowWarning) => void;
   onProgress?: (p: IngestProgress) => void;
 }
@@ -102,7 +105,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
   let head: HeadRunner | undefined;
   let startup = 0;
   try {
-    head = await HeadRunner.load(options.head, factory);
+    head = await HeadRunner.load(options.head, factory, options.prior);
     const runner = head;
     extraction = await startHeadExtraction(runner, MODALITIES, {
       workers,

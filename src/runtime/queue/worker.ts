@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import type { PriorChoice } from '../../head/label-prior.js';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ERROR_CODES, EmoflowError, type EmoflowWarning, type ErrorCode } from '../../core/errors.js';
@@ -41,6 +42,8 @@ export interface QueueWorkerOptions {
   stalledIntervalMs?: number;
   modelsDir?: string;
   textModel?: string;
+  /** The class prior of the emotion scores (label-prior.ts); default: the head's. */
+  prior?: PriorChoice;
   onWarning?: (w: EmoflowWarning) => void;
   /** A fatal error (a model missing): the worker stops itself and reports it here. */
   onFatal?: (e: Error) => void;
@@ -130,7 +133,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     void close().finally(() => options.onFatal?.(err));
   };
   try {
-    const head = await HeadRunner.load(options.head, factory);
+    const head = await HeadRunner.load(options.head, factory, options.prior);
     const modalities = options.queues.filter((q): q is Modality => q !== 'fuse');
     const workerOpts = {
       connection: redisOptions(options.redisUrl),
