@@ -13,14 +13,18 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { isEmoflowError, type ErrorCode } from '../src/core/errors.js';
 import { EMOTIONS } from '../src/core/labels.js';
 import type { Corpus, CorpusSample } from '../src/data/corpus.js';
+import { parseCorpusSpec } from '../src/data/corpus-spec.js';
 import {
   MEDIA_ADAPTERS,
   readEmoDb,
+  readEmovo,
   readFer2013,
   readFerPlus,
+  readNemo,
   readRavdess,
+  readTccePerformers,
 } from '../src/data/adapters/media-adapters.js';
-import { shared } from './support/paths.js';
+import { hasShared, shared } from './support/paths.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'emoflow-media-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -30,6 +34,9 @@ const EMODB = shared('data', 'speech', 'emodb');
 const FER_TRAIN = shared('data', 'face', 'ferplus', 'FER2013Train');
 const FER_VALID = shared('data', 'face', 'ferplus', 'FER2013Valid');
 const FER2013 = shared('data', 'face', 'fer2013', 'train');
+const EMOVO = shared('data', 'speech', 'emovo');
+const NEMO = shared('data', 'speech', 'nemo');
+const TCCE = shared('data', 'face', 'tcce_performers');
 
 /** Makes `files` (relative paths) under a fresh temp folder; content is irrelevant: adapters only list. */
 function folder(name: string, files: Record<string, string> | string[]): string {
@@ -475,9 +482,476 @@ describe('readFer2013 (shared/data/face/fer2013/train)', () => {
   });
 });
 
+// EMOVO, nEMO and TCCE: counts from data/README.md and PROVENANCE/{emovo,nemo,tcce_performers}.md.
+// The real-corpus tests skip when ../shared is absent; the error cases use small temp folders.
+
+describe.skipIf(!hasShared)('readEmovo (shared/data/speech/emovo)', () => {
+  it('reads 378 clips: 54 per emotion, 63 per speaker, 9 per speaker and emotion', async () => {
+    const c = await readEmovo(EMOVO, undefined);
+    expect(c.name).toBe('emovo:emovo');
+    expect(c.samples).toHaveLength(378);
+    expectWellFormed(c, 'audio');
+    expect(countBy(c.samples, (s) => String(s.labels.emotion))).toEqual({
+      rab: 54,
+      dis: 54,
+      pau: 54,
+      gio: 54,
+      neu: 54,
+      tri: 54,
+      sor: 54,
+    });
+    expect(countBy(c.samples, emotionOf)).toEqual(Object.fromEntries(EMOTIONS.map((e) => [e, 54])));
+    expect(countBy(c.samples, (s) => s.speaker!)).toEqual({
+      'emovo-f1': 63,
+      'emovo-f2': 63,
+      'emovo-f3': 63,
+      'emovo-m1': 63,
+      'emovo-m2': 63,
+      'emovo-m3': 63,
+    });
+    expect(new Set(Object.values(countBy(c.samples, (s) => `${s.speaker}/${emotionOf(s)}`)))).toEqual(
+      new Set([9]),
+    );
+    // The 9 staged sentences (PROVENANCE/emovo.md), 42 clips each.
+    expect(countBy(c.samples, (s) => String(s.labels.sentence))).toEqual(
+      Object.fromEntries(['b1', 'b2', 'b3', 'd1', 'd2', 'l4', 'n1', 'n2', 'n3'].map((t) => [t, 42])),
+    );
+    expect(countBy(c.samples, (s) => String(s.labels.sex))).toEqual({ female: 189, male: 189 });
+    expect(c.samples.every((s) => s.group === s.speaker && s.id.startsWith(`${s.speaker!.slice(6)}/`))).toBe(
+      true,
+    );
+    expect(c.samples[0]).toEqual({
+      id: 'f1/dis-f1-b1',
+      root: EMOVO,
+      audio: 'f1/dis-f1-b1.wav',
+      speaker: 'emovo-f1',
+      group: 'emovo-f1',
+      labels: { emotion: 'dis', sentence: 'b1', sex: 'female' },
+      targets: { emotion: oneHot('disgust') },
+    });
+    expect(c.samples.find((s) => s.id === 'm3/rab-m3-n3')!.targets.emotion).toEqual(oneHot('anger'));
+    expect(c.samples.find((s) => s.id === 'm2/pau-m2-l4')!.labels).toEqual({
+      emotion: 'pau',
+      sentence: 'l4',
+      sex: 'male',
+    });
+    expect(c.source.licence).toMatch(/non-commercial/);
+    expect(c.source.licence).toMatch(/Costantini et al\., LREC 2014/);
+    expect(c.source.split).toBeUndefined();
+  });
+
+  it('reads one speaker folder, ids relative to it', async () => {
+    const c = await readEmovo(join(EMOVO, 'm2'), undefined);
+    expect(c.name).toBe('emovo:m2');
+    expect(c.samples).toHaveLength(63);
+    expectWellFormed(c, 'audio');
+    expect(c.samples[0]!.id).toBe('dis-m2-b1');
+    expect(c.samples.every((s) => s.group === 'emovo-m2' && s.labels.sex === 'male')).toBe(true);
+  });
+
+  it('#train = f1 f2 m1 m2 (252), #dev = f3 m3 (126); other splits are refused', async () => {
+    const train = await readEmovo(EMOVO, 'train');
+    const dev = await readEmovo(EMOVO, 'dev');
+    expect(train.name).toBe('emovo:emovo#train');
+    expect(train.source.split).toBe('train');
+    expect(dev.source.split).toBe('dev');
+    expect(countBy(train.samples, (s) => s.group!)).toEqual({
+      'emovo-f1': 63,
+      'emovo-f2': 63,
+      'emovo-m1': 63,
+      'emovo-m2': 63,
+    });
+    expect(countBy(dev.samples, (s) => s.group!)).toEqual({ 'emovo-f3': 63, 'emovo-m3': 63 });
+    expect(countBy(dev.samples, emotionOf)).toEqual(Object.fromEntries(EMOTIONS.map((e) => [e, 18])));
+    const test = await failure(readEmovo(EMOVO, 'test'));
+    expect(test.code).toBe('CONFIG_INVALID');
+    expect(test.message).toMatch(/unknown split '#test'.*'#train' = speakers f1 f2 m1 m2, '#dev' = f3 m3/);
+    const one = await failure(readEmovo(join(EMOVO, 'f3'), 'dev'));
+    expect(one.code).toBe('CONFIG_INVALID');
+    expect(one.message).toMatch(/not of one speaker folder/);
+  });
+});
+
+describe('readEmovo on small folders', () => {
+  it('names the file and the wrong part of a bad name; skips hidden files', async () => {
+    const ok = 'f1/rab-f1-b1.wav';
+    const good = folder('emovo-good', [ok, 'f1/.DS_Store', '.git/x']);
+    expect((await readEmovo(good, undefined)).samples.map((s) => s.id)).toEqual(['f1/rab-f1-b1']);
+    const cases: [string, string, RegExp][] = [
+      ['emo', 'f1/ang-f1-b1.wav', /f1\/ang-f1-b1\.wav: not an EMOVO file name: emotion 'ang'/],
+      ['folder', 'f1/rab-f2-b1.wav', /speaker f2 does not match its folder f1/],
+      ['sentence', 'f1/rab-f1-b4.wav', /sentence 'b4' is not one of the 14 EMOVO sentences/],
+      ['fields', 'f1/rab-f1.wav', /three fields joined by "-"/],
+      ['ext', 'f1/rab-f1-b2.mp3', /extension is not \.wav/],
+      ['speaker', 'f4/rab-f4-b1.wav', /f4: expected only speaker folders/],
+      ['stray', 'notes.txt', /notes\.txt: expected only speaker folders/],
+      ['nested', 'f1/extra/rab-f1-b2.wav', /f1\/extra: a folder inside a speaker folder/],
+    ];
+    for (const [name, rel, re] of cases) {
+      const f = await failure(readEmovo(folder(`emovo-${name}`, [ok, rel]), undefined));
+      expect(f.code, name).toBe('MANIFEST_INVALID');
+      expect(f.message, name).toMatch(re);
+    }
+    expect((await failure(readEmovo(folder('emovo-empty', []), undefined))).code).toBe('MANIFEST_INVALID');
+    expect((await failure(readEmovo(join(tmp, 'nope'), undefined))).code).toBe('FILE_NOT_FOUND');
+    // A split that selects nothing (here no f3 / m3) is refused rather than an empty corpus.
+    const none = await failure(readEmovo(good, 'dev'));
+    expect(none.code).toBe('CONFIG_INVALID');
+    expect(none.message).toMatch(/holds no sample of '#dev'/);
+  });
+});
+
+/** A nEMO data.tsv for `rows` (the release's header; speaker_id padded with spaces as upstream). */
+function nemoTsv(rows: [name: string, emotion: string, speaker: string, gender: string][]): string {
+  const header = 'file_id\temotion\traw_text\tnormalized_text\tspeaker_id\tgender\tage\n';
+  return header + rows.map(([n, e, s, g]) => `${n}\t${e}\tTekst.\ttekst\t        ${s}\t${g}\t27\n`).join('');
+}
+
+describe.skipIf(!hasShared)('readNemo (shared/data/speech/nemo)', () => {
+  it('reads 371 clips: 63 per emotion, 56 surprised, 42 per speaker, 35 for MK0; sex from data.tsv', async () => {
+    const c = await readNemo(NEMO, undefined);
+    expect(c.name).toBe('nemo:nemo');
+    expect(c.samples).toHaveLength(371);
+    expectWellFormed(c, 'audio');
+    expect(countBy(c.samples, (s) => String(s.labels.emotion))).toEqual({
+      anger: 63,
+      fear: 63,
+      happiness: 63,
+      neutral: 63,
+      sadness: 63,
+      surprised: 56,
+    });
+    expect(countBy(c.samples, emotionOf)).toEqual({
+      anger: 63,
+      fear: 63,
+      joy: 63,
+      neutral: 63,
+      sadness: 63,
+      surprise: 56,
+    });
+    expect(countBy(c.samples, (s) => s.speaker!)).toEqual({
+      'nemo-EB0': 42,
+      'nemo-IC0': 42,
+      'nemo-KD0': 42,
+      'nemo-KS0': 42,
+      'nemo-MK0': 35,
+      'nemo-MP0': 42,
+      'nemo-SM0': 42,
+      'nemo-TP0': 42,
+      'nemo-WR0': 42,
+    });
+    expect(c.samples.every((s) => s.group === s.speaker)).toBe(true);
+    // data/README.md: female EB0 IC0 KD0 MK0, male KS0 MP0 SM0 TP0 WR0.
+    expect(countBy(c.samples, (s) => `${s.speaker!.slice(5)}:${String(s.labels.sex)}`)).toEqual({
+      'EB0:female': 42,
+      'IC0:female': 42,
+      'KD0:female': 42,
+      'MK0:female': 35,
+      'KS0:male': 42,
+      'MP0:male': 42,
+      'SM0:male': 42,
+      'TP0:male': 42,
+      'WR0:male': 42,
+    });
+    expect(c.samples[0]).toEqual({
+      id: 'EB0_anger_13',
+      root: NEMO,
+      audio: 'EB0_anger_13.wav',
+      speaker: 'nemo-EB0',
+      group: 'nemo-EB0',
+      labels: { emotion: 'anger', sentence: 13, sex: 'female' },
+      targets: { emotion: oneHot('anger') },
+    });
+    expect(c.samples.find((s) => s.id === 'TP0_neutral_70')!.labels).toEqual({
+      emotion: 'neutral',
+      sentence: 70,
+      sex: 'male',
+    });
+    expect(c.samples.find((s) => s.id === 'EB0_surprised_6')!.targets.emotion).toEqual(oneHot('surprise'));
+    expect(c.source.licence).toMatch(/CC BY-NC-SA 4\.0/);
+    expect(c.source.licence).toMatch(/non-commercial/);
+  });
+
+  it('#dev = KD0 + TP0 (84, all six emotions), #train = the other seven (287)', async () => {
+    const dev = await readNemo(NEMO, 'dev');
+    const train = await readNemo(NEMO, 'train');
+    expect(dev.name).toBe('nemo:nemo#dev');
+    expect(dev.source.split).toBe('dev');
+    expect(countBy(dev.samples, (s) => s.group!)).toEqual({ 'nemo-KD0': 42, 'nemo-TP0': 42 });
+    expect(countBy(dev.samples, emotionOf)).toEqual({
+      anger: 14,
+      fear: 14,
+      joy: 14,
+      neutral: 14,
+      sadness: 14,
+      surprise: 14,
+    });
+    expect(train.samples).toHaveLength(287);
+    expect(train.samples.some((s) => s.group === 'nemo-KD0' || s.group === 'nemo-TP0')).toBe(false);
+    expect(Object.keys(countBy(train.samples, (s) => s.group!))).toHaveLength(7);
+    expect((await failure(readNemo(NEMO, 'valid'))).code).toBe('CONFIG_INVALID');
+  });
+});
+
+describe('readNemo on small folders', () => {
+  const a = 'EB0_anger_1.wav';
+  const b = 'TP0_surprised_2.wav';
+  const tsv = nemoTsv([
+    [a, 'anger', 'EB0', 'female'],
+    [b, 'surprised', 'TP0', 'male'],
+  ]);
+
+  it('tolerates data.tsv and hidden files, reads sex from data.tsv', async () => {
+    const c = await readNemo(folder('nemo-good', { [a]: '', [b]: '', 'data.tsv': tsv, '.x': '' }), undefined);
+    expect(c.samples.map((s) => [s.id, s.labels.sex, emotionOf(s)])).toEqual([
+      ['EB0_anger_1', 'female', 'anger'],
+      ['TP0_surprised_2', 'male', 'surprise'],
+    ]);
+    expect((await readNemo(join(tmp, 'nemo-good'), 'dev')).samples.map((s) => s.id)).toEqual([
+      'TP0_surprised_2',
+    ]);
+  });
+
+  it('names a misnamed or stray file and a data.tsv that disagrees with the folder', async () => {
+    const cases: [string, Record<string, string>, RegExp][] = [
+      ['emotion', { 'EB0_disgust_1.wav': '' }, /EB0_disgust_1\.wav: not a nEMO file name: emotion 'disgust'/],
+      ['speaker', { 'XX0_anger_1.wav': '' }, /speaker 'XX0' is not one of the nine nEMO speakers/],
+      ['number', { 'EB0_anger_x.wav': '' }, /sentence number 'x' is not a number/],
+      ['fields', { 'EB0-anger-1.wav': '' }, /three fields joined by "_"/],
+      ['stray', { 'notes.txt': '' }, /notes\.txt: not a nEMO file name: the extension is not \.wav/],
+      ['samples', { 'samples/x.wav': '' }, /samples: a folder inside a nEMO folder.*this samples\/ folder/],
+      [
+        'tsv-emotion',
+        { 'data.tsv': tsv.replace('\tanger\t', '\tfear\t') },
+        /data\.tsv: line 2, field 2: emotion 'fear' differs from the file name's 'anger'/,
+      ],
+      [
+        'tsv-speaker',
+        { 'data.tsv': tsv.replace('EB0\tfemale', 'IC0\tfemale') },
+        /line 2, field 5: speaker 'IC0' differs/,
+      ],
+      ['tsv-gender', { 'data.tsv': tsv.replace('\tmale\t', '\tm\t') }, /line 3, field 6: gender 'm'/],
+      [
+        'tsv-missing',
+        { 'data.tsv': tsv + nemoTsv([['KD0_fear_3.wav', 'fear', 'KD0', 'female']]).split('\n')[1]! + '\n' },
+        /data\.tsv: line 4: KD0_fear_3\.wav is not in .*\(1 of 3 rows name a missing WAV\)/,
+      ],
+      ['tsv-unlisted', { 'MK0_fear_3.wav': '' }, /MK0_fear_3\.wav: not listed in .*data\.tsv \(1 WAVs/],
+      ['tsv-fields', { 'data.tsv': tsv + 'x\ty\n' }, /line 4: 2 tab-separated fields where the header has 7/],
+      ['tsv-header', { 'data.tsv': tsv.replace('gender', 'sex') }, /line 1: no 'gender' column/],
+    ];
+    for (const [name, extra, re] of cases) {
+      const dir = folder(`nemo-${name}`, { [a]: '', [b]: '', 'data.tsv': tsv, ...extra });
+      const f = await failure(readNemo(dir, undefined));
+      expect(f.code, name).toBe('MANIFEST_INVALID');
+      expect(f.message, name).toMatch(re);
+    }
+    const noTsv = await failure(readNemo(folder('nemo-notsv', [a]), undefined));
+    expect(noTsv.code).toBe('FILE_NOT_FOUND');
+    expect(noTsv.message).toMatch(/data\.tsv: no such file/);
+    expect((await failure(readNemo(folder('nemo-empty', { 'data.tsv': tsv }), undefined))).code).toBe(
+      'MANIFEST_INVALID',
+    );
+  });
+});
+
+/** labels.csv rows, read independently of the adapter: file -> columns by name. */
+function tcceRows(): Map<string, Record<string, string>> {
+  const [head, ...lines] = readFileSync(join(TCCE, 'labels.csv'), 'utf8').trimEnd().split('\n');
+  const cols = head!.split(',');
+  return new Map(
+    lines.map((l) => {
+      const f = l.split(',');
+      return [f[0]!, Object.fromEntries(cols.map((c, i) => [c, f[i]!]))];
+    }),
+  );
+}
+
+describe.skipIf(!hasShared)('readTccePerformers (shared/data/face/tcce_performers)', () => {
+  it('reads 588 images of 29 performers, target = the intended expression', async () => {
+    const c = await readTccePerformers(TCCE, undefined);
+    expect(c.name).toBe('tcce:tcce_performers');
+    expect(c.samples).toHaveLength(588);
+    expectWellFormed(c, 'image');
+    expect(countBy(c.samples, emotionOf)).toEqual({
+      anger: 87,
+      disgust: 87,
+      fear: 84,
+      joy: 87,
+      neutral: 69,
+      sadness: 87,
+      surprise: 87,
+    });
+    // PROVENANCE/tcce_performers.md "Per performer"; there is no performer 04.
+    const perPerformer: Record<string, number> = {};
+    for (let p = 1; p <= 30; p++) if (p !== 4) perPerformer[`tcce-${String(p).padStart(2, '0')}`] = 21;
+    Object.assign(perPerformer, {
+      'tcce-12': 18,
+      'tcce-13': 18,
+      'tcce-18': 18,
+      'tcce-29': 20,
+      'tcce-23': 16,
+    });
+    Object.assign(perPerformer, { 'tcce-22': 19, 'tcce-24': 19, 'tcce-26': 19 });
+    expect(countBy(c.samples, (s) => s.group!)).toEqual(perPerformer);
+    expect(Object.keys(perPerformer)).toHaveLength(29);
+    expect(c.samples.every((s) => s.speaker === s.group)).toBe(true);
+    expect(countBy(c.samples, (s) => String(s.labels.type))).toEqual({
+      calm: 69,
+      theatrical: 162,
+      'ekman-facs': 225,
+      'personal-event': 132,
+    });
+    // Raters' top choice agrees with the intended expression (PROVENANCE table; fear mostly read
+    // as surprise; raters could not choose neutral).
+    const agree = countBy(
+      c.samples.filter((s) => s.labels.observer_top === s.labels.emotion),
+      (s) => String(s.labels.emotion),
+    );
+    expect(agree).toEqual({ anger: 79, disgust: 66, fear: 14, joy: 87, sadness: 71, surprise: 84 });
+    const rows = tcceRows();
+    for (const s of c.samples) {
+      const r = rows.get(s.image!)!;
+      expect(s.labels.emotion).toBe(r.intended);
+      expect(s.labels.observer_top).toBe(r.observer_top);
+      expect(s.labels.observer_top_share).toBe(Number(r.observer_top_share));
+      expect(s.targets.emotion).toEqual(oneHot(r.intended as (typeof EMOTIONS)[number]));
+    }
+    expect(c.samples[0]).toEqual({
+      id: '0101a02',
+      root: TCCE,
+      image: '0101a02.jpg',
+      speaker: 'tcce-01',
+      group: 'tcce-01',
+      labels: {
+        emotion: 'neutral',
+        performer: 1,
+        type: 'calm',
+        observer_top: 'joy',
+        observer_top_share: 0.59,
+      },
+      targets: { emotion: oneHot('neutral') },
+    });
+    expect(c.source.licence).toMatch(/research-only/);
+    expect(c.source.licence).toMatch(/never redistribute/);
+  });
+
+  it('reads labels.csv given as the path; #dev = performers 25-30 (123), #train = the other 23 (465)', async () => {
+    const viaCsv = await readTccePerformers(join(TCCE, 'labels.csv'), undefined);
+    expect(viaCsv.samples).toHaveLength(588);
+    expect(viaCsv.samples[0]!.root).toBe(TCCE);
+    const dev = await readTccePerformers(TCCE, 'dev');
+    const train = await readTccePerformers(TCCE, 'train');
+    expect(dev.name).toBe('tcce:tcce_performers#dev');
+    expect(dev.source.split).toBe('dev');
+    expect(dev.samples).toHaveLength(123);
+    expect(Object.keys(countBy(dev.samples, (s) => s.group!)).sort()).toEqual(
+      ['25', '26', '27', '28', '29', '30'].map((p) => `tcce-${p}`),
+    );
+    expect(train.samples).toHaveLength(465);
+    expect(Object.keys(countBy(train.samples, (s) => s.group!))).toHaveLength(23);
+    expect(train.samples.every((s) => Number(s.labels.performer) <= 24)).toBe(true);
+    expect((await failure(readTccePerformers(TCCE, 'test'))).code).toBe('CONFIG_INVALID');
+  });
+});
+
+describe('readTccePerformers on small folders', () => {
+  const head =
+    'file,performer,performance_type,intended,observer_top,observer_top_share,entropy,n_observers\n';
+  const rowA = '0111d02.jpg,01,1,anger,anger,0.90,0.70,100\n';
+  const rowB = '2521g01.jpg,25,2,surprise,fear,0.50,1.20,100\n';
+  const csv = head + rowA + rowB;
+  const images = { '0111d02.jpg': '', '2521g01.jpg': '' };
+
+  it('reads a two-image folder; performer 25 is dev', async () => {
+    const dir = folder('tcce-good', { 'labels.csv': csv, ...images, '.DS_Store': '' });
+    const c = await readTccePerformers(dir, undefined);
+    expect(c.samples.map((s) => [s.id, s.group, emotionOf(s), s.labels.type])).toEqual([
+      ['0111d02', 'tcce-01', 'anger', 'theatrical'],
+      ['2521g01', 'tcce-25', 'surprise', 'ekman-facs'],
+    ]);
+    expect((await readTccePerformers(dir, 'dev')).samples.map((s) => s.id)).toEqual(['2521g01']);
+  });
+
+  it('names a misnamed or stray file and a labels.csv that disagrees with the folder', async () => {
+    const cases: [string, Record<string, string>, RegExp][] = [
+      [
+        'letter',
+        { '0111h02.jpg': '' },
+        /0111h02\.jpg: not a TCCE image name: expression letter 'h' is not a-g/,
+      ],
+      ['view', { '0112d02.jpg': '' }, /view '2' is not 1/],
+      ['performer', { '3111d02.jpg': '' }, /performer '31' is not 01-30/],
+      ['type', { '0141d02.jpg': '' }, /performance type '4' is not 0-3/],
+      ['ext', { '0111d03.png': '' }, /0111d03\.png: .*extension is not \.jpg/],
+      ['stray', { 'notes.txt': '' }, /notes\.txt: not a TCCE image name/],
+      ['folder', { 'sub/x.jpg': '' }, /sub: a folder inside a TCCE folder/],
+      [
+        'intended',
+        { 'labels.csv': head + rowA.replace(',anger,anger', ',fear,anger') + rowB },
+        /labels\.csv: line 2, field 4: intended 'fear' differs from the file name's anger \(d\)/,
+      ],
+      [
+        'row-performer',
+        { 'labels.csv': head + rowA.replace(',01,', ',02,') + rowB },
+        /line 2, field 2: performer '02' differs/,
+      ],
+      [
+        'top',
+        { 'labels.csv': head + rowA.replace('anger,0.90', 'contempt,0.90') + rowB },
+        /line 2, field 5: observer_top 'contempt'/,
+      ],
+      [
+        'share',
+        { 'labels.csv': head + rowA.replace('0.90', '1.5') + rowB },
+        /line 2, field 6: observer_top_share '1\.5'/,
+      ],
+      [
+        'missing',
+        { 'labels.csv': csv + '0311b01.jpg,03,1,joy,joy,1.00,0.00,100\n' },
+        /line 4: 0311b01\.jpg is not in .*\(1 of 3 rows name a missing image\)/,
+      ],
+      ['unlisted', { '0311b01.jpg': '' }, /0311b01\.jpg: not listed in .*labels\.csv \(1 images/],
+      ['dup', { 'labels.csv': csv + rowA }, /line 4, field 1: 0111d02\.jpg was already listed on line 2/],
+      ['header', { 'labels.csv': csv.replace('intended', 'label') }, /line 1: no 'intended' column/],
+    ];
+    for (const [name, extra, re] of cases) {
+      const dir = folder(`tcce-${name}`, { 'labels.csv': csv, ...images, ...extra });
+      const f = await failure(readTccePerformers(dir, undefined));
+      expect(f.code, name).toBe('MANIFEST_INVALID');
+      expect(f.message, name).toMatch(re);
+    }
+    const noCsv = await failure(readTccePerformers(folder('tcce-nocsv', images), undefined));
+    expect(noCsv.code).toBe('FILE_NOT_FOUND');
+    expect(noCsv.message).toMatch(/labels\.csv: no such file/);
+    const split = await failure(readTccePerformers(join(tmp, 'tcce-good'), 'holdout'));
+    expect(split.code).toBe('CONFIG_INVALID');
+    expect(split.message).toMatch(/'#train' = performers 01-24, '#dev' = performers 25-30/);
+  });
+});
+
 describe('MEDIA_ADAPTERS', () => {
-  it('registers the four adapters by name', () => {
-    expect(Object.keys(MEDIA_ADAPTERS).sort()).toEqual(['emodb', 'fer2013', 'ferplus', 'ravdess']);
+  it('registers the adapters by name', () => {
+    expect(Object.keys(MEDIA_ADAPTERS).sort()).toEqual([
+      'emodb',
+      'emovo',
+      'fer2013',
+      'ferplus',
+      'nemo',
+      'ravdess',
+      'tcce',
+    ]);
     expect(MEDIA_ADAPTERS.ferplus).toBe(readFerPlus);
+    expect(MEDIA_ADAPTERS.emovo).toBe(readEmovo);
+    expect(MEDIA_ADAPTERS.nemo).toBe(readNemo);
+    expect(MEDIA_ADAPTERS.tcce).toBe(readTccePerformers);
+    // Every name is reachable as a spec `<adapter>:<path>#split`.
+    for (const name of Object.keys(MEDIA_ADAPTERS)) {
+      expect(parseCorpusSpec(`${name}:../data/x#dev`)).toEqual({
+        adapter: name,
+        path: '../data/x',
+        split: 'dev',
+      });
+    }
   });
 });

@@ -10,7 +10,7 @@ import type { DatasetSource } from '../feature-dataset.js';
 
 /**
  * Corpus adapters for the speech and face corpora of ../shared/data (README "speech/" and "face/"):
- * RAVDESS, EmoDB, FER+ and FER2013. Each lists a folder and returns samples whose `audio` / `image`
+ * RAVDESS, EmoDB, EMOVO, nEMO, FER+, FER2013 and TCCE. Each lists a folder and returns samples whose `audio` / `image`
  * are paths relative to `root` (the folder given); the media are read later by the extractors, which
  * resolve and check those paths (DESIGN.md §3). Common conventions:
  * - `id` = the path relative to `root` without extension (DESIGN.md §3), samples sorted by id
@@ -21,13 +21,15 @@ import type { DatasetSource } from '../feature-dataset.js';
  *   dropped from training;
  * - a `#split` suffix is CONFIG_INVALID saying what to pass instead: a FER split is its own folder,
  *   and RAVDESS / EmoDB have no official split (hold actors / speakers out by group cross-validation);
+ *   EMOVO, nEMO and TCCE have none either, but data/README.md suggests a speaker / performer split,
+ *   which `#train` / `#dev` select (`selectSplit`);
  * - task `emotion` (DESIGN.md §2 mapping); a sample whose label is outside the 7 classes is kept
  *   without an `emotion` target (partial labels: `Corpus` doc comment), its original label in `labels`.
  */
 
 export type MediaAdapter = (path: string, split: string | undefined) => Promise<Corpus>;
 
-// Licences: data/README.md and PROVENANCE/speech.md, face.md.
+// Licences: data/README.md and PROVENANCE/speech.md, face.md, emovo.md, nemo.md, tcce_performers.md.
 const LICENCES = {
   ravdess:
     'CC BY-NC-SA 4.0 (RAVDESS, Livingstone & Russo 2018, doi:10.1371/journal.pone.0196391): non-commercial, share-alike; a head trained on it is for non-commercial use',
@@ -37,6 +39,10 @@ const LICENCES = {
     'FER+ votes: MIT (Microsoft, Barsoum et al. 2016, arXiv:1608.01041); FER2013 images: research use only, no open licence (Goodfellow et al. 2013, arXiv:1307.0414)',
   fer2013:
     'FER2013 images and labels: research use only, no open licence (Goodfellow et al. 2013, arXiv:1307.0414)',
+  emovo:
+    'no licence file: research / non-commercial use with citation (EMOVO, Costantini et al., LREC 2014, pp. 3501-3504); do not redistribute the clips',
+  nemo: 'CC BY-NC-SA 4.0 (nEMO, Christop, LREC-COLING 2024, pp. 12111-12116): non-commercial, share-alike; a head trained on it is for non-commercial use',
+  tcce: 'no licence stated: research-only database (TCCE performers, Chen, Cho & Tseng 2013, Chinese Journal of Psychology 55(4), doi:10.6129/CJP.20130314); never redistribute or ship the images',
 } as const;
 
 // ---------------------------------------------------------------------------------------------------
@@ -328,22 +334,7 @@ export async function readFerPlus(path: string, split: string | undefined): Prom
   const shownFolder = kind === 'dir' ? path : dirname(path);
   const csvPath = kind === 'dir' ? join(full, 'label.csv') : full;
   const shownCsv = kind === 'dir' ? join(path, 'label.csv') : path;
-  let text: string;
-  try {
-    text = await readFile(csvPath, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') {
-      throw new EmoflowError('FILE_NOT_FOUND', `${shownCsv}: no such file (a FER+ folder holds label.csv)`, {
-        path: shownCsv,
-        cause: e,
-      });
-    }
-    throw new EmoflowError('FILE_UNREADABLE', `${shownCsv}: ${(e as Error).message}`, {
-      path: shownCsv,
-      cause: e,
-    });
-  }
+  const text = await readCorpusText(csvPath, shownCsv, 'a FER+ folder holds label.csv');
   const pngs = new Set<string>();
   for (const e of await listFolder(folder, shownFolder)) {
     if (!e.dir && extname(e.name).toLowerCase() === '.png') pngs.add(e.name);
@@ -495,12 +486,492 @@ export async function readFer2013(path: string, split: string | undefined): Prom
   });
 }
 
+// ---------------------------------------------------------------------------------------------------
+// EMOVO
+
+/** EMOVO emotion codes (data/README.md "speech/", PROVENANCE/emovo.md) and their DESIGN.md §2 class. */
+const EMOVO_EMOTIONS: Record<string, Emotion> = {
+  rab: 'anger',
+  dis: 'disgust',
+  pau: 'fear',
+  gio: 'joy',
+  neu: 'neutral',
+  tri: 'sadness',
+  sor: 'surprise',
+};
+
+const EMOVO_SPEAKER_DIR = /^[fm][123]$/;
+/** The 14 EMOVO sentences (b short, l long, n nonsense, d questions); 9 of them are staged. */
+const EMOVO_SENTENCE = /^(b[1-3]|l[1-4]|n[1-5]|d[12])$/;
+const EMOVO_FORMAT =
+  'EEE-SS-TT.wav: emotion EEE (rab dis pau gio neu tri sor), speaker SS (f1 f2 f3 m1 m2 m3, the same as its folder), sentence TT (b1-b3, l1-l4, n1-n5, d1-d2)';
+/** data/README.md's suggested split: one female and one male speaker for dev. */
+const EMOVO_DEV = new Set(['emovo-f3', 'emovo-m3']);
+const EMOVO_SPLITS = "'#train' = speakers f1 f2 m1 m2, '#dev' = f3 m3 (data/README.md's suggestion)";
+
+/**
+ * EMOVO (Italian): `<path>/<f1|f2|f3|m1|m2|m3>/EEE-SS-TT.wav`, or one speaker folder. `speaker` and
+ * `group` are `emovo-SS` (the speaker: the unit of group cross-validation); `labels` hold the
+ * original emotion code (`rab`, ...), the sentence (`b1`, ...) and sex (f / m). The speaker field
+ * must equal its folder's. `#train` / `#dev` select the README's speaker split (not on one folder).
+ */
+export async function readEmovo(path: string, split: string | undefined): Promise<Corpus> {
+  const root = resolve(path);
+  await requireFolder(
+    root,
+    path,
+    'emovo',
+    'the EMOVO folder of speaker folders (f1 f2 f3 m1 m2 m3), or one speaker folder',
+  );
+  const folders: { rel: string; speaker: string }[] = [];
+  if (EMOVO_SPEAKER_DIR.test(basename(root))) {
+    if (split !== undefined) {
+      throw new EmoflowError(
+        'CONFIG_INVALID',
+        `emovo: a #split ('#${split}') selects speakers of the whole EMOVO folder, not of one speaker folder (${path}); pass the folder of f1 ... m3 with the split, or the speaker folder alone`,
+      );
+    }
+    folders.push({ rel: '', speaker: basename(root) });
+  } else {
+    for (const e of await listFolder(root, path)) {
+      if (!e.dir || !EMOVO_SPEAKER_DIR.test(e.name)) {
+        invalid(
+          join(path, e.name),
+          `expected only speaker folders (f1 f2 f3 m1 m2 m3, each holding ${EMOVO_FORMAT}) in an EMOVO folder`,
+        );
+      }
+      folders.push({ rel: e.name, speaker: e.name });
+    }
+    if (folders.length === 0) invalid(path, 'holds no speaker folders (f1 ... m3): not an EMOVO folder');
+  }
+  const samples: CorpusSample[] = [];
+  for (const folder of folders) {
+    for (const e of await listFolder(join(root, folder.rel), join(path, folder.rel))) {
+      const rel = folder.rel === '' ? e.name : `${folder.rel}/${e.name}`;
+      if (e.dir) invalid(join(path, rel), `a folder inside a speaker folder (expected only ${EMOVO_FORMAT})`);
+      const p = parseEmovoName(e.name, folder.speaker);
+      if (p.status === 'error') invalid(join(path, rel), `not an EMOVO file name: ${p.reason}`);
+      const id = `emovo-${p.speaker}`;
+      samples.push({
+        id: stripExtension(rel),
+        root,
+        audio: rel,
+        speaker: id,
+        group: id,
+        labels: { emotion: p.code, sentence: p.sentence, sex: p.speaker.startsWith('f') ? 'female' : 'male' },
+        targets: { emotion: oneHot(p.emotion) },
+      });
+    }
+  }
+  return corpus(
+    'emovo',
+    root,
+    selectSplit('emovo', split, samples, EMOVO_DEV, EMOVO_SPLITS, path),
+    { corpus: 'EMOVO (Costantini et al. 2014)', path, licence: LICENCES.emovo },
+    split,
+  );
+}
+
+type EmovoName =
+  | { status: 'ok'; code: string; emotion: Emotion; speaker: string; sentence: string }
+  | { status: 'error'; reason: string };
+
+/** Parses `EEE-SS-TT.wav` (PROVENANCE/emovo.md: `(dis|gio|neu|pau|rab|sor|tri)-([fm][123])-(...)`). */
+function parseEmovoName(name: string, folderSpeaker: string): EmovoName {
+  const fail = (reason: string): EmovoName => ({
+    status: 'error',
+    reason: `${reason} (expected ${EMOVO_FORMAT})`,
+  });
+  if (extname(name).toLowerCase() !== '.wav') return fail('the extension is not .wav');
+  const parts = stripExtension(name).split('-');
+  if (parts.length !== 3) return fail('it is not three fields joined by "-"');
+  const [code, speaker, sentence] = parts as [string, string, string];
+  const emotion = EMOVO_EMOTIONS[code];
+  if (emotion === undefined) return fail(`emotion '${code}' is not one of rab dis pau gio neu tri sor`);
+  if (!EMOVO_SPEAKER_DIR.test(speaker)) return fail(`speaker '${speaker}' is not one of f1 f2 f3 m1 m2 m3`);
+  if (speaker !== folderSpeaker) return fail(`speaker ${speaker} does not match its folder ${folderSpeaker}`);
+  if (!EMOVO_SENTENCE.test(sentence))
+    return fail(`sentence '${sentence}' is not one of the 14 EMOVO sentences`);
+  return { status: 'ok', code, emotion, speaker, sentence };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// nEMO
+
+/** nEMO emotion names (data/README.md "speech/"; no disgust) and their DESIGN.md §2 class. */
+const NEMO_EMOTIONS: Record<string, Emotion> = {
+  anger: 'anger',
+  fear: 'fear',
+  happiness: 'joy',
+  neutral: 'neutral',
+  sadness: 'sadness',
+  surprised: 'surprise',
+};
+
+/** The nine nEMO speakers (PROVENANCE/nemo.md: 4 female, 5 male). */
+const NEMO_SPEAKERS = new Set(['EB0', 'IC0', 'KD0', 'MK0', 'KS0', 'MP0', 'SM0', 'TP0', 'WR0']);
+const NEMO_FORMAT =
+  'SSS_EMOTION_N.wav: speaker SSS (EB0 IC0 KD0 MK0 KS0 MP0 SM0 TP0 WR0), emotion (anger fear happiness neutral sadness surprised), sentence number N';
+/** The corpus's metadata file, beside the WAVs: one row per WAV. */
+const NEMO_TSV = 'data.tsv';
+const NEMO_COLUMNS = ['file_id', 'emotion', 'speaker_id', 'gender'] as const;
+/** data/README.md's suggested split: KD0 (female) + TP0 (male) for dev, all six emotions. */
+const NEMO_DEV = new Set(['nemo-KD0', 'nemo-TP0']);
+const NEMO_SPLITS =
+  "'#train' = every speaker but KD0 and TP0, '#dev' = KD0 TP0 (data/README.md's suggestion)";
+
+/**
+ * nEMO (Polish): a flat folder of `SSS_EMOTION_N.wav` and the release's `data.tsv` (header
+ * `file_id, emotion, raw_text, normalized_text, speaker_id, gender, age`, tab-separated). `speaker`
+ * and `group` are `nemo-SSS`; `labels` hold the original emotion name, the sentence number and sex
+ * (data.tsv's `gender`). data.tsv and the WAVs must agree exactly, as in the release (one row per
+ * WAV, the same emotion and speaker; `speaker_id` is trimmed: upstream pads it with spaces): a WAV
+ * without a row, a row without a WAV or a disagreement is MANIFEST_INVALID, as for FER+'s label.csv.
+ * Any other file in the folder is MANIFEST_INVALID. `#train` / `#dev` select the README's speaker split.
+ */
+export async function readNemo(path: string, split: string | undefined): Promise<Corpus> {
+  const root = resolve(path);
+  await requireFolder(root, path, 'nemo', `the nEMO folder of WAVs and ${NEMO_TSV}`);
+  const wavs: { name: string; speaker: string; emotion: string; sentence: number }[] = [];
+  for (const e of await listFolder(root, path)) {
+    if (e.name === NEMO_TSV && !e.dir) continue;
+    if (e.dir) {
+      invalid(
+        join(path, e.name),
+        `a folder inside a nEMO folder (expected only ${NEMO_FORMAT} and ${NEMO_TSV}; point at the folder of WAVs${e.name === 'samples' ? ', here this samples/ folder, with data.tsv copied beside the WAVs' : ''})`,
+      );
+    }
+    const p = parseNemoName(e.name);
+    if (p.status === 'error') invalid(join(path, e.name), `not a nEMO file name: ${p.reason}`);
+    wavs.push({ name: e.name, ...p });
+  }
+  if (wavs.length === 0) invalid(path, `holds no nEMO WAVs (${NEMO_FORMAT})`);
+  const sexes = await readNemoTsv(root, path, wavs);
+  const samples: CorpusSample[] = wavs.map((w) => {
+    const id = `nemo-${w.speaker}`;
+    return {
+      id: stripExtension(w.name),
+      root,
+      audio: w.name,
+      speaker: id,
+      group: id,
+      labels: { emotion: w.emotion, sentence: w.sentence, sex: sexes.get(w.name)! },
+      targets: { emotion: oneHot(NEMO_EMOTIONS[w.emotion]!) },
+    };
+  });
+  return corpus(
+    'nemo',
+    root,
+    selectSplit('nemo', split, samples, NEMO_DEV, NEMO_SPLITS, path),
+    { corpus: 'nEMO (Christop 2024)', path, licence: LICENCES.nemo },
+    split,
+  );
+}
+
+type NemoName =
+  { status: 'ok'; speaker: string; emotion: string; sentence: number } | { status: 'error'; reason: string };
+
+/** Parses `SSS_EMOTION_N.wav` (PROVENANCE/nemo.md: `([A-Z]{2}0)_(anger|...|surprised)_(\d+)\.wav`). */
+function parseNemoName(name: string): NemoName {
+  const fail = (reason: string): NemoName => ({
+    status: 'error',
+    reason: `${reason} (expected ${NEMO_FORMAT})`,
+  });
+  if (extname(name).toLowerCase() !== '.wav') return fail('the extension is not .wav');
+  const parts = stripExtension(name).split('_');
+  if (parts.length !== 3) return fail('it is not three fields joined by "_"');
+  const [speaker, emotion, sentence] = parts as [string, string, string];
+  if (!NEMO_SPEAKERS.has(speaker)) return fail(`speaker '${speaker}' is not one of the nine nEMO speakers`);
+  if (NEMO_EMOTIONS[emotion] === undefined)
+    return fail(`emotion '${emotion}' is not one of anger fear happiness neutral sadness surprised`);
+  if (!/^\d+$/.test(sentence)) return fail(`sentence number '${sentence}' is not a number`);
+  return { status: 'ok', speaker, emotion, sentence: Number(sentence) };
+}
+
+/**
+ * Reads `data.tsv` beside the WAVs and checks it against them (see readNemo); returns each WAV's sex
+ * (`gender`). Plain TSV as the release writes it: no quoting, LF (CRLF accepted), a header row.
+ */
+async function readNemoTsv(
+  root: string,
+  shownRoot: string,
+  wavs: readonly { name: string; speaker: string; emotion: string }[],
+): Promise<Map<string, 'female' | 'male'>> {
+  const shown = join(shownRoot, NEMO_TSV);
+  const text = await readCorpusText(
+    join(root, NEMO_TSV),
+    shown,
+    `a nEMO folder holds the release's ${NEMO_TSV} beside the WAVs`,
+  );
+  const lines = text.replace(/^\uFEFF/, '').split('\n');
+  const header = lines[0]!.replace(/\r$/, '').split('\t');
+  const col = (name: (typeof NEMO_COLUMNS)[number]): number => {
+    const i = header.indexOf(name);
+    if (i < 0)
+      invalid(
+        shown,
+        `line 1: no '${name}' column in the header (expected ${NEMO_COLUMNS.join(', ')} among its tab-separated names)`,
+      );
+    return i;
+  };
+  const [cFile, cEmotion, cSpeaker, cGender] = NEMO_COLUMNS.map(col) as [number, number, number, number];
+  const byName = new Map(wavs.map((w) => [w.name, w]));
+  const sexes = new Map<string, 'female' | 'male'>();
+  const seen = new Map<string, number>();
+  const missing: { line: number; name: string }[] = [];
+  lines.forEach((raw, i) => {
+    const line = i + 1;
+    if (i === 0 || raw === '' || raw === '\r') return;
+    const fields = raw.replace(/\r$/, '').split('\t');
+    // Typed as a const so that TypeScript narrows after a call (it returns never).
+    const at: (c: number, what: string) => never = (c, what) =>
+      invalid(shown, `line ${line}, field ${c + 1}: ${what}`);
+    if (fields.length !== header.length)
+      invalid(
+        shown,
+        `line ${line}: ${fields.length} tab-separated fields where the header has ${header.length}`,
+      );
+    const name = fields[cFile]!;
+    const first = seen.get(name);
+    if (first !== undefined) at(cFile, `${name} was already listed on line ${first}`);
+    seen.set(name, line);
+    const w = byName.get(name);
+    if (w === undefined) {
+      missing.push({ line, name });
+      return;
+    }
+    if (fields[cEmotion] !== w.emotion)
+      at(cEmotion, `emotion '${fields[cEmotion]}' differs from the file name's '${w.emotion}'`);
+    const speaker = fields[cSpeaker]!.trim();
+    if (speaker !== w.speaker)
+      at(cSpeaker, `speaker '${speaker}' differs from the file name's '${w.speaker}'`);
+    const gender = fields[cGender];
+    if (gender !== 'female' && gender !== 'male') at(cGender, `gender '${gender}' is not female or male`);
+    sexes.set(name, gender);
+  });
+  const firstMissing = missing[0];
+  if (firstMissing !== undefined) {
+    invalid(
+      shown,
+      `line ${firstMissing.line}: ${firstMissing.name} is not in ${shownRoot} (${missing.length} of ${seen.size} rows name a missing WAV); copy the whole folder, or pass the data.tsv that goes with these WAVs`,
+    );
+  }
+  const unlisted = wavs.filter((w) => !seen.has(w.name));
+  if (unlisted[0] !== undefined) {
+    invalid(
+      join(shownRoot, unlisted[0].name),
+      `not listed in ${shown} (${unlisted.length} WAVs of the folder have no row); a nEMO folder holds exactly the WAVs its data.tsv lists`,
+    );
+  }
+  return sexes;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// TCCE performers
+
+/** TCCE intended-expression letters (data/README.md "face/", PROVENANCE/tcce_performers.md). */
+const TCCE_EXPRESSIONS: Record<string, Emotion> = {
+  a: 'neutral',
+  b: 'joy',
+  c: 'sadness',
+  d: 'anger',
+  e: 'disgust',
+  f: 'fear',
+  g: 'surprise',
+};
+
+/** Performance types T (Chen, Cho & Tseng 2013): how the performer produced the expression. */
+const TCCE_TYPES = ['calm', 'theatrical', 'ekman-facs', 'personal-event'] as const;
+const TCCE_FORMAT =
+  'PPTVEnn.jpg: performer PP (01-30), type T (0 calm, 1 theatrical, 2 Ekman FACS, 3 personal event), view V (1 front), expression E (a neutral, b joy, c sadness, d anger, e disgust, f fear, g surprise), serial nn';
+const TCCE_LABELS = 'labels.csv';
+const TCCE_COLUMNS = [
+  'file',
+  'performer',
+  'performance_type',
+  'intended',
+  'observer_top',
+  'observer_top_share',
+] as const;
+/** data/README.md's suggested split: performers 25-30 for dev (123 images). */
+const TCCE_DEV = new Set(['25', '26', '27', '28', '29', '30'].map((p) => `tcce-${p}`));
+const TCCE_SPLITS = "'#train' = performers 01-24, '#dev' = performers 25-30 (data/README.md's suggestion)";
+
+/**
+ * TCCE facial expressions of professional performers (front view): a flat folder of `PPTVEnn.jpg`
+ * and `labels.csv` (header `file, performer, performance_type, intended, observer_top,
+ * observer_top_share, entropy, n_observers`), or the path of that labels.csv. Target `emotion`:
+ * the intended expression, one-hot. `speaker` and `group` are `tcce-PP` (the performer: the unit of
+ * group cross-validation); `labels` hold the intended expression's name, performer, performance
+ * type, and the raters' top choice with its share. Raters could only choose among the six
+ * non-neutral emotions, so `observer_top` means nothing for a neutral image, and they read most fear
+ * images as surprise (PROVENANCE/tcce_performers.md): it is kept as written, for weighting or
+ * analysis. labels.csv and the folder must agree exactly (as FER+'s label.csv), and its
+ * performer, type and intended columns must agree with the file name. Any other file in the folder
+ * is MANIFEST_INVALID. `#train` / `#dev` select the README's performer split.
+ */
+export async function readTccePerformers(path: string, split: string | undefined): Promise<Corpus> {
+  const full = resolve(path);
+  const kind = await pathKind(full, path);
+  const folder = kind === 'dir' ? full : dirname(full);
+  const shownFolder = kind === 'dir' ? path : dirname(path);
+  const csvPath = kind === 'dir' ? join(full, TCCE_LABELS) : full;
+  const shownCsv = kind === 'dir' ? join(path, TCCE_LABELS) : path;
+  const text = await readCorpusText(
+    csvPath,
+    shownCsv,
+    `a TCCE folder holds ${TCCE_LABELS} beside the images`,
+  );
+  const images = new Set<string>();
+  for (const e of await listFolder(folder, shownFolder)) {
+    if (!e.dir && e.name === basename(csvPath)) continue;
+    if (e.dir)
+      invalid(
+        join(shownFolder, e.name),
+        `a folder inside a TCCE folder (expected only ${TCCE_FORMAT} and ${TCCE_LABELS})`,
+      );
+    const p = parseTcceName(e.name);
+    if (p.status === 'error') invalid(join(shownFolder, e.name), `not a TCCE image name: ${p.reason}`);
+    images.add(e.name);
+  }
+  const rows = parseCsv(text, shownCsv);
+  const header = rows.shift();
+  if (header === undefined)
+    invalid(shownCsv, `is empty (expected a header row ${TCCE_COLUMNS.join(',')},...)`);
+  const col = (name: (typeof TCCE_COLUMNS)[number]): number => {
+    const i = header.fields.indexOf(name);
+    if (i < 0)
+      invalid(
+        shownCsv,
+        `line ${header.line}: no '${name}' column in the header (expected ${TCCE_COLUMNS.join(', ')})`,
+      );
+    return i;
+  };
+  const [cFile, cPerformer, cType, cIntended, cTop, cShare] = TCCE_COLUMNS.map(col) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const seen = new Map<string, number>();
+  const missing: { line: number; name: string }[] = [];
+  const samples: CorpusSample[] = [];
+  for (const row of rows) {
+    const at: (c: number, what: string) => never = (c, what) =>
+      invalid(shownCsv, `line ${row.line}, field ${c + 1}: ${what}`);
+    if (row.fields.length !== header.fields.length)
+      invalid(
+        shownCsv,
+        `line ${row.line}: ${row.fields.length} fields where the header has ${header.fields.length}`,
+      );
+    const field = (c: number): string => row.fields[c]!;
+    const name = field(cFile);
+    const p = parseTcceName(name);
+    if (p.status === 'error') at(cFile, `'${name}' is not a TCCE image name: ${p.reason}`);
+    const first = seen.get(name);
+    if (first !== undefined) at(cFile, `${name} was already listed on line ${first}`);
+    seen.set(name, row.line);
+    if (field(cPerformer) !== p.performer)
+      at(cPerformer, `performer '${field(cPerformer)}' differs from the file name's ${p.performer}`);
+    if (field(cType) !== String(p.type))
+      at(cType, `performance type '${field(cType)}' differs from the file name's ${p.type}`);
+    if (field(cIntended) !== p.emotion)
+      at(cIntended, `intended '${field(cIntended)}' differs from the file name's ${p.emotion} (${p.letter})`);
+    const top = field(cTop);
+    if (!(EMOTIONS as readonly string[]).includes(top))
+      at(cTop, `observer_top '${top}' is not one of ${EMOTIONS.join(', ')}`);
+    const share = field(cShare).trim() === '' ? NaN : Number(field(cShare));
+    if (!(share >= 0 && share <= 1))
+      at(cShare, `observer_top_share '${field(cShare)}' is not a share in [0, 1]`);
+    if (!images.has(name)) {
+      missing.push({ line: row.line, name });
+      continue;
+    }
+    const id = `tcce-${p.performer}`;
+    samples.push({
+      id: stripExtension(name),
+      root: folder,
+      image: name,
+      speaker: id,
+      group: id,
+      labels: {
+        emotion: p.emotion,
+        performer: Number(p.performer),
+        type: TCCE_TYPES[p.type]!,
+        observer_top: top,
+        observer_top_share: share,
+      },
+      targets: { emotion: oneHot(p.emotion) },
+    });
+  }
+  const firstMissing = missing[0];
+  if (firstMissing !== undefined) {
+    invalid(
+      shownCsv,
+      `line ${firstMissing.line}: ${firstMissing.name} is not in ${shownFolder} (${missing.length} of ${seen.size} rows name a missing image); copy the whole folder, or pass the labels.csv that goes with these images`,
+    );
+  }
+  const unlisted = [...images].filter((n) => !seen.has(n)).sort(byCodeUnit);
+  if (unlisted[0] !== undefined) {
+    invalid(
+      join(shownFolder, unlisted[0]),
+      `not listed in ${shownCsv} (${unlisted.length} images of the folder have no row); a TCCE folder holds exactly the images its labels.csv lists`,
+    );
+  }
+  if (samples.length === 0) invalid(shownCsv, `holds no rows (${TCCE_COLUMNS.join(',')},...)`);
+  return corpus(
+    'tcce',
+    folder,
+    selectSplit('tcce', split, samples, TCCE_DEV, TCCE_SPLITS, path),
+    {
+      corpus: 'TCCE facial expressions of professional performers (Chen, Cho & Tseng 2013)',
+      path,
+      licence: LICENCES.tcce,
+    },
+    split,
+  );
+}
+
+type TcceName =
+  | { status: 'ok'; performer: string; type: number; letter: string; emotion: Emotion }
+  | { status: 'error'; reason: string };
+
+/** Parses `PPTVEnn.jpg` (PROVENANCE/tcce_performers.md: `^(0[1-9]|[12][0-9]|30)[0-3]1[a-g][0-9]{2}\.jpg$`). */
+function parseTcceName(name: string): TcceName {
+  const fail = (reason: string): TcceName => ({
+    status: 'error',
+    reason: `${reason} (expected ${TCCE_FORMAT})`,
+  });
+  if (extname(name).toLowerCase() !== '.jpg') return fail('the extension is not .jpg');
+  const stem = stripExtension(name);
+  if (stem.length !== 7) return fail(`the name '${stem}' is not 7 characters long`);
+  const performer = stem.slice(0, 2);
+  const type = stem[2]!;
+  const view = stem[3]!;
+  const letter = stem[4]!;
+  const serial = stem.slice(5);
+  const n = /^\d\d$/.test(performer) ? Number(performer) : 0;
+  if (n < 1 || n > 30) return fail(`performer '${performer}' is not 01-30`);
+  if (!/^[0-3]$/.test(type)) return fail(`performance type '${type}' is not 0-3`);
+  if (view !== '1')
+    return fail(`view '${view}' is not 1 (front; the corpus's 3/4 and profile views are not supported)`);
+  const emotion = TCCE_EXPRESSIONS[letter];
+  if (emotion === undefined) return fail(`expression letter '${letter}' is not a-g`);
+  if (!/^\d\d$/.test(serial)) return fail(`serial '${serial}' is not two digits`);
+  return { status: 'ok', performer, type: Number(type), letter, emotion };
+}
+
 /** The registry entries the lead registers with the corpus specs (DESIGN.md §10). */
 export const MEDIA_ADAPTERS: Record<string, MediaAdapter> = {
   ravdess: readRavdess,
   emodb: readEmoDb,
   ferplus: readFerPlus,
   fer2013: readFer2013,
+  emovo: readEmovo,
+  nemo: readNemo,
+  tcce: readTccePerformers,
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -511,9 +982,54 @@ interface Entry {
   dir: boolean;
 }
 
-function corpus(adapter: string, root: string, samples: CorpusSample[], source: DatasetSource): Corpus {
+/** The corpus; a `#split` (of `selectSplit`) suffixes its name and is its `source.split`. */
+function corpus(
+  adapter: string,
+  root: string,
+  samples: CorpusSample[],
+  source: DatasetSource,
+  split?: string,
+): Corpus {
   samples.sort((a, b) => byCodeUnit(a.id, b.id));
-  return { name: `${adapter}:${basename(root)}`, samples, tasks: [EMOTION_TASK], source };
+  return {
+    name: `${adapter}:${basename(root)}${split === undefined ? '' : `#${split}`}`,
+    samples,
+    tasks: [EMOTION_TASK],
+    source: split === undefined ? source : { ...source, split },
+  };
+}
+
+/**
+ * The samples of a `#split` of a corpus that has no official split but a suggested one by group
+ * (data/README.md): `dev` = the samples whose group is in `devGroups`, `train` = every other one, no
+ * split = all. Any other split, or one that selects nothing (a partial copy), is CONFIG_INVALID.
+ */
+function selectSplit(
+  adapter: string,
+  split: string | undefined,
+  samples: CorpusSample[],
+  devGroups: ReadonlySet<string>,
+  rule: string,
+  shown: string,
+): CorpusSample[] {
+  if (split === undefined) return samples;
+  if (split !== 'train' && split !== 'dev') {
+    throw new EmoflowError(
+      'CONFIG_INVALID',
+      `${adapter}: unknown split '#${split}'; the corpus has no official split: ${rule}, no suffix reads every sample`,
+    );
+  }
+  const kept = samples.filter((s) => devGroups.has(s.group!) === (split === 'dev'));
+  if (kept.length === 0) {
+    throw new EmoflowError(
+      'CONFIG_INVALID',
+      `${adapter}: ${shown} holds no sample of '#${split}' (${rule})`,
+      {
+        path: shown,
+      },
+    );
+  }
+  return kept;
 }
 
 function oneHot(emotion: Emotion): number[] {
@@ -557,6 +1073,18 @@ async function pathKind(full: string, shown: string): Promise<'dir' | 'file'> {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR')
       throw new EmoflowError('FILE_NOT_FOUND', `${shown}: no such file or folder`, { path: shown, cause: e });
+    throw new EmoflowError('FILE_UNREADABLE', `${shown}: ${(e as Error).message}`, { path: shown, cause: e });
+  }
+}
+
+/** A corpus's label file as UTF-8; `hint` (what the folder should hold) completes FILE_NOT_FOUND. */
+async function readCorpusText(full: string, shown: string, hint: string): Promise<string> {
+  try {
+    return await readFile(full, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT')
+      throw new EmoflowError('FILE_NOT_FOUND', `${shown}: no such file (${hint})`, { path: shown, cause: e });
     throw new EmoflowError('FILE_UNREADABLE', `${shown}: ${(e as Error).message}`, { path: shown, cause: e });
   }
 }
