@@ -9,8 +9,10 @@
  * of it. A corpus outside the mix is scored by the fold that lists it (no model saw it).
  * Figures: accuracy, UAR and macro-F1 of the 7-class argmax over the classes present in the
  * corpus, under each `--priors` choice (the head's prior record, src/head/label-prior.ts);
- * speech corpora both with per-speaker standardisation (speakers known, as a manifest with a
- * speaker column gives them) and with speakers unknown (the head's global statistics).
+ * speech corpora with per-speaker standardisation (speakers known, as a manifest with a
+ * speaker column gives them), with speakers unknown (the head's global statistics) and pooled
+ * (the whole corpus standardised as one speaker). Faces and voices are scored as lone samples
+ * (no group), as a user's folder gives them.
  *
  *   npm run build
  *   node dist/scripts/loco.js --variant before --out docs/loco/runs.jsonl
@@ -72,12 +74,28 @@ interface Row {
   modality: string;
   scoredOn: string;
   prior: string;
-  speakers: 'known' | 'unknown' | 'n/a';
+  speakers: 'known' | 'unknown' | 'pooled' | 'n/a';
   samples: number;
   classes: string[];
   accuracy: number;
   uar: number;
   macroF1: number;
+}
+
+/** A dataset without its speakers and groups. */
+function anonymous(ds: FeatureDataset): FeatureDataset {
+  const out = { ...ds };
+  delete out.groups;
+  delete out.speakers;
+  delete out.order;
+  return out;
+}
+
+/** A dataset whose samples all share one speaker and no group: the corpus as one pseudo-speaker. */
+function pooled(ds: FeatureDataset): FeatureDataset {
+  const out = anonymous(ds);
+  out.speakers = ds.ids.map(() => 'pooled');
+  return out;
 }
 
 function round(v: number): number {
@@ -141,13 +159,17 @@ async function run(values: Record<string, string | boolean | undefined>): Promis
     for (const key of held) {
       const entry = CORPORA[key]!;
       const base = scoring.get(key)!;
+      // Faces and voices as a user's folder gives them: no speaker, no group (lone samples, the
+      // head's global statistics); speech also with its speakers known, as a manifest names them.
       const views: { speakers: Row['speakers']; ds: FeatureDataset }[] =
         entry.modality === 'audio'
           ? [
               { speakers: 'known', ds: applySpeakerNorm(base, head.json.speakerNorm, true) },
-              { speakers: 'unknown', ds: applySpeakerNorm(base, head.json.speakerNorm, false) },
+              { speakers: 'unknown', ds: applySpeakerNorm(anonymous(base), head.json.speakerNorm, false) },
+              // Speakers unknown, the whole corpus standardised as one (corpus-level normalisation).
+              { speakers: 'pooled', ds: applySpeakerNorm(pooled(base), head.json.speakerNorm, true) },
             ]
-          : [{ speakers: 'n/a', ds: base }];
+          : [{ speakers: 'n/a', ds: entry.modality === 'image' ? anonymous(base) : base }];
       for (const view of views) {
         const outputs = await predict(session, head.desc, view.ds);
         const probs = outputs.get('emotion')!;
@@ -225,7 +247,7 @@ async function summary(out: string, metric: 'uar' | 'accuracy' | 'macroF1'): Pro
   const means = columns.map((c) => {
     const per = ['text', 'image', 'audio'].map((m) => {
       const v = lines
-        .filter((l) => modalityOf(l) === m && !l.includes('speakers known'))
+        .filter((l) => modalityOf(l) === m && !l.includes('speakers known') && !l.includes('speakers pooled'))
         .map((l) => Number(cell(l, c).split(' ')[0]))
         .filter((x) => Number.isFinite(x) && x > 0);
       return v.length === 0 ? '' : (v.reduce((a, b) => a + b, 0) / v.length).toFixed(3);

@@ -105,9 +105,18 @@ describe('label priors (logit adjustment)', () => {
     expect(parsePriorChoice('uniform', C)).toBe('uniform');
     expect(parsePriorChoice('training', C)).toBe('training');
     expect(parsePriorChoice('corpus:meld', C)).toEqual({ corpus: 'meld' });
+    expect(parsePriorChoice('training^0.5', C)).toEqual({ trainingPower: 0.5 });
     expect(parsePriorChoice('1,2,3,4,5,6,7', C)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(parsePriorChoice('[0.1,0,0,0,0.9,0,0]', C)).toEqual([0.1, 0, 0, 0, 0.9, 0, 0]);
-    for (const bad of ['1,2,3', '0,0,0,0,0,0,0', '1,2,3,4,5,6,-7', 'flat', '1,2,,4,5,6,7'])
+    for (const bad of [
+      '1,2,3',
+      '0,0,0,0,0,0,0',
+      '1,2,3,4,5,6,-7',
+      'flat',
+      '1,2,,4,5,6,7',
+      'training^-1',
+      'training^',
+    ])
       expect(() => parsePriorChoice(bad, C)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
   });
 
@@ -131,6 +140,11 @@ describe('label priors (logit adjustment)', () => {
     const raw = [0.03, 0.005, 0.005, 0.02, 0.08, 0.01, 0.01];
     const z = raw.reduce((a, b) => a + b, 0);
     raw.forEach((v, k) => expect(p[k]).toBeCloseTo(v / z, 6));
+    // training^0.5: the square roots of the mix's shares, normalised (a uniform base).
+    const half = priorFactor({ ...record, default: 'training^0.5' }, undefined, C)!;
+    const roots = record.training.map(Math.sqrt);
+    const rootSum = roots.reduce((a, b) => a + b, 0);
+    roots.forEach((r, k) => expect(half[k]! / 7).toBeCloseTo(r / rootSum, 9));
     // A head trained without adjustment embodies its training mix: uniform divides it out.
     const f = priorFactor({ ...record, base: 'training' }, 'uniform', C)!;
     record.training.forEach((t, k) => expect(f[k]).toBeCloseTo(1 / 7 / t, 9));

@@ -13,7 +13,9 @@ import { SessionFactory } from '../models/session-factory.js';
 import { evaluate, predict } from '../head/evaluate.js';
 import {
   priorFactors,
+  priorName,
   priorShares,
+  recordedChoice,
   withPriors,
   type PriorChoice,
   type PriorRecord,
@@ -197,14 +199,14 @@ function loadFlaggedDataset(
 function priorUsed(
   priors: Record<string, PriorRecord> | undefined,
   choice: PriorChoice | undefined,
-): { prior?: { task: string; choice: PriorChoice; shares: number[] } } {
+): { prior?: { task: string; choice: string | number[]; shares: number[] } } {
   const record = priors?.['emotion'];
   if (record === undefined) return {};
-  const used = choice ?? record.default;
+  const used = choice ?? recordedChoice(record.default, record.training.length);
   return {
     prior: {
       task: 'emotion',
-      choice: used,
+      choice: priorName(used),
       shares: Array.from(priorShares(record, used, record.training.length), (v) => Math.round(v * 1e4) / 1e4),
     },
   };

@@ -59,7 +59,7 @@ export const priorFlag = {
   type: 'string',
   value: 'prior',
   description:
-    "class prior of the emotion scores: 'uniform', 'training' (the training mix's), 'corpus:<name>' (a training corpus's, head.json priors), or 7 weights anger..surprise (comma-separated or a JSON array) [default: the head's, head.json priors.emotion.default]",
+    "class prior of the emotion scores: 'uniform', 'training' (the training mix's), 'training^a' (its shares to the power a), 'corpus:<name>' (a training corpus's, head.json priors), or 7 weights anger..surprise (comma-separated or a JSON array) [default: the head's, head.json priors.emotion.default]",
 } as const;
 
 /** The `--prior` flag as an option of the runtimes (validated here, at the edge). */

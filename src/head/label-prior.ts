@@ -20,8 +20,21 @@ import { isAdversarial, type HeadDescription, type TaskSpec } from './head-spec.
  * eq. 5), so every head that records its priors can take `--prior`.
  */
 
-/** A class prior as users state it: by name, or one weight per class (normalised here). */
-export type PriorChoice = 'uniform' | 'training' | { corpus: string } | number[];
+/**
+ * A class prior as users state it: by name, a training corpus's, the training mix's shares
+ * raised to a power (`training^0.5`: between uniform, 0, and the mix, 1), or one weight per
+ * class (normalised here).
+ */
+export type PriorChoice = 'uniform' | 'training' | { corpus: string } | { trainingPower: number } | number[];
+
+/** `training^a` as written in configs, head.json and `--prior`. */
+const TRAINING_POWER = /^training\^(\d+(?:\.\d+)?)$/;
+
+/** A prior's name in head.json and the eval JSON. */
+export function priorName(choice: PriorChoice): string | number[] {
+  if (typeof choice === 'string' || Array.isArray(choice)) return choice;
+  return 'corpus' in choice ? `corpus:${choice.corpus}` : `training^${choice.trainingPower}`;
+}
 
 /** Added to every class's count before a corpus's prior is taken, so an absent class is rare, not impossible. */
 export const PRIOR_PSEUDO_COUNT = 1;
@@ -36,8 +49,12 @@ export const priorRecordSchema = z.object({
   training: z.array(z.number().nonnegative()),
   /** Each training corpus's class shares. */
   corpora: z.record(z.string(), z.array(z.number().nonnegative())),
-  /** What eval, ingest and the workers apply unless told otherwise. */
-  default: z.union([z.enum(['uniform', 'training']), z.array(z.number().nonnegative())]),
+  /** What eval, ingest and the workers apply unless told otherwise (`training^a`: the mix's shares to the power a). */
+  default: z.union([
+    z.enum(['uniform', 'training']),
+    z.string().regex(TRAINING_POWER),
+    z.array(z.number().nonnegative()),
+  ]),
 });
 export type PriorRecord = z.infer<typeof priorRecordSchema>;
 
@@ -77,11 +94,13 @@ export function withCorpusPriors(sets: readonly FeatureDataset[]): FeatureDatase
   });
 }
 
-/** Parses a `--prior` value: uniform, training, corpus:<name>, 7 comma-separated numbers or a JSON array. */
+/** Parses a `--prior` value: uniform, training, training^a, corpus:<name>, 7 comma-separated numbers or a JSON array. */
 export function parsePriorChoice(text: string, classes: number): PriorChoice {
   const s = text.trim();
   if (s === 'uniform' || s === 'training') return s;
   if (s.startsWith('corpus:')) return { corpus: s.slice('corpus:'.length) };
+  const power = TRAINING_POWER.exec(s);
+  if (power !== null) return { trainingPower: Number(power[1]) };
   let values: unknown;
   try {
     values = s.startsWith('[') ? JSON.parse(s) : s.split(',').map((v) => (v.trim() === '' ? NaN : Number(v)));
@@ -96,7 +115,7 @@ export function parsePriorChoice(text: string, classes: number): PriorChoice {
   ) {
     throw new EmoflowError(
       'CONFIG_INVALID',
-      `--prior ${text}: expected uniform, training, corpus:<name> or ${classes} non-negative numbers (comma-separated or a JSON array), not all zero`,
+      `--prior ${text}: expected uniform, training, training^<a> (a >= 0), corpus:<name> or ${classes} non-negative numbers (comma-separated or a JSON array), not all zero`,
     );
   }
   return values as number[];
@@ -114,6 +133,8 @@ export function priorShares(record: PriorRecord, choice: PriorChoice, classes: n
   if (choice === 'uniform') return new Float64Array(classes).fill(1 / classes);
   if (choice === 'training') return normalised(record.training);
   if (Array.isArray(choice)) return normalised(choice);
+  if ('trainingPower' in choice)
+    return normalised(record.training.map((v) => Math.pow(v, choice.trainingPower)));
   const shares = record.corpora[choice.corpus];
   if (shares === undefined)
     throw new EmoflowError(
@@ -141,7 +162,7 @@ export function priorFactor(
       '--prior: this head records no label priors (trained before emoflow recorded them); retrain or fine-tune it to use --prior',
     );
   }
-  const target = priorShares(record, choice ?? record.default, classes);
+  const target = priorShares(record, choice ?? recordedChoice(record.default, classes), classes);
   const base = priorShares(record, record.base, classes);
   return target.map((t, k) => (base[k]! > 0 ? t / base[k]! : 0));
 }
@@ -185,4 +206,9 @@ export function withPriors(
     if (f !== undefined && t.type === 'classification') applyPrior(outputs.get(t.name)!, t.labels.length, f);
   }
   return outputs;
+}
+
+/** head.json's `default` as a choice. */
+export function recordedChoice(value: PriorRecord['default'], classes: number): PriorChoice {
+  return Array.isArray(value) ? value : parsePriorChoice(value, classes);
 }

@@ -74,11 +74,16 @@ export const trainConfigSchema = z
     logitAdjustment: z.boolean().default(false),
     /**
      * The prior eval, ingest and the workers apply by default (head.json `priors.default`;
-     * `--prior` overrides it): `training` (the training mix's class shares), `uniform`, or one
-     * non-negative weight per class of the `emotion` task (normalised).
+     * `--prior` overrides it): `training` (the training mix's class shares), `uniform`,
+     * `training^a` (the mix's shares to the power a), or one non-negative weight per class of
+     * the `emotion` task (normalised).
      */
     prior: z
-      .union([z.enum(['uniform', 'training']), z.array(z.number().nonnegative()).min(2)])
+      .union([
+        z.enum(['uniform', 'training']),
+        z.string().regex(/^training\^\d+(\.\d+)?$/, 'a prior is uniform, training, training^<a> or weights'),
+        z.array(z.number().nonnegative()).min(2),
+      ])
       .default('training'),
     seed: z.number().int().nonnegative().default(1),
     /** onnxruntime intra-op threads while training (0 = onnxruntime's default). */

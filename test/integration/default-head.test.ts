@@ -79,3 +79,86 @@ describe('the shipped default head', () => {
     expect(ev.tasks.emotion.uar).toBeGreaterThan(0);
   });
 });
+
+describe('the default head under a stated prior (--prior)', () => {
+  interface Rec {
+    id: string;
+    status: string;
+    scores: Record<string, number> | null;
+    modalities: Record<string, { scores?: Record<string, number> }>;
+  }
+  const run = async (prior: string): Promise<Map<string, Rec>> => {
+    const out = join(cache, `examples-${prior.replace(/\W/g, '_')}.jsonl`);
+    const r = await emoflow([
+      'ingest',
+      join(repoRoot, 'examples'),
+      '--out',
+      out,
+      '--prior',
+      prior,
+      '--no-progress',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const recs = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Rec);
+    return new Map(recs.map((r) => [r.id, r]));
+  };
+
+  it('gives normalise(p_uniform · π / π_base) for the same features, fused and per modality', async () => {
+    const head = await loadHead(HEAD);
+    const record = head.json.priors!['emotion']!;
+    const labels = head.json.tasks.find((t) => t.name === 'emotion')! as { labels: string[] };
+    const base =
+      record.base === 'uniform' ? labels.labels.map(() => 1 / labels.labels.length) : record.training;
+    const uniform = await run('uniform');
+    const training = await run('training');
+    const custom = await run('1,1,1,1,8,1,1');
+    const expectShifted = (p: Record<string, number>, q: Record<string, number>, pi: number[]) => {
+      const w = labels.labels.map((l, k) => (p[l]! * pi[k]!) / base[k]!);
+      const z = w.reduce((a, b) => a + b, 0);
+      // Records round to 4 decimals: compare within that.
+      labels.labels.forEach((l, k) => expect(q[l]!).toBeCloseTo(w[k]! / z, 2));
+    };
+    const piTraining = record.training.map((v) => v / record.training.reduce((a, b) => a + b, 0));
+    let compared = 0;
+    for (const [id, u] of uniform) {
+      if (u.scores === null) continue;
+      expectShifted(u.scores, training.get(id)!.scores!, piTraining);
+      expectShifted(
+        u.scores,
+        custom.get(id)!.scores!,
+        [1, 1, 1, 1, 8, 1, 1].map((v) => v / 14),
+      );
+      for (const [m, mod] of Object.entries(u.modalities))
+        if (mod.scores !== undefined)
+          expectShifted(mod.scores, training.get(id)!.modalities[m]!.scores!, piTraining);
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(5);
+    // The neutral-heavy weights make neutral the label of more samples, never fewer.
+    const neutralArgmax = (m: Map<string, Rec>) =>
+      [...m.values()].filter(
+        (r) => r.scores !== null && Object.entries(r.scores).every(([, v]) => v <= r.scores!['neutral']!),
+      ).length;
+    expect(neutralArgmax(custom)).toBeGreaterThanOrEqual(neutralArgmax(uniform));
+  });
+
+  it('refuses a malformed prior and an unknown corpus with CONFIG_INVALID', async () => {
+    for (const bad of ['1,2,3', 'corpus:nope']) {
+      const r = await emoflow([
+        'ingest',
+        join(repoRoot, 'examples'),
+        '--out',
+        join(cache, 'bad.jsonl'),
+        '--force',
+        '--prior',
+        bad,
+        '--no-progress',
+      ]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/CONFIG_INVALID/);
+    }
+  });
+});
