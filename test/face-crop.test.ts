@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import {
   bilinearTaps,
   CROP_PIXELS,
+  FER_FRAMED_INPUT,
+  FER_FRAMING,
+  framedCropRect,
+  framingInImage,
+  isFramedInput,
+  rectToBox,
   squareCropRect,
+  writeCrop,
   writeFaceCrop,
   type Box,
 } from '../src/features/image/face-crop.js';
@@ -48,6 +55,56 @@ describe('squareCropRect', () => {
   });
 });
 
+describe('framedCropRect', () => {
+  it('scales the box side by 1 / boxToCrop and moves the centre by the offset, in crop sides', () => {
+    // side 80 / 0.8 = 100; box centre (70, 100); crop centre (70 - 0.1*100, 100 + 0.05*100) = (60, 105).
+    const framing = { boxToCrop: 0.8, offsetX: 0.1, offsetY: -0.05 };
+    expect(framedCropRect([40, 60, 60, 80], framing)).toEqual({ left: 10, top: 55, right: 110, bottom: 155 });
+  });
+
+  it('is not clamped: near a corner the crop reaches past the image (that part is padded)', () => {
+    // side 50 / 0.5 = 100 around the centre (20, 25).
+    const rect = framedCropRect([0, 0, 40, 50], { boxToCrop: 0.5, offsetX: 0, offsetY: 0 });
+    expect(rect).toEqual({ left: -30, top: -25, right: 70, bottom: 75 });
+    expect(rectToBox(rect)).toEqual([-30, -25, 100, 100]);
+  });
+
+  it('with FER_FRAMING: about the box itself, the face a little below the centre', () => {
+    expect(FER_FRAMING).toEqual({ boxToCrop: 1.01, offsetX: 0.007, offsetY: 0.018 });
+    // side 101 / 1.01 = 100; centre (150 - 0.7, 150.5 - 1.8) = (149.3, 148.7): left round(99.3) = 99,
+    // top round(98.7) = 99, right round(199.3) = 199, bottom round(198.7) = 199.
+    expect(framedCropRect([100, 100, 100, 101])).toEqual({ left: 99, top: 99, right: 199, bottom: 199 });
+  });
+});
+
+describe('framingInImage and isFramedInput', () => {
+  it("measures the box against the whole image's square (side max(width, height))", () => {
+    expect(framingInImage([5, 6, 90, 90], { width: 100, height: 100 })).toEqual({
+      boxToCrop: 0.9,
+      offsetX: 0,
+      offsetY: 0.01,
+    });
+    const wide = framingInImage([50, 0, 100, 100], { width: 200, height: 100 });
+    expect(wide.boxToCrop).toBeCloseTo(0.5, 12);
+    expect(wide.offsetX).toBeCloseTo(0, 12);
+    expect(wide.offsetY).toBeCloseTo(0, 12);
+  });
+
+  it('takes a large, centred face as an image framed already, and a looser or off-centre one not', () => {
+    const img = { width: 100, height: 100 };
+    expect(FER_FRAMED_INPUT).toEqual({ minBoxToCrop: 0.85, maxOffset: 0.1 });
+    expect(isFramedInput([5, 6, 90, 90], img)).toBe(true);
+    // tighter than FER2013 (the box reaches past the image): still whole
+    expect(isFramedInput([-10, -8, 120, 125], img)).toBe(true);
+    // a whole-head portrait: box 0.72 of the side, 0.08 low
+    expect(isFramedInput([14, 22, 72, 72], img)).toBe(false);
+    // large but off-centre: centre 0.15 to the right of the image's
+    expect(isFramedInput([20, 5, 90, 90], img)).toBe(false);
+    // a face filling the height of a 2:1 image is half of its square: not a face crop
+    expect(isFramedInput([50, 0, 100, 100], { width: 200, height: 100 })).toBe(false);
+  });
+});
+
 describe('bilinearTaps', () => {
   it('enlarges 2 -> 4 with pixel centres at i + 0.5 and clamped edges', () => {
     const out = resample1d([0, 100], 4);
@@ -90,6 +147,38 @@ describe('writeFaceCrop', () => {
     expect(corner[63 * 64 + 63]).toBe(-1);
     expect(corner[63]).toBe(-1);
     expect(corner[63 * 64]).toBe(-1);
+  });
+
+  it("repeats the nearest edge pixel outside the image with 'edge' padding", () => {
+    // 32x32 image, gray = 8 * column; a 64x64 rect from (-16, -16): no resize, so output column c
+    // reads column clamp(c - 16, 0, 31) with 'edge', and is black outside with 'black'.
+    const data = new Uint8Array(32 * 32 * 3);
+    for (let y = 0; y < 32; y++)
+      for (let x = 0; x < 32; x++) data.fill(8 * x, (y * 32 + x) * 3, (y * 32 + x + 1) * 3);
+    const img: RgbImage = { width: 32, height: 32, data };
+    const rect = { left: -16, top: -16, right: 48, bottom: 48 };
+    const edge = new Float32Array(CROP_PIXELS);
+    const black = new Float32Array(CROP_PIXELS);
+    writeCrop(img, rect, edge, 0, 'edge');
+    writeCrop(img, rect, black, 0, 'black');
+    const scaled = (gray: number): number => (gray / 255) * 2 - 1;
+    for (const y of [0, 15, 16, 40, 47, 48, 63]) {
+      for (const c of [0, 15, 16, 30, 47, 48, 63]) {
+        const col = Math.min(Math.max(c - 16, 0), 31);
+        expect(edge[y * 64 + c]).toBeCloseTo(scaled(8 * col), 5);
+        const inside = y >= 16 && y < 48 && c >= 16 && c < 48;
+        expect(black[y * 64 + c]).toBeCloseTo(inside ? scaled(8 * col) : -1, 5);
+      }
+    }
+  });
+
+  it('writeFaceCrop is writeCrop of the square crop with black padding', () => {
+    const img = pattern(150, 120);
+    const box: Box = [100, 60, 80, 70];
+    const a = crop(img, box);
+    const b = new Float32Array(CROP_PIXELS);
+    writeCrop(img, squareCropRect(box), b, 0);
+    expect(Array.from(a)).toEqual(Array.from(b));
   });
 
   it('gives hand-computed bilinear values when enlarging a 2x2 crop to 64x64', () => {

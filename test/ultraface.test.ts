@@ -9,6 +9,7 @@ import {
   detectorInput,
   hardNms,
   iou,
+  pictureAround,
   UltraFace,
 } from '../src/features/image/ultraface.js';
 import { decodeImage } from '../src/io/image.js';
@@ -141,6 +142,36 @@ describe('detectorInput', () => {
   });
 });
 
+describe('pictureAround', () => {
+  it('centres a small image, unscaled, on a mid-gray 4:3 picture twice its longer side high', () => {
+    const data = Uint8Array.from({ length: 48 * 40 * 3 }, (_, i) => i % 251);
+    const p = pictureAround({ width: 48, height: 40, data });
+    expect([p.image.width, p.image.height, p.left, p.top, p.scaleX, p.scaleY]).toEqual([
+      128, 96, 40, 28, 1, 1,
+    ]);
+    const px = (x: number, y: number): number[] =>
+      Array.from(p.image.data.subarray((y * 128 + x) * 3, (y * 128 + x) * 3 + 3));
+    expect(px(0, 0)).toEqual([128, 128, 128]);
+    expect(px(39, 28)).toEqual([128, 128, 128]);
+    expect(px(40, 28)).toEqual(Array.from(data.subarray(0, 3)));
+    const last = (39 * 48 + 47) * 3;
+    expect(px(87, 67)).toEqual(Array.from(data.subarray(last, last + 3)));
+    expect(px(88, 67)).toEqual([128, 128, 128]);
+  });
+
+  it("makes larger pictures at the detector's 320x240, the image shrunk into the middle", () => {
+    const p = pictureAround({ width: 512, height: 256, data: new Uint8Array(512 * 256 * 3).fill(200) });
+    // height 2 * 512 * (240 / 1024) = 240; the image becomes 120x60 at (100, 90)
+    expect([p.image.width, p.image.height, p.left, p.top]).toEqual([320, 240, 100, 90]);
+    expect(p.scaleX).toBeCloseTo(120 / 512, 12);
+    expect(p.scaleY).toBeCloseTo(60 / 256, 12);
+    const at = (x: number, y: number): number => p.image.data[(y * 320 + x) * 3]!;
+    expect([at(99, 120), at(100, 90), at(219, 149), at(220, 149), at(160, 150)]).toEqual([
+      128, 200, 200, 128, 128,
+    ]);
+  });
+});
+
 describe('UltraFace on real faces', () => {
   const factory = new SessionFactory({ intraOpThreads: 1 });
   let detector: UltraFace;
@@ -165,6 +196,21 @@ describe('UltraFace on real faces', () => {
     const large = faces.find((f) => f.x >= 320)!;
     expect(inside(small, 60, 200, 120)).toBe(true);
     expect(inside(large, 380, 120, 180)).toBe(true);
+  });
+
+  it('finds a FER+ face inside a picture, about as large as the image, in the image pixels', async () => {
+    // fer0028643.png: as is, the box is clipped and smaller than the face; in a picture it spans
+    // about the whole 48x48 image, as FER2013 frames its faces (FER_FRAMING: 1.01 of the side).
+    const img = await decodeImage(readFileSync(join(ferValid, 'fer0028643.png')));
+    const [asIs] = await detector.detect(img);
+    const [inPicture] = await detector.detectInPicture(img);
+    expect(inPicture!.score).toBeGreaterThan(0.9);
+    const side = Math.max(inPicture!.w, inPicture!.h);
+    expect(side / 48).toBeGreaterThan(0.85);
+    expect(side / 48).toBeLessThan(1.2);
+    expect(Math.abs(inPicture!.x + inPicture!.w / 2 - 24)).toBeLessThan(48 * 0.1);
+    expect(Math.abs(inPicture!.y + inPicture!.h / 2 - 24)).toBeLessThan(48 * 0.1);
+    expect(side).toBeGreaterThan(Math.max(asIs!.w, asIs!.h));
   });
 
   it('finds nothing in a uniform image or in a FER+ face too tight for it', async () => {

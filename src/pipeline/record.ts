@@ -19,11 +19,16 @@ export const scoresSchema = z.object(
 );
 export type Scores = z.infer<typeof scoresSchema>;
 
+/** The image modality's face (DESIGN.md §4; `FaceInfo` in src/features/image/image-extractor.ts). */
 export const faceSchema = z.object({
   source: z.enum(['detector', 'whole-image']),
   box: z.tuple([z.number(), z.number(), z.number(), z.number()]),
   score: z.number().nullable(),
   count: z.number().int(),
+  /** How the CNN's input was framed; absent in records from image feature spec 1. */
+  framing: z.enum(['fer', 'input', 'unsure', 'no-face']).optional(),
+  /** The square [x, y, w, h] fed to the CNN, possibly past the image; absent before spec 2. */
+  crop: z.tuple([z.number(), z.number(), z.number(), z.number()]).optional(),
 });
 
 export const modalityResultSchema = z.discriminatedUnion('status', [

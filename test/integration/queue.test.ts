@@ -211,9 +211,11 @@ describe('queue runtime on a real Redis', () => {
       const [record] = await readJsonl(out);
       expect(record).toMatchObject({ id: 'msg-1', status: 'ok' });
       expect(record!.modalities.text?.status).toBe('ok');
-      expect(record!.modalities.image?.status === 'ok' && record!.modalities.image.face?.source).toBe(
-        'whole-image',
-      );
+      // astronaut-face.png shows the whole head: cut to the face at FER2013's framing.
+      expect(record!.modalities.image?.status === 'ok' && record!.modalities.image.face).toMatchObject({
+        source: 'detector',
+        framing: 'fer',
+      });
       // Exported completely: the results are gone from Redis.
       await expect(status(batch, { redis: REDIS_URL, prefix })).rejects.toThrow(/no batch/);
     } finally {

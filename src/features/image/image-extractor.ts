@@ -3,9 +3,20 @@ import { NUM_EMOTIONS } from '../../core/labels.js';
 import { decodeImage, type RgbImage } from '../../io/image.js';
 import type { ModelStore } from '../../models/model-store.js';
 import type { SessionFactory } from '../../models/session-factory.js';
-import { CROP_PIXELS, wholeImageBox, writeFaceCrop, type Box } from './face-crop.js';
+import {
+  CROP_PIXELS,
+  FACE_CROP_PADDING,
+  framedCropRect,
+  isFramedInput,
+  rectToBox,
+  squareCropRect,
+  wholeImageBox,
+  writeCrop,
+  type Box,
+  type CropRect,
+} from './face-crop.js';
 import { FER_EMBEDDING_DIM, FerCnn } from './fer-cnn.js';
-import { DETECTOR_INPUT_LENGTH, UltraFace, type FaceBox } from './ultraface.js';
+import { DETECTOR_INPUT_LENGTH, iou, UltraFace, type FaceBox } from './ultraface.js';
 
 /**
  * The image feature spec (DESIGN.md §6): the 128-d mini-XCEPTION embedding followed by its 7
@@ -14,20 +25,42 @@ import { DETECTOR_INPUT_LENGTH, UltraFace, type FaceBox } from './ultraface.js';
  */
 export const IMAGE_FEATURE_SPEC = {
   name: 'image-fer-mini-xception',
-  version: '1',
+  version: '2',
   dim: FER_EMBEDDING_DIM + NUM_EMOTIONS,
 } as const;
 
+/**
+ * How the CNN's input was framed (docs/features.md "Image"):
+ * - `fer`: a square cut around the detector's box so that the face sits in it as FER2013's faces
+ *   sit in theirs (FER_FRAMING);
+ * - `input`: the image is already framed like a FER2013 face, or tighter (FER_FRAMED_INPUT), and
+ *   goes whole;
+ * - `unsure`: the face fills much of the image but the detector is unsure of it
+ *   (SURE_FACE_SCORE); the whole image goes to the CNN;
+ * - `no-face`: the detector found no face; the whole image goes to the CNN.
+ */
+export type FaceFraming = 'fer' | 'input' | 'unsure' | 'no-face';
+
 /** Which face the record describes (DESIGN.md §4). */
 export interface FaceInfo {
-  /** `whole-image` when the detector found no face (tight crops such as FER+ are common). */
+  /** `whole-image` when the CNN saw the whole image (framing `input`, `unsure` or `no-face`). */
   source: 'detector' | 'whole-image';
-  /** Detector box [x, y, w, h] in original pixels (EXIF-rotated); [0, 0, W, H] for whole-image. */
+  /**
+   * Detector box [x, y, w, h] in original pixels (EXIF-rotated), clipped to the image; [0, 0, W, H]
+   * for whole-image.
+   */
   box: [number, number, number, number];
   /** Detector face probability; null for whole-image. */
   score: number | null;
   /** How many faces the detector found in the image (whole-image too: a face filling the image counts). */
   count: number;
+  /** How the CNN's input was framed. */
+  framing: FaceFraming;
+  /**
+   * The square fed to the CNN, [x, y, w, h] in the same pixels as `box` (integers). It may
+   * reach past the image; that part repeats the image's edge pixels (FACE_CROP_PADDING).
+   */
+  crop: [number, number, number, number];
 }
 
 /** Features of one face. `vector` = embedding ++ probs; each array owns its buffer. */
@@ -71,38 +104,113 @@ export async function loadImageModels(factory: SessionFactory, store: ModelStore
 }
 
 /**
- * A detected face whose box side is at least this fraction of the image's shorter side means
- * the image is already a face crop (FER+, FER2013, most face datasets): the whole image is used.
- * UltraFace's boxes are tight (brow to chin), and cutting them out of such an image drops the
- * margin mini-XCEPTION was trained with. Chosen on FER+ Valid (the dev split), CNN argmax vs the
- * majority vote on its first 1,440 untied images: whole image 0.642, detector box 0.599, box
- * enlarged 1.25x 0.609 (`node dist/scripts/fer-crop-policy.js`).
+ * When the largest face's side is at least this fraction of the image's shorter side, the face
+ * fills much of its frame and the detector runs again with the image inside a larger picture
+ * (`UltraFace.detectInPicture`). Without that context UltraFace's box for a face that fills the
+ * frame comes out smaller (FER+ Train: 0.81 of the side as is, 1.01 in a picture), so framing it
+ * would cut into the face, and a FER-framed image could not be told from a portrait.
  */
-export const WHOLE_IMAGE_FACE_FRACTION = 0.5;
+export const PICTURE_CHECK_FRACTION = 0.5;
 
 /**
- * The faces to crop from one image: the largest box by area (or all, largest first); the whole
- * image when no face is found or when the largest face fills it (WHOLE_IMAGE_FACE_FRACTION). A
- * whole image gets the same square crop as a face box, so a non-square image is padded with
- * black to a square rather than stretched (FER2013's faces are square crops).
+ * A face that fills much of the image (PICTURE_CHECK_FRACTION) is cut out only when the detector
+ * is at least this sure of it (in the picture); otherwise the image goes whole: an unsure box
+ * says little about where the face is. On FER+ Valid this sends 32 more face crops whole
+ * (2,141 right of 3,144 instead of 2,136); tcce's portraits all score over 0.99
+ * (`node dist/scripts/face-framing.js compare`).
+ */
+export const SURE_FACE_SCORE = 0.9;
+
+/** Whether `selectFaces` wants the faces found with the image inside a picture. */
+export function needsPictureCheck(
+  detections: readonly FaceBox[],
+  img: { width: number; height: number },
+): boolean {
+  const largest = byArea(detections)[0];
+  return (
+    largest !== undefined &&
+    Math.max(largest.w, largest.h) >= PICTURE_CHECK_FRACTION * Math.min(img.width, img.height)
+  );
+}
+
+/** Stable sort by area, largest first: equal areas keep the detector's order (best score first). */
+function byArea(detections: readonly FaceBox[]): FaceBox[] {
+  return [...detections].sort((a, b) => b.w * b.h - a.w * a.h);
+}
+
+const asBox = (f: FaceBox): Box => [f.x, f.y, f.w, f.h];
+
+/**
+ * The largest face by area, with its box from `inPicture` (the faces found with the image in a
+ * picture) when the same face is there; undefined when no face was found.
+ */
+export function largestFace(
+  detections: readonly FaceBox[],
+  inPicture: readonly FaceBox[] = [],
+): FaceBox | undefined {
+  const first = byArea(detections)[0];
+  return first === undefined ? undefined : (sameFace(first, inPicture) ?? first);
+}
+
+/** The face of `inPicture` that is `face` (the best IoU, at least 0.3), if any. */
+function sameFace(face: FaceBox, inPicture: readonly FaceBox[]): FaceBox | undefined {
+  const corners = (f: FaceBox): number[] => [f.x, f.y, f.x + f.w, f.y + f.h];
+  let best: FaceBox | undefined;
+  let bestIou = 0.3;
+  for (const f of inPicture) {
+    const o = iou(corners(face), corners(f));
+    if (o >= bestIou) {
+      best = f;
+      bestIou = o;
+    }
+  }
+  return best;
+}
+
+/** `box` clipped to the image (the record's `box`; a box found in a picture may reach past it). */
+function clipBox(box: Box, img: { width: number; height: number }): [number, number, number, number] {
+  const x0 = Math.min(Math.max(box[0], 0), img.width);
+  const y0 = Math.min(Math.max(box[1], 0), img.height);
+  const x1 = Math.min(Math.max(box[0] + box[2], 0), img.width);
+  const y1 = Math.min(Math.max(box[1] + box[3], 0), img.height);
+  return [x0, y0, x1 - x0, y1 - y0];
+}
+
+/**
+ * The faces to crop from one image: the largest box by area (or all, largest first), each cut
+ * out as FER2013 frames its faces (`framedCropRect`: about the detector's brow-to-chin box).
+ * `inPicture` holds the faces found with the image inside a picture, when `needsPictureCheck`
+ * asked for them: the largest face's box is then taken from there. The whole image goes to the
+ * CNN when no face is found, when the largest face shows that the image is already framed as
+ * FER2013 (`isFramedInput`: FER+ and other tight face crops), or when that face fills much of
+ * the image and the detector is unsure of it (SURE_FACE_SCORE). A whole image gets the same square
+ * crop as a face box, so a non-square image is padded to a square (FACE_CROP_PADDING) rather than
+ * stretched (FER2013's faces are square crops).
  */
 export function selectFaces(
   detections: readonly FaceBox[],
   img: { width: number; height: number },
   mode: FaceSelection,
+  inPicture: readonly FaceBox[] = [],
 ): FaceInfo[] {
   const count = detections.length;
-  // Stable sort: equal areas keep the detector's order (best score first).
-  const byArea = [...detections].sort((a, b) => b.w * b.h - a.w * a.h);
-  const largest = byArea[0];
-  if (
-    largest === undefined ||
-    Math.max(largest.w, largest.h) >= WHOLE_IMAGE_FACE_FRACTION * Math.min(img.width, img.height)
-  ) {
-    return [{ source: 'whole-image', box: [...wholeImageBox(img)], score: null, count }];
-  }
-  const chosen = mode === 'all' ? byArea : byArea.slice(0, 1);
-  return chosen.map((d) => ({ source: 'detector', box: [d.x, d.y, d.w, d.h], score: d.score, count }));
+  const largest = largestFace(detections, inPicture);
+  const wholeCrop = rectToBox(squareCropRect(wholeImageBox(img)));
+  const whole = (framing: FaceFraming): FaceInfo[] => [
+    { source: 'whole-image', box: [...wholeImageBox(img)], score: null, count, framing, crop: wholeCrop },
+  ];
+  if (largest === undefined) return whole('no-face');
+  if (isFramedInput(asBox(largest), img)) return whole('input');
+  if (needsPictureCheck(detections, img) && largest.score < SURE_FACE_SCORE) return whole('unsure');
+  const chosen = mode === 'all' ? [largest, ...byArea(detections).slice(1)] : [largest];
+  return chosen.map((d) => ({
+    source: 'detector',
+    box: clipBox(asBox(d), img),
+    score: d.score,
+    count,
+    framing: 'fer',
+    crop: rectToBox(framedCropRect(asBox(d))),
+  }));
 }
 
 /** A growable [n, 1, 64, 64] batch tensor: sized once for one crop per image, grown only by 'all'. */
@@ -114,13 +222,13 @@ class CropBatch {
     this.data = new Float32Array(Math.max(capacity, 1) * CROP_PIXELS);
   }
 
-  add(img: RgbImage, box: Box): void {
+  add(img: RgbImage, rect: CropRect): void {
     if ((this.n + 1) * CROP_PIXELS > this.data.length) {
       const bigger = new Float32Array(this.data.length * 2);
       bigger.set(this.data);
       this.data = bigger;
     }
-    writeFaceCrop(img, box, this.data, this.n * CROP_PIXELS);
+    writeCrop(img, rect, this.data, this.n * CROP_PIXELS, FACE_CROP_PADDING);
     this.n++;
   }
 }
@@ -176,12 +284,24 @@ async function detectAndCrop(
       faces.push(img);
       continue;
     }
-    const chosen = selectFaces(await models.detector.detect(img, scratch), img, mode);
+    const found = await models.detector.detect(img, scratch);
     if (keepDetectorInputs) {
       detectorInputs.push(scratch);
       scratch = new Float32Array(DETECTOR_INPUT_LENGTH);
     }
-    for (const f of chosen) crops.add(img, f.box);
+    let inPicture: FaceBox[] = [];
+    if (needsPictureCheck(found, img)) {
+      inPicture = await models.detector.detectInPicture(img, scratch);
+      if (keepDetectorInputs) {
+        detectorInputs.push(scratch);
+        scratch = new Float32Array(DETECTOR_INPUT_LENGTH);
+      }
+    }
+    const chosen = selectFaces(found, img, mode, inPicture);
+    for (const f of chosen) {
+      const [left, top, w, h] = f.crop;
+      crops.add(img, { left, top, right: left + w, bottom: top + h });
+    }
     faces.push(chosen);
   }
   return { faces, crops, detectorInputs };
@@ -224,7 +344,7 @@ function faceFeatures(
 
 /** Inputs for timing onnxruntime alone: what the full path feeds it, already decoded and resized. */
 export interface PreparedOrtInputs {
-  /** One [1, 3, 240, 320] tensor per decodable image. */
+  /** One [1, 3, 240, 320] tensor per detector run (one per decodable image, two when a face fills it). */
   detector: Float32Array[];
   /** [n, 1, 64, 64] crops of the batch. */
   crops: Float32Array;
@@ -241,7 +361,7 @@ export async function prepareOrtInputs(
   return { detector: detectorInputs, crops: crops.data.subarray(0, crops.n * CROP_PIXELS), n: crops.n };
 }
 
-/** Bare onnxruntime on prepared inputs: one detector run per image, one CNN run for the batch. */
+/** Bare onnxruntime on prepared inputs: the detector runs of each image, one CNN run for the batch. */
 export async function runOrtOnly(models: ImageModels, inputs: PreparedOrtInputs): Promise<void> {
   for (const t of inputs.detector) await models.detector.run(t);
   if (inputs.n > 0) await models.cnn.runRaw(inputs.crops, inputs.n);

@@ -315,6 +315,57 @@ function clip(v: number, max: number): number {
   return v < 0 ? 0 : v > max ? max : v;
 }
 
+/** An image placed in a larger picture: image point (x, y) is at (left + x*scaleX, top + y*scaleY). */
+export interface Picture {
+  image: RgbImage;
+  scaleX: number;
+  scaleY: number;
+  left: number;
+  top: number;
+}
+
+/** Mid-gray around an image in `pictureAround`. */
+const PICTURE_GRAY = 128;
+
+/**
+ * `img` centred in a mid-gray 4:3 picture whose height is twice the image's longer side, so
+ * that a face filling `img` is seen by the detector as a face inside a picture, as it is in the
+ * photos it was trained on: the detector's box for a face that fills its frame comes out smaller
+ * and clipped (docs/features.md "Image"). 4:3 as the detector's input, so the picture is scaled,
+ * not stretched, to 320x240. Larger pictures are made at 320x240 directly (bilinear as
+ * `detectorInput`, which then has nothing left to resize).
+ */
+export function pictureAround(img: RgbImage): Picture {
+  const side = Math.max(img.width, img.height);
+  const scale = Math.min(1, DETECTOR_HEIGHT / (2 * side));
+  const height = Math.round(2 * side * scale);
+  const width = Math.round((height * DETECTOR_WIDTH) / DETECTOR_HEIGHT);
+  const w = Math.max(Math.round(img.width * scale), 1);
+  const h = Math.max(Math.round(img.height * scale), 1);
+  const left = Math.floor((width - w) / 2);
+  const top = Math.floor((height - h) / 2);
+  const data = new Uint8Array(width * height * 3).fill(PICTURE_GRAY);
+  const xs = linearTaps(img.width, w);
+  const ys = linearTaps(img.height, h);
+  for (let y = 0; y < h; y++) {
+    const r0 = ys.i0[y]! * img.width;
+    const r1 = ys.i1[y]! * img.width;
+    const fy = ys.f[y]!;
+    for (let x = 0; x < w; x++) {
+      const c0 = xs.i0[x]!;
+      const c1 = xs.i1[x]!;
+      const fx = xs.f[x]!;
+      const o = ((top + y) * width + left + x) * 3;
+      for (let c = 0; c < 3; c++) {
+        const a = img.data[(r0 + c0) * 3 + c]! * (1 - fx) + img.data[(r0 + c1) * 3 + c]! * fx;
+        const b = img.data[(r1 + c0) * 3 + c]! * (1 - fx) + img.data[(r1 + c1) * 3 + c]! * fx;
+        data[o + c] = Math.round(a + (b - a) * fy);
+      }
+    }
+  }
+  return { image: { width, height, data }, scaleX: w / img.width, scaleY: h / img.height, left, top };
+}
+
 /** Raw detector outputs for one image. */
 export interface DetectorOutputs {
   /** [1, 4420, 2]: background, face probability. */
@@ -347,5 +398,25 @@ export class UltraFace {
   async detect(img: RgbImage, scratch?: Float32Array, options: DetectionOptions = {}): Promise<FaceBox[]> {
     const { scores, boxes } = await this.run(detectorInput(img, scratch));
     return decodeDetections(scores, boxes, img.width, img.height, options);
+  }
+
+  /**
+   * Faces of `img` found with `img` inside a larger picture (`pictureAround`), best first, in
+   * `img`'s pixels: a box may reach past the image where the face does.
+   */
+  async detectInPicture(
+    img: RgbImage,
+    scratch?: Float32Array,
+    options: DetectionOptions = {},
+  ): Promise<FaceBox[]> {
+    const { image, scaleX, scaleY, left, top } = pictureAround(img);
+    const faces = await this.detect(image, scratch, options);
+    return faces.map((f) => ({
+      x: (f.x - left) / scaleX,
+      y: (f.y - top) / scaleY,
+      w: f.w / scaleX,
+      h: f.h / scaleY,
+      score: f.score,
+    }));
   }
 }
