@@ -237,7 +237,7 @@ describe('label priors (logit adjustment)', () => {
     const b = corpus('b', [300, 300, 0, 0, 0, 0, 0], 22, 0.6);
     const test = corpus('test', [500, 500, 0, 0, 0, 0, 0], 23, 0.6);
     const factory = new SessionFactory({ intraOpThreads: 1 });
-    const uar = async (adjust: boolean, prior: 'uniform' | 'training') => {
+    const uar = async (adjust: boolean, prior: string) => {
       const config = parseTrainConfig({ epochs: 6, logitAdjustment: adjust, prior, seed: 3 });
       const sets = prepareTrainingSets([a, b], config).sets;
       const out = join(work, `h-${adjust}-${prior}`);
@@ -272,6 +272,10 @@ describe('label priors (logit adjustment)', () => {
     expect(rec.corpora['b']![1]).toBeCloseTo(0.5, 6);
     expect(rec.training[0]).toBeCloseTo(0.75, 6);
     expect(plain.head.json.priors!['emotion']!.base).toBe('training');
+    // A tempered default is recorded as written and applied between the two.
+    const tempered = await uar(true, 'training^0.5');
+    expect(tempered.head.json.priors!['emotion']!.default).toBe('training^0.5');
+    expect(tempered.uar).toBeGreaterThan(plain.uar);
     await factory.release();
   }, 60_000);
 });

@@ -220,7 +220,7 @@ function priorRecords(
       labels === undefined
         ? (old?.training ?? new Array<number>(c).fill(1 / c))
         : Array.from(classPrior(labels, c), round6);
-    if (config.prior !== 'uniform' && config.prior !== 'training' && config.prior.length !== c)
+    if (Array.isArray(config.prior) && config.prior.length !== c)
       throw new EmoflowError(
         'CONFIG_INVALID',
         `config prior: ${config.prior.length} numbers for task ${t.name}, which has ${c} classes`,
