@@ -18,6 +18,7 @@ import {
   parsePriorChoice,
   priorFactor,
   priorFactors,
+  sourcePrior,
   withCorpusPriors,
   withPriors,
   type PriorRecord,
@@ -153,6 +154,11 @@ describe('label priors (logit adjustment)', () => {
       expect.objectContaining({ code: 'CONFIG_INVALID' }),
     );
     expect(priorFactor(undefined, undefined, C)).toBeUndefined();
+    // A named source of the head's training corpora gets its prior; others the default.
+    expect(sourcePrior(record, 'meld')).toEqual({ corpus: 'meld' });
+    expect(sourcePrior(record, 'emodb')).toBeUndefined();
+    expect(sourcePrior(record, undefined)).toBeUndefined();
+    expect(sourcePrior(undefined, 'meld')).toBeUndefined();
   });
 
   it('adds logprior inside the training loss only: loss = cross-entropy of softmax(z + log π)', async () => {

@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { EmoflowError } from '../core/errors.js';
+import { parseCorpusSpec } from '../data/corpus-spec.js';
 import { loadDataset } from '../data/datasets.js';
 import { applySpeakerNorm } from '../data/speaker-norm.js';
 import { renderReport, type TrainingLogEntry } from '../eval/report.js';
@@ -16,6 +17,7 @@ import {
   priorName,
   priorShares,
   recordedChoice,
+  sourcePrior,
   withPriors,
   type PriorChoice,
   type PriorRecord,
@@ -89,7 +91,10 @@ export const evalCommand = defineCommand({
     if (flags.data === undefined)
       throw new EmoflowError('CONFIG_INVALID', 'emoflow eval: --data <spec> is required');
     const head = await loadHead(resolve(flags.head));
-    const { prior } = priorOption(flags.prior);
+    // Without --prior, a corpus spec of one of the head's training corpora is scored under that
+    // corpus's prior (its label frequencies are known); anything else under the head's default.
+    const prior =
+      priorOption(flags.prior).prior ?? sourcePrior(head.json.priors?.['emotion'], specAdapter(flags.data));
     const factors = priorFactors(head.desc, head.json.priors, { emotion: prior });
     const { factory, store } = modelRuntime(flags, io);
     // Raw corpora are extracted as the head was trained: VAD on or off is part of its audio spec.
@@ -210,4 +215,14 @@ function priorUsed(
       shares: Array.from(priorShares(record, used, record.training.length), (v) => Math.round(v * 1e4) / 1e4),
     },
   };
+}
+
+/** The adapter of a corpus spec (undefined for a manifest or anything unparsable). */
+function specAdapter(spec: string): string | undefined {
+  try {
+    const adapter = parseCorpusSpec(spec).adapter;
+    return adapter === 'manifest' ? undefined : adapter;
+  } catch {
+    return undefined;
+  }
 }

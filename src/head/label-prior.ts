@@ -212,3 +212,16 @@ export function withPriors(
 export function recordedChoice(value: PriorRecord['default'], classes: number): PriorChoice {
   return Array.isArray(value) ? value : parsePriorChoice(value, classes);
 }
+
+/**
+ * The prior of a named data source: a corpus spec of one of the head's training corpora
+ * (`meld:test.csv`) is scored under that corpus's class shares from its training split, since
+ * the source's label frequencies are known; anything else (a folder, a manifest, another
+ * corpus) gets the head's default (undefined here).
+ */
+export function sourcePrior(
+  record: PriorRecord | undefined,
+  corpus: string | undefined,
+): PriorChoice | undefined {
+  return corpus !== undefined && record?.corpora[corpus] !== undefined ? { corpus } : undefined;
+}

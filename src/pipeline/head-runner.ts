@@ -6,7 +6,7 @@ import type { FeatureSpec } from '../features/feature-spec.js';
 import { loadHead, type LoadedHead } from '../head/artifact.js';
 import { contextAdjacency } from '../head/context-graph.js';
 import { contextOf, type TaskSpec } from '../head/head-spec.js';
-import { applyPrior, priorFactors, type PriorChoice } from '../head/label-prior.js';
+import { applyPrior, priorFactors, sourcePrior, type PriorChoice } from '../head/label-prior.js';
 import type { SessionFactory } from '../models/session-factory.js';
 import { standardise, type SpeakerNorm } from '../data/speaker-norm.js';
 import type { SampleFeatures } from './extract.js';
@@ -43,8 +43,17 @@ export class HeadRunner {
     this.speakerStats = stats;
   }
 
-  /** Loads a head; `prior` overrides its default class prior (CONFIG_INVALID if the head records none). */
-  static async load(dir: string, factory: SessionFactory, prior?: PriorChoice): Promise<HeadRunner> {
+  /**
+   * Loads a head; `prior` overrides its default class prior (CONFIG_INVALID if the head records
+   * none); without it, `source` (a corpus spec's adapter) picks that training corpus's prior
+   * when the head records one (label-prior.ts `sourcePrior`).
+   */
+  static async load(
+    dir: string,
+    factory: SessionFactory,
+    prior?: PriorChoice,
+    source?: string,
+  ): Promise<HeadRunner> {
     const head = await loadHead(dir);
     const emotion = head.desc.tasks.find((t) => t.name === 'emotion');
     if (
@@ -59,7 +68,8 @@ export class HeadRunner {
         { path: dir },
       );
     }
-    const factor = priorFactors(head.desc, head.json.priors, { emotion: prior })['emotion'];
+    const chosen = prior ?? sourcePrior(head.json.priors?.['emotion'], source);
+    const factor = priorFactors(head.desc, head.json.priors, { emotion: chosen })['emotion'];
     const session = await factory.session(`head:${head.json.sha256}`, head.onnx);
     return new HeadRunner(head, session, factor);
   }

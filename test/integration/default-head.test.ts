@@ -26,8 +26,11 @@ describe('the shipped default head', () => {
     expect(head.json.features.audio!.name).toBe('audio-mfcc-stats');
     expect(head.json.notice).toMatch(/non-commercial/);
     expect(head.json.training.corpora.map((c) => c.samples)).toEqual([
-      9989, 43410, 16000, 8062, 792, 8652, 20000,
+      9989, 43410, 16000, 8062, 9934, 8652, 588, 792, 535, 378, 371, 20000,
     ]);
+    // Label priors: logit adjustment (outputs under a uniform prior), the mix's tempered prior by default.
+    expect(head.json.priors!['emotion']!.base).toBe('uniform');
+    expect(head.json.priors!['emotion']!.default).toBe('training^0.5');
     // Fusion measured on dev pairs (dev texts with dev faces of the same class) beats either alone.
     const dev = head.json.metrics['devByCorpus'] as Record<
       string,
@@ -54,14 +57,16 @@ describe('the shipped default head', () => {
       '--no-progress',
     ]);
     expect(r.code, r.stderr).toBe(0);
-    const ev = JSON.parse(readFileSync(out, 'utf8')) as EvalJson;
+    const ev = JSON.parse(readFileSync(out, 'utf8')) as EvalJson & { prior: { choice: string } };
     expect(ev.samples).toBe(1050);
+    // FER2013 is not among the head's training corpora: the head's default prior.
+    expect(ev.prior.choice).toBe('training^0.5');
     expect(ev.tasks.emotion.confusion.flat().reduce((a, b) => a + b, 0)).toBe(1050);
     // Far above the 1/7 of chance (these FER2013 training faces are the CNN's own training data).
     expect(ev.tasks.emotion.accuracy).toBeGreaterThan(0.4);
   });
 
-  it('evaluates raw speech end to end on a corpus it never saw (EmoDB, boredom left out)', async () => {
+  it("evaluates raw speech end to end (EmoDB, boredom left out) under EmoDB's own prior", async () => {
     const r = await emoflow([
       'eval',
       '--head',
@@ -73,8 +78,13 @@ describe('the shipped default head', () => {
       '--no-progress',
     ]);
     expect(r.code, r.stderr).toBe(0);
-    const ev = r.json<EvalJson>();
+    const ev = r.json<EvalJson & { prior: { choice: string; shares: number[] } }>();
     expect(ev.samples).toBe(535);
+    // EmoDB is one of the head's training corpora: a spec naming it gets its class shares.
+    expect(ev.prior.choice).toBe('corpus:emodb');
+    const head = await loadHead(HEAD);
+    const shares = head.json.priors!['emotion']!.corpora['emodb']!;
+    ev.prior.shares.forEach((v, k) => expect(v).toBeCloseTo(shares[k]!, 3));
     expect(ev.tasks.emotion.confusion.flat().reduce((a, b) => a + b, 0)).toBe(535 - 81);
     expect(ev.tasks.emotion.uar).toBeGreaterThan(0);
   });

@@ -35,7 +35,10 @@ export interface IngestOptions {
    * more first, to gather each speaker's statistics; 'off' uses the head's global statistics.
    */
   speakerNorm?: 'auto' | 'off';
-  /** The class prior of the emotion scores (label-prior.ts); default: the head's. */
+  /**
+   * The class prior of the emotion scores (label-prior.ts); default: for a corpus spec of one of
+   * the head's training corpora that corpus's prior, else the head's default.
+   */
   prior?: PriorChoice;
   onWarning?: (w: EmoflowWarning) => void;
   onProgress?: (p: IngestProgress) => void;
@@ -105,7 +108,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
   let head: HeadRunner | undefined;
   let startup = 0;
   try {
-    head = await HeadRunner.load(options.head, factory, options.prior);
+    head = await HeadRunner.load(options.head, factory, options.prior, source.corpus);
     const runner = head;
     extraction = await startHeadExtraction(runner, MODALITIES, {
       workers,

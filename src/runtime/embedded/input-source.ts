@@ -9,6 +9,8 @@ import { walkFolder, type SkippedFile } from '../../data/folder.js';
 /** Where a run's samples come from: a batch folder, a manifest, or a corpus spec. */
 export interface InputSource {
   kind: 'folder' | 'manifest' | 'corpus';
+  /** For a corpus spec: its adapter name (`meld` of `meld:…`), which can name a known label prior. */
+  corpus?: string;
   samples: AsyncIterable<Sample>;
   /** Files that are no sample's input, named (folders only; complete once `samples` is exhausted). */
   skipped: SkippedFile[];
@@ -46,6 +48,7 @@ export async function openInput(input: string): Promise<InputSource> {
   const { samples } = await loadCorpus(spec);
   return {
     kind: spec.adapter === 'manifest' ? 'manifest' : 'corpus',
+    ...(spec.adapter === 'manifest' ? {} : { corpus: spec.adapter }),
     samples: (async function* () {
       yield* samples;
     })(),
