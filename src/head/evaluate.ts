@@ -198,7 +198,10 @@ export function calibrate(
   tasks: readonly TaskSpec[],
   logits: Map<string, Float32Array>,
   dev: FeatureDataset,
-  /** Per task, the default prior's factor on the probabilities (label-prior.ts): thresholds are fitted after it. */
+  /**
+   * Per task, the default prior's factor on the probabilities (label-prior.ts): thresholds are
+   * fitted after it, or, for dev rows that carry their corpus's log prior, after that.
+   */
   priorFactors: Record<string, ArrayLike<number>> = {},
 ): { temperature: Record<string, number>; thresholds: Record<string, number[]> } {
   const temperature: Record<string, number> = {};
@@ -225,8 +228,20 @@ export function calibrate(
       const sets = setRows(labels);
       if (sets.length > 0) {
         const probs = softmaxRows(gatherRows(logits.get(t.name)!, sets, c), c, temp);
-        const factor = priorFactors[t.name];
-        if (factor !== undefined) applyPrior(probs, c, factor);
+        if (labels.logPrior !== undefined) {
+          // Under logit adjustment, each row under its own corpus's prior, as `eval` scores a
+          // spec of that corpus (label-prior.ts sourcePrior): softmax(z/T + log π).
+          const lp = gatherRows(labels.logPrior, sets, c);
+          for (let r = 0; r < sets.length; r++) {
+            let sum = 0;
+            for (let k = 0; k < c; k++)
+              sum += probs[r * c + k] = probs[r * c + k]! * Math.exp(lp[r * c + k]!);
+            for (let k = 0; k < c; k++) probs[r * c + k]! /= sum;
+          }
+        } else {
+          const factor = priorFactors[t.name];
+          if (factor !== undefined) applyPrior(probs, c, factor);
+        }
         thresholds[t.name] = Array.from(
           fitThresholds(probs, positives(gatherRows(labels.targets, sets, c)), c),
         );

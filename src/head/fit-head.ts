@@ -12,6 +12,8 @@ import {
   adjustedTasks,
   classPrior,
   priorFactors,
+  priorName,
+  sourcePrior,
   withCorpusPriors,
   withPriors,
   type PriorRecord,
@@ -143,9 +145,17 @@ export async function fitHead(input: FitHeadInput): Promise<FitHeadResult> {
     metrics = { dev: { corpus: dev.name, samples: ev.samples, tasks: ev.tasks } };
     if (input.devSets !== undefined) {
       const per: Record<string, unknown> = {};
+      // Each dev corpus as `emoflow eval` scores a spec of it: under its own training prior where
+      // the head records one (label-prior.ts sourcePrior), else the default.
       for (const d of input.devSets) {
-        const e = evaluate(desc, withPriors(await predict(head, desc, d), desc, factors), d, thresholds);
-        per[d.name] = { samples: e.samples, tasks: e.tasks };
+        const source = sourcePrior(priors['emotion'], corpusKey(d));
+        const f = source === undefined ? factors : priorFactors(desc, priors, { emotion: source });
+        const e = evaluate(desc, withPriors(await predict(head, desc, d), desc, f), d, thresholds);
+        per[d.name] = {
+          samples: e.samples,
+          ...(source === undefined ? {} : { prior: priorName(source) }),
+          tasks: e.tasks,
+        };
       }
       metrics['devByCorpus'] = per;
     }

@@ -28,9 +28,9 @@ describe('the shipped default head', () => {
     expect(head.json.training.corpora.map((c) => c.samples)).toEqual([
       9989, 43410, 16000, 8062, 9934, 8652, 588, 792, 535, 378, 371, 20000,
     ]);
-    // Label priors: logit adjustment (outputs under a uniform prior), the mix's tempered prior by default.
+    // Label priors: logit adjustment (outputs under a uniform prior), applied as they are by default.
     expect(head.json.priors!['emotion']!.base).toBe('uniform');
-    expect(head.json.priors!['emotion']!.default).toBe('training^0.5');
+    expect(head.json.priors!['emotion']!.default).toBe('uniform');
     // Fusion measured on dev pairs (dev texts with dev faces of the same class) beats either alone.
     const dev = head.json.metrics['devByCorpus'] as Record<
       string,
@@ -60,7 +60,7 @@ describe('the shipped default head', () => {
     const ev = JSON.parse(readFileSync(out, 'utf8')) as EvalJson & { prior: { choice: string } };
     expect(ev.samples).toBe(1050);
     // FER2013 is not among the head's training corpora: the head's default prior.
-    expect(ev.prior.choice).toBe('training^0.5');
+    expect(ev.prior.choice).toBe('uniform');
     expect(ev.tasks.emotion.confusion.flat().reduce((a, b) => a + b, 0)).toBe(1050);
     // Far above the 1/7 of chance (these FER2013 training faces are the CNN's own training data).
     expect(ev.tasks.emotion.accuracy).toBeGreaterThan(0.4);
