@@ -24,7 +24,8 @@
  */
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EMOTIONS, NUM_EMOTIONS } from '../src/core/labels.js';
+import { NUM_EMOTIONS } from '../src/core/labels.js';
+import { readTccePerformers } from '../src/data/adapters/media-adapters.js';
 import { ferplusMajority } from '../src/eval/metrics.js';
 import {
   CROP_PIXELS,
@@ -333,26 +334,16 @@ function groupFolds(samples: Sample[], k: number): number[][] {
   return folds;
 }
 
-/** tcce expression letters (data/README.md "face/"): a neutral ... g surprise. */
-const TCCE_EXPRESSIONS: Record<string, string> = {
-  a: 'neutral',
-  b: 'joy',
-  c: 'sadness',
-  d: 'anger',
-  e: 'disgust',
-  f: 'fear',
-  g: 'surprise',
-};
-
+/** tcce_performers through its corpus adapter: the intended expression, the performer. */
 async function readTcce(): Promise<Sample[]> {
-  const dir = join(FACE, 'tcce_performers');
+  const corpus = await readTccePerformers(join(FACE, 'tcce_performers'), undefined);
   const out: Sample[] = [];
-  for (const name of (await readdir(dir)).filter((f) => f.endsWith('.jpg')).sort()) {
-    const m = /^(\d\d)\d\d([a-g])\d\d\.jpg$/.exec(name);
-    if (m === null) throw new Error(`${join(dir, name)}: not a PPTVEnn.jpg name`);
-    const label = (EMOTIONS as readonly string[]).indexOf(TCCE_EXPRESSIONS[m[2]!]!);
-    const img = await decodeImage(await readFile(join(dir, name)), { path: join(dir, name) });
-    out.push(await sample(img, label, Number(m[1])));
+  for (const c of corpus.samples) {
+    const path = join(c.root, c.image!);
+    const target = c.targets['emotion'] as number[];
+    const label = target.indexOf(Math.max(...target));
+    const img = await decodeImage(await readFile(path), { path });
+    out.push(await sample(img, label, Number(c.labels['performer'])));
   }
   return out;
 }

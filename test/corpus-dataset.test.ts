@@ -6,27 +6,10 @@ import { EMOTION_TASK, type Corpus } from '../src/data/corpus.js';
 import { corpusToDataset } from '../src/data/corpus-dataset.js';
 import { subset } from '../src/data/dataset-rows.js';
 import { mergeDatasets } from '../src/data/datasets.js';
-import type {
-  ExtractorInput,
-  ExtractorResult,
-  ModalityExtractor,
-} from '../src/features/modality-extractor.js';
+import { toyTextExtractor } from './support/extractors.js';
 
 const cache = mkdtempSync(join(tmpdir(), 'emoflow-corpus-ds-'));
 afterAll(() => rmSync(cache, { recursive: true, force: true }));
-
-/** A text extractor whose vector is [length, first char code]: enough to follow rows through. */
-const lengthExtractor: ModalityExtractor = {
-  modality: 'text',
-  spec: { name: 'toy-text', version: '1', dim: 2 },
-  async extract(inputs: readonly ExtractorInput[]): Promise<ExtractorResult[]> {
-    return inputs.map((x) => ({
-      status: 'ok',
-      vector: Float32Array.of(x.bytes.length, x.bytes[0]!),
-      meta: {},
-    }));
-  },
-};
 
 const onehot = (k: number) => Array.from({ length: 7 }, (_, i) => (i === k ? 1 : 0));
 
@@ -54,14 +37,14 @@ describe('corpusToDataset and mergeDatasets', () => {
         { text: 'c', emotion: onehot(4) },
         { text: 'zz' },
       ]),
-      { extractors: [lengthExtractor], cacheDir: cache },
+      { extractors: [toyTextExtractor], cacheDir: cache },
     );
     const votes = await corpusToDataset(
       corpus('votes', [
         { text: 'v', emotion: [0.6, 0.4, 0, 0, 0, 0, 0], truth: 0 },
         { text: 'w', emotion: [0.5, 0.5, 0, 0, 0, 0, 0], truth: -1 },
       ]),
-      { extractors: [lengthExtractor], cacheDir: cache },
+      { extractors: [toyTextExtractor], cacheDir: cache },
     );
     const ds = sets.dataset;
     expect(Array.from(ds.features.text!.data)).toEqual([2, 97, 1, 99, 2, 122]);

@@ -16,11 +16,7 @@ import { corpusToDataset } from '../src/data/corpus-dataset.js';
 import { loadCorpus } from '../src/data/datasets.js';
 import { sha256 } from '../src/data/extract-features.js';
 import { FeatureCache, sampleIndexName } from '../src/data/feature-cache.js';
-import type {
-  ExtractorInput,
-  ExtractorResult,
-  ModalityExtractor,
-} from '../src/features/modality-extractor.js';
+import { toyTextExtractor } from './support/extractors.js';
 
 const root = mkdtempSync(join(tmpdir(), 'emoflow-cache-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -80,19 +76,6 @@ describe('FeatureCache', () => {
 });
 
 describe('sample indexes', () => {
-  /** A text extractor whose vector is [byte length, first byte]: enough to tell inputs apart. */
-  const toyText: ModalityExtractor = {
-    modality: 'text',
-    spec: { name: 'toy-text', version: '1', dim: 2 },
-    async extract(inputs: readonly ExtractorInput[]): Promise<ExtractorResult[]> {
-      return inputs.map((x) => ({
-        status: 'ok',
-        vector: Float32Array.of(x.bytes.length, x.bytes[0]!),
-        meta: {},
-      }));
-    },
-  };
-
   it('gives two manifests of the same file name in different folders separate indexes', async () => {
     const base = mkdtempSync(join(tmpdir(), 'emoflow-index-'));
     try {
@@ -110,7 +93,10 @@ describe('sample indexes', () => {
 
       const run = async (folder: 'a' | 'b') => {
         const corpus = await loadCorpus(`manifest:${join(base, folder, 'manifest.csv')}`);
-        return { corpus, ...(await corpusToDataset(corpus, { extractors: [toyText], cacheDir: out })) };
+        return {
+          corpus,
+          ...(await corpusToDataset(corpus, { extractors: [toyTextExtractor], cacheDir: out })),
+        };
       };
       const a = await run('a');
       const b = await run('b');
@@ -125,7 +111,7 @@ describe('sample indexes', () => {
       expect(readFileSync(join(out, 'index', 'manifest-manifest.csv.jsonl'), 'utf8')).toBe('not json\n');
 
       // Round trip: each index keys its own input, and the cache gives back that input's vector.
-      const cache = await FeatureCache.open(out, toyText.spec);
+      const cache = await FeatureCache.open(out, toyTextExtractor.spec);
       for (const [got, text] of [
         [a, texts.a],
         [b, texts.b],
