@@ -123,6 +123,40 @@ describe('TextEncoder on the committed USE-lite model', () => {
   });
   afterAll(async () => encoder.dispose());
 
+  it('cuts a long text before tokenising: a 2 MB text gives the ids of the whole text, truncated', async () => {
+    const words = ['happy', 'sad', 'tomorrow', 'never', 'again', 'wonderful', 'the', 'news'];
+    const text = (n: number) => Array.from({ length: n }, (_, i) => words[(i * 7) % words.length]).join(' ');
+    // 3,000 words (about 20 kB): small enough to tokenise whole, long enough to be cut.
+    const medium = text(3000);
+    const whole = encoder.tokenize([medium])[0]!;
+    expect(whole.truncated).toBe(true);
+    expect(whole.lowerBound).toBe(true);
+    expect(whole.ids).toHaveLength(128);
+    // The same ids as cutting the tokenizer's own output of the whole text.
+    const direct = (encoder as unknown as { tokenizer: { encode(t: string): number[] } }).tokenizer.encode(
+      medium,
+    );
+    expect(direct.length).toBeGreaterThan(1000);
+    expect(whole.ids).toEqual(direct.slice(0, 128));
+    // 2 MB: bounded work, the same ids, and an embedding.
+    const huge = text(330_000);
+    expect(huge.length).toBeGreaterThan(2_000_000);
+    const t0 = performance.now();
+    const big = encoder.tokenize([huge])[0]!;
+    expect(performance.now() - t0).toBeLessThan(5000);
+    expect(big.ids).toEqual(whole.ids);
+    const extractor = new TextExtractor(encoder);
+    const res = (await extractor.extractBatch([{ text: huge, path: 'huge.txt' }]))[0]!;
+    expect(res.status).toBe('ok');
+    if (res.status === 'ok')
+      expect(res.features.warnings).toEqual([
+        { code: 'TEXT_TRUNCATED', message: expect.stringContaining('at least') as string },
+      ]);
+    // A cut never splits a surrogate pair: emoji across the 2,048-character boundary.
+    const emoji = '\u{1F600}'.repeat(5000);
+    expect(() => encoder.tokenize([emoji])).not.toThrow();
+  });
+
   it('gives the TF.js token ids and embeddings within 1e-5 over several length buckets', async () => {
     expect(encoder.dim).toBe(512);
     expect(encoder.maxLength).toBe(128);

@@ -27,8 +27,10 @@ export interface TextEncoderOptions {
 export interface Tokenised {
   ids: number[];
   truncated: boolean;
-  /** Token count before truncation. */
+  /** Token count before truncation (of the prefix tokenised, when `lowerBound`). */
   fullLength: number;
+  /** The text was cut before tokenising: the whole text has at least `fullLength` tokens. */
+  lowerBound?: boolean;
 }
 
 /** A padded batch, in the integer layout the model takes. */
@@ -47,6 +49,19 @@ export interface TokenBatch {
  * bucket by length, pad per batch, run the model (its session created with our factory's
  * options and device fallback), and mean-pool the last hidden state over the attention mask.
  */
+/** Characters of a long text tokenised at first, per token kept (tokens rarely span more). */
+const PREFIX_CHARS_PER_TOKEN = 16;
+/** The most characters per token kept that are ever tokenised. */
+const MAX_PREFIX_CHARS_PER_TOKEN = 64;
+/** Tokens beyond the maximum a cut prefix must give, so that the cut cannot change the kept ones. */
+const PREFIX_TOKEN_MARGIN = 8;
+
+/** The first `n` UTF-16 units of a text, never splitting a surrogate pair. */
+function prefixOf(text: string, n: number): string {
+  const code = text.charCodeAt(n - 1);
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? n - 1 : n);
+}
+
 export class TextEncoder {
   readonly modelId: string;
   readonly dim: number;
@@ -133,12 +148,32 @@ export class TextEncoder {
     );
   }
 
-  /** Token ids of each text, cut at the model's maximum length (special tokens kept). */
+  /**
+   * Token ids of each text, cut at the model's maximum length (special tokens kept). A long text
+   * is cut before it is tokenised: the tokenizer first sees `maxLength × 16` characters, more
+   * while that prefix gives fewer than `maxLength + 8` tokens (the margin keeps the kept tokens
+   * those of the whole text), at most `maxLength × 64`; so a text of megabytes costs no more than
+   * a page (a whole 2 MB text overflowed the tokenizer's stack).
+   */
   tokenize(texts: readonly string[]): Tokenised[] {
     return texts.map((text) => {
-      const ids = this.tokenizer.encode(text);
-      if (ids.length <= this.maxLength) return { ids, truncated: false, fullLength: ids.length };
-      return { ids: this.truncate(text, ids), truncated: true, fullLength: ids.length };
+      for (let budget = this.maxLength * PREFIX_CHARS_PER_TOKEN; ; budget *= 2) {
+        const cut = text.length > budget;
+        const part = cut ? prefixOf(text, budget) : text;
+        const ids = this.tokenizer.encode(part);
+        const last = budget >= this.maxLength * MAX_PREFIX_CHARS_PER_TOKEN;
+        if (cut && ids.length < this.maxLength + PREFIX_TOKEN_MARGIN && !last) continue;
+        if (ids.length <= this.maxLength)
+          return cut
+            ? { ids, truncated: true, fullLength: ids.length, lowerBound: true }
+            : { ids, truncated: false, fullLength: ids.length };
+        return {
+          ids: this.truncate(part, ids),
+          truncated: true,
+          fullLength: ids.length,
+          ...(cut ? { lowerBound: true } : {}),
+        };
+      }
     });
   }
 

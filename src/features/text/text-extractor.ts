@@ -49,7 +49,7 @@ export class TextExtractor implements ModalityExtractor {
           ? [
               {
                 code: 'TEXT_TRUNCATED',
-                message: `${inputs[i]!.path ?? 'text'}: ${tok.fullLength} tokens, cut to the model's maximum of ${this.encoder.maxLength}`,
+                message: `${inputs[i]!.path ?? 'text'}: ${tok.lowerBound === true ? 'at least ' : ''}${tok.fullLength} tokens, cut to the model's maximum of ${this.encoder.maxLength}`,
               },
             ]
           : [];
