@@ -31,19 +31,16 @@ import { classificationMetrics, type ClassificationMetrics } from '../src/eval/m
 import { loadHead } from '../src/head/artifact.js';
 import { predict, truthOf } from '../src/head/evaluate.js';
 import { priorFactors, withPriors, type PriorChoice } from '../src/head/label-prior.js';
-import { parseTrainConfig } from '../src/head/train-config.js';
 import { graphSession } from '../src/head/trainer.js';
 import { SessionFactory } from '../src/models/session-factory.js';
 import {
   CORPORA,
-  DEFAULT_HEAD_CONFIG,
-  DEFAULT_MIX,
-  PAIRED,
-  REPEATS,
+  anonymous,
   defaultMix,
   featureContext,
   fitMix,
   keepTasks,
+  readRecipe,
 } from './train-default.js';
 
 /** The folds: each holds out at most one corpus per modality. */
@@ -82,15 +79,6 @@ interface Row {
   macroF1: number;
 }
 
-/** A dataset without its speakers and groups. */
-function anonymous(ds: FeatureDataset): FeatureDataset {
-  const out = { ...ds };
-  delete out.groups;
-  delete out.speakers;
-  delete out.order;
-  return out;
-}
-
 /** A dataset whose samples all share one speaker and no group: the corpus as one pseudo-speaker. */
 function pooled(ds: FeatureDataset): FeatureDataset {
   const out = anonymous(ds);
@@ -105,18 +93,15 @@ function round(v: number): number {
 async function run(values: Record<string, string | boolean | undefined>): Promise<void> {
   const out = values['out'] as string;
   const variant = (values['variant'] as string | undefined) ?? 'default';
-  const overrides =
-    values['config'] === undefined
-      ? {}
-      : (JSON.parse(await readFile(values['config'] as string, 'utf8')) as Record<string, unknown>);
-  const { repeats: repeatOverrides, paired, mix: mixOverride, ...trainOverrides } = overrides;
-  const config = parseTrainConfig({
-    ...DEFAULT_HEAD_CONFIG,
-    ...trainOverrides,
-    ...(values['seed'] === undefined ? {} : { seed: Number(values['seed']) }),
-  });
-  const repeats = { ...REPEATS, ...(repeatOverrides as Record<string, number> | undefined) };
-  const mixKeys = (mixOverride as string[] | undefined) ?? DEFAULT_MIX;
+  const {
+    config,
+    repeats,
+    pairs,
+    mix: mixKeys,
+  } = await readRecipe(
+    values['config'] as string | undefined,
+    values['seed'] === undefined ? {} : { seed: Number(values['seed']) },
+  );
   const priors = parsePriors((values['priors'] as string | undefined) ?? 'training,uniform,0.5');
   const folds =
     values['folds'] === undefined
@@ -145,10 +130,7 @@ async function run(values: Record<string, string | boolean | undefined>): Promis
     const held = LOCO_FOLDS[f]!;
     const keys = mixKeys.filter((k) => !held.includes(k));
     const raw = { train: keys.map((k) => train.get(k)!), dev: keys.flatMap((k) => dev.get(k) ?? []) };
-    const mix = defaultMix(raw, config, {
-      repeats,
-      pairs: (paired as number | undefined) ?? PAIRED,
-    });
+    const mix = defaultMix(raw, config, { repeats, pairs });
     const factory = new SessionFactory({ intraOpThreads: config.threads, interOpThreads: 1 });
     const dir = join(packageRoot(), '.cache', 'loco', `${variant}-fold${f + 1}`);
     process.stderr.write(`fold ${f + 1}: training without ${held.join(', ')}\n`);

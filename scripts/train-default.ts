@@ -174,14 +174,6 @@ export const DEFAULT_MIX = [
   'nemo',
 ];
 
-/** The mix before issue #18 (the `before` column of the leave-one-corpus-out table). */
-export const MIX_BEFORE_18 = ['meld', 'goemotions-ekman', 'dair', 'emobank', 'ravdess', 'ferplus'];
-
-/** The adapter name of a corpus spec (`meld` of `meld:…`). */
-export function specKey(spec: string): string {
-  return spec.slice(0, spec.indexOf(':'));
-}
-
 const TASKS = new Set(['emotion', 'valence', 'arousal']);
 
 /**
@@ -354,6 +346,45 @@ export function fitMix(
   });
 }
 
+/** A dataset without its speakers, groups and order: clips as a user's folder gives them (lone samples). */
+export function anonymous(ds: FeatureDataset): FeatureDataset {
+  const out = { ...ds };
+  delete out.groups;
+  delete out.speakers;
+  delete out.order;
+  return out;
+}
+
+/** The default recipe with an overrides file's keys merged over it. */
+export interface Recipe {
+  config: TrainConfig;
+  /** Passes per epoch by corpus (REPEATS, overridden). */
+  repeats: Record<string, number>;
+  /** Cross-corpus pairs (PAIRED, overridden). */
+  pairs: number;
+  /** The corpora trained on (DEFAULT_MIX, overridden). */
+  mix: string[];
+}
+
+/**
+ * The recipe of `npm run train:default -- --config <file>` (and the ablation and LOCO scripts'):
+ * the file's keys over DEFAULT_HEAD_CONFIG, plus `repeats` (merged over REPEATS), `paired` and
+ * `mix`; `extra` keys (a `--seed`, say) go over both.
+ */
+export async function readRecipe(
+  file: string | undefined,
+  extra: Record<string, unknown> = {},
+): Promise<Recipe> {
+  const { repeats, paired, mix, ...train } =
+    file === undefined ? {} : (JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>);
+  return {
+    config: parseTrainConfig({ ...DEFAULT_HEAD_CONFIG, ...train, ...extra }),
+    repeats: { ...REPEATS, ...(repeats as Record<string, number> | undefined) },
+    pairs: (paired as number | undefined) ?? PAIRED,
+    mix: (mix as string[] | undefined) ?? DEFAULT_MIX,
+  };
+}
+
 /** Only the default head's tasks. */
 export function keepTasks(ds: FeatureDataset): FeatureDataset {
   return { ...ds, tasks: Object.fromEntries(Object.entries(ds.tasks).filter(([name]) => TASKS.has(name))) };
@@ -402,10 +433,7 @@ async function crossValidateRavdess(
     ] as ClassificationMetrics;
     // The same clips as a user without a manifest would give them: no speaker, no group (lone
     // samples, the head's global statistics).
-    const anonymous = subset(raw.ravdess, folds[f]!);
-    delete anonymous.groups;
-    delete anonymous.speakers;
-    const blind = applySpeakerNorm(anonymous, raw.speakerNorm, false);
+    const blind = applySpeakerNorm(anonymous(subset(raw.ravdess, folds[f]!)), raw.speakerNorm, false);
     const mb = evaluate(r.desc, await predict(session, r.desc, blind), blind).tasks[
       'emotion'
     ] as ClassificationMetrics;
@@ -455,32 +483,14 @@ async function main(): Promise<void> {
   const cacheDir = values.cache ?? join(packageRoot(), '.cache', 'features');
   const t0 = Date.now();
   const { context, release: releaseExtraction } = featureContext(cacheDir);
-  const {
-    repeats: repeatOverrides,
-    paired: _paired,
-    mix: mixOverride,
-    ...trainOverrides
-  } = values.config === undefined
-    ? {}
-    : (JSON.parse(await readFile(values.config, 'utf8')) as Record<string, unknown>);
-  const repeats: Record<string, number> = {
-    ...REPEATS,
-    ...(repeatOverrides as Record<string, number> | undefined),
-  };
-  const overrides: Record<string, unknown> = { ...trainOverrides, paired: _paired };
-  const config = parseTrainConfig({ ...DEFAULT_HEAD_CONFIG, ...trainOverrides });
-  const mixKeys = (mixOverride as string[] | undefined) ?? DEFAULT_MIX;
+  const { config, repeats, pairs, mix: mixKeys } = await readRecipe(values.config);
   const raw = await loadDefaultCorpora(context, mixKeys);
-  const mix = defaultMix(raw, config, {
-    repeats,
-    pairs: (overrides['paired'] as number | undefined) ?? PAIRED,
-  });
+  const mix = defaultMix(raw, config, { repeats, pairs });
   const { trainSets } = mix;
   const extractedSeconds = (Date.now() - t0) / 1000;
   await releaseExtraction();
   if (values['cv-ravdess'] !== undefined) {
     const times = trainSets.map((d) => repeats[corpusKey(d)] ?? 1);
-    const pairs = (overrides['paired'] as number | undefined) ?? PAIRED;
     process.stdout.write(
       JSON.stringify(
         await crossValidateRavdess(trainSets, times, pairs, config, Number(values['cv-ravdess']), {

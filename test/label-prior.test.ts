@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EMOTIONS } from '../src/core/labels.js';
+import { EMOTION_TASK } from '../src/data/corpus.js';
 import { mergeDatasets } from '../src/data/datasets.js';
 import type { FeatureDataset } from '../src/data/feature-dataset.js';
 import { classificationMetrics } from '../src/eval/metrics.js';
@@ -65,14 +66,7 @@ function corpus(name: string, counts: number[], seed: number, shift = 0.8): Feat
     mask: Uint8Array.from({ length: n * 3 }, (_, k) => (k % 3 === 0 ? 1 : 0)),
     tasks: {
       emotion: {
-        spec: {
-          name: 'emotion',
-          type: 'classification',
-          labels: [...EMOTIONS],
-          weight: 1,
-          labelSmoothing: 0,
-          classWeights: 'none',
-        },
+        spec: { ...EMOTION_TASK },
         targets,
         has: new Uint8Array(n).fill(1),
       },

@@ -15,7 +15,7 @@ import {
   type TaskMetrics,
 } from '../eval/metrics.js';
 import { fitTemperature } from './calibration.js';
-import { applyPrior } from './label-prior.js';
+import { applyPrior, applyRowLogPriors } from './label-prior.js';
 import { BatchFeeder, NO_AUGMENT } from './batch-feeder.js';
 import { contextUnits, packUnits } from './context-graph.js';
 import { taskWidth } from './head-model.js';
@@ -230,14 +230,8 @@ export function calibrate(
         const probs = softmaxRows(gatherRows(logits.get(t.name)!, sets, c), c, temp);
         if (labels.logPrior !== undefined) {
           // Under logit adjustment, each row under its own corpus's prior, as `eval` scores a
-          // spec of that corpus (label-prior.ts sourcePrior): softmax(z/T + log π).
-          const lp = gatherRows(labels.logPrior, sets, c);
-          for (let r = 0; r < sets.length; r++) {
-            let sum = 0;
-            for (let k = 0; k < c; k++)
-              sum += probs[r * c + k] = probs[r * c + k]! * Math.exp(lp[r * c + k]!);
-            for (let k = 0; k < c; k++) probs[r * c + k]! /= sum;
-          }
+          // spec of that corpus (label-prior.ts sourcePrior).
+          applyRowLogPriors(probs, c, gatherRows(labels.logPrior, sets, c));
         } else {
           const factor = priorFactors[t.name];
           if (factor !== undefined) applyPrior(probs, c, factor);

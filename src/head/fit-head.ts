@@ -10,6 +10,7 @@ import { buildHead } from './head-model.js';
 import { encodeModel } from './onnx/proto.js';
 import {
   adjustedTasks,
+  classMass,
   classPrior,
   priorFactors,
   priorName,
@@ -207,19 +208,14 @@ function priorRecords(
 ): Record<string, PriorRecord> {
   const out: Record<string, PriorRecord> = {};
   for (const t of adjustedTasks(desc.tasks)) {
-    if (t.type !== 'classification') continue;
     const c = t.labels.length;
     const old = init?.json.priors?.[t.name];
     const labels = train.tasks[t.name];
+    // Splits of one corpus (two specs of one adapter) add up under its name.
     const mass = new Map<string, Float64Array>();
     for (const d of datasets) {
       const l = d.tasks[t.name];
-      if (l === undefined) continue;
-      const key = corpusKey(d);
-      const acc = mass.get(key) ?? new Float64Array(c);
-      for (let i = 0; i < d.size; i++)
-        if (l.has[i] === 1) for (let k = 0; k < c; k++) acc[k]! += l.targets[i * c + k]!;
-      mass.set(key, acc);
+      if (l !== undefined) mass.set(corpusKey(d), classMass(l, c, mass.get(corpusKey(d))));
     }
     const corpora: Record<string, number[]> = { ...(old?.corpora ?? {}) };
     for (const [key, m] of mass) {

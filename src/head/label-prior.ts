@@ -30,6 +30,16 @@ export type PriorChoice = 'uniform' | 'training' | { corpus: string } | { traini
 /** `training^a` as written in configs, head.json and `--prior`. */
 const TRAINING_POWER = /^training\^(\d+(?:\.\d+)?)$/;
 
+/**
+ * A head's default prior as a config and head.json state it: `uniform`, `training`, `training^a`
+ * (the mix's shares to the power a) or one non-negative weight per class.
+ */
+export const priorDefaultSchema = z.union([
+  z.enum(['uniform', 'training']),
+  z.string().regex(TRAINING_POWER, 'a prior is uniform, training, training^<a> or weights'),
+  z.array(z.number().nonnegative()).min(2),
+]);
+
 /** A prior's name in head.json and the eval JSON. */
 export function priorName(choice: PriorChoice): string | number[] {
   if (typeof choice === 'string' || Array.isArray(choice)) return choice;
@@ -49,27 +59,35 @@ export const priorRecordSchema = z.object({
   training: z.array(z.number().nonnegative()),
   /** Each training corpus's class shares. */
   corpora: z.record(z.string(), z.array(z.number().nonnegative())),
-  /** What eval, ingest and the workers apply unless told otherwise (`training^a`: the mix's shares to the power a). */
-  default: z.union([
-    z.enum(['uniform', 'training']),
-    z.string().regex(TRAINING_POWER),
-    z.array(z.number().nonnegative()),
-  ]),
+  /** What eval, ingest and the workers apply unless told otherwise. */
+  default: priorDefaultSchema,
 });
 export type PriorRecord = z.infer<typeof priorRecordSchema>;
 
+/** The target mass of each class summed over the labelled rows (added into `into` when given). */
+export function classMass(
+  labels: TaskLabels,
+  classes: number,
+  into: Float64Array = new Float64Array(classes),
+): Float64Array {
+  for (let i = 0; i < labels.has.length; i++)
+    if (labels.has[i] === 1) for (let c = 0; c < classes; c++) into[c]! += labels.targets[i * classes + c]!;
+  return into;
+}
+
 /** The share of target mass of each class over the labelled rows, with `pseudo` added to every class count. */
 export function classPrior(labels: TaskLabels, classes: number, pseudo = 0): Float64Array {
-  const mass = new Float64Array(classes).fill(pseudo);
-  for (let i = 0; i < labels.has.length; i++)
-    if (labels.has[i] === 1) for (let c = 0; c < classes; c++) mass[c]! += labels.targets[i * classes + c]!;
+  const mass = classMass(labels, classes, new Float64Array(classes).fill(pseudo));
   const total = mass.reduce((a, b) => a + b, 0);
   return total > 0 ? mass.map((m) => m / total) : new Float64Array(classes).fill(1 / classes);
 }
 
 /** The classification tasks whose priors are adjusted (adversarial ones serve training only). */
-export function adjustedTasks(tasks: readonly TaskSpec[]): TaskSpec[] {
-  return tasks.filter((t) => t.type === 'classification' && !isAdversarial(t));
+export function adjustedTasks(tasks: readonly TaskSpec[]): Extract<TaskSpec, { type: 'classification' }>[] {
+  return tasks.filter(
+    (t): t is Extract<TaskSpec, { type: 'classification' }> =>
+      t.type === 'classification' && !isAdversarial(t),
+  );
 }
 
 /**
@@ -165,6 +183,18 @@ export function priorFactor(
   const target = priorShares(record, choice ?? recordedChoice(record.default, classes), classes);
   const base = priorShares(record, record.base, classes);
   return target.map((t, k) => (base[k]! > 0 ? t / base[k]! : 0));
+}
+
+/**
+ * Re-weights each row of probabilities in place by its own log prior (N x C, as
+ * `TaskLabels.logPrior`): p_c ← p_c·exp(lp_c) / Σ_k p_k·exp(lp_k), i.e. softmax(z/T + log π).
+ */
+export function applyRowLogPriors(probs: Float32Array, classes: number, logPrior: Float32Array): void {
+  const factor = new Float64Array(classes);
+  for (let r = 0; r < probs.length / classes; r++) {
+    for (let c = 0; c < classes; c++) factor[c] = Math.exp(logPrior[r * classes + c]!);
+    applyPrior(probs.subarray(r * classes, (r + 1) * classes), classes, factor);
+  }
 }
 
 /** Re-weights rows of probabilities in place: p_c ← p_c·f_c / Σ_k p_k·f_k (rows that sum to 0 stay). */

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { EmoflowError } from '../core/errors.js';
 import { MODALITIES } from '../core/labels.js';
 import { architectureSchema, taskSchema } from './head-spec.js';
+import { priorDefaultSchema } from './label-prior.js';
 
 /**
  * Training settings, validated once at the edge. The defaults are what emoflow ships: a small
@@ -78,13 +79,7 @@ export const trainConfigSchema = z
      * `training^a` (the mix's shares to the power a), or one non-negative weight per class of
      * the `emotion` task (normalised).
      */
-    prior: z
-      .union([
-        z.enum(['uniform', 'training']),
-        z.string().regex(/^training\^\d+(\.\d+)?$/, 'a prior is uniform, training, training^<a> or weights'),
-        z.array(z.number().nonnegative()).min(2),
-      ])
-      .default('training'),
+    prior: priorDefaultSchema.default('training'),
     seed: z.number().int().nonnegative().default(1),
     /** onnxruntime intra-op threads while training (0 = onnxruntime's default). */
     threads: z.number().int().nonnegative().default(1),

@@ -1,4 +1,4 @@
-import { EMOTIONS } from '../../src/core/labels.js';
+import { EMOTION_TASK } from '../../src/data/corpus.js';
 import type { HeadJson } from '../../src/head/artifact.js';
 import type { HeadDescription, ModalitySlot } from '../../src/head/head-spec.js';
 
@@ -17,16 +17,7 @@ export function smallContextHead(slots: ModalitySlot[], width: number, layers: n
       fusion: 'gated',
       context: { layers, window: 1, speakerEdges: true, maxGroup: 64 },
     },
-    tasks: [
-      {
-        name: 'emotion',
-        type: 'classification',
-        labels: [...EMOTIONS],
-        weight: 1,
-        labelSmoothing: 0,
-        classWeights: 'none',
-      },
-    ],
+    tasks: [{ ...EMOTION_TASK }],
     temperature: { emotion: 1 },
   };
 }
