@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   FILE_NOT_FOUND: { fatal: false },
   FILE_UNREADABLE: { fatal: false },
   PATH_OUTSIDE_ROOT: { fatal: false },
+  INPUT_NOT_REGULAR: { fatal: false },
   NO_MODALITY: { fatal: false },
   EXTRACTION_FAILED: { fatal: false },
   MANIFEST_INVALID: { fatal: true },
@@ -24,6 +25,9 @@ export const ERROR_CODES = {
   REDIS_UNAVAILABLE: { fatal: true },
   CONFIG_INVALID: { fatal: true },
   OUTPUT_EXISTS: { fatal: true },
+  OUTPUT_WRITE_FAILED: { fatal: true },
+  REDIS_WRITE_FAILED: { fatal: true },
+  SUBMIT_INCOMPLETE: { fatal: true },
 } as const satisfies Record<string, { fatal: boolean }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -59,7 +63,8 @@ export function isEmoflowError(e: unknown, code?: ErrorCode): e is EmoflowError 
 }
 
 /** Warning codes: they never change a record's status (DESIGN.md §4). */
-export type WarningCode = 'TEXT_TRUNCATED' | 'DEVICE_FALLBACK' | 'VAD_NO_SPEECH' | 'MODALITY_UNUSED';
+export type WarningCode =
+  'TEXT_TRUNCATED' | 'DEVICE_FALLBACK' | 'VAD_NO_SPEECH' | 'MODALITY_UNUSED' | 'FACE_NOT_FOUND';
 
 export interface EmoflowWarning {
   code: WarningCode;
