@@ -8,10 +8,11 @@ import { renderReport, type TrainingLogEntry } from '../eval/report.js';
 import { loadHead } from '../head/artifact.js';
 import { crossValidate } from '../head/cross-validate.js';
 import { parseTrainConfig, readTrainConfig } from '../head/train-config.js';
+import type { ExtractSummary } from '../data/extract-features.js';
 import type { FeatureDataset } from '../data/feature-dataset.js';
 import type { ModelStore } from '../models/model-store.js';
 import { SessionFactory } from '../models/session-factory.js';
-import { evaluate, predict } from '../head/evaluate.js';
+import { evaluate, predict, rowsWithoutInput, withoutLabels } from '../head/evaluate.js';
 import {
   priorFactors,
   priorName,
@@ -99,8 +100,22 @@ export const evalCommand = defineCommand({
     const { factory, store } = modelRuntime(flags, io);
     // Raw corpora are extracted as the head was trained: VAD on or off is part of its audio spec.
     const vad = head.json.features.audio?.name.endsWith('-vad') ?? false;
-    const raw = await loadFlaggedDataset(flags.data, flags, io, factory, store, vad);
-    const ds = applySpeakerNorm(raw, head.json.speakerNorm, flags['speaker-norm'] === 'auto');
+    const inputErrors: Partial<Record<string, number>> = {};
+    const raw = await loadFlaggedDataset(flags.data, flags, io, factory, store, vad, (summary) => {
+      for (const [code, n] of Object.entries(summary.errorCodes))
+        inputErrors[code] = (inputErrors[code] ?? 0) + n;
+    });
+    const normed = applySpeakerNorm(raw, head.json.speakerNorm, flags['speaker-norm'] === 'auto');
+    // A sample none of whose inputs the head takes could be read has no prediction to score
+    // (ingest gives it status `failed`): it is left out and counted, never scored on the bias.
+    const excluded = rowsWithoutInput(head.desc, normed);
+    const ds = withoutLabels(normed, excluded);
+    if (excluded.length > 0) {
+      const shown = excluded.slice(0, 5).map((r) => ds.ids[r]);
+      io.err(
+        `warning: ${excluded.length} of ${ds.size} samples excluded from the scores: none of their inputs could be read (${shown.join(', ')}${excluded.length > shown.length ? ', …' : ''}; input errors: ${errorList(inputErrors)})\n`,
+      );
+    }
     if (!flags['no-progress'] && io.interactive)
       io.err(`evaluating ${head.json.name} on ${ds.name} (${ds.size} samples)\n`);
     const session = await graphSession(factory, head.onnx);
@@ -110,7 +125,12 @@ export const evalCommand = defineCommand({
     const result = {
       head: { name: head.json.name, sha256: head.json.sha256 },
       data: ds.name,
-      samples: ev.samples,
+      samples: ev.samples - excluded.length,
+      excluded: {
+        count: excluded.length,
+        ids: excluded.slice(0, 100).map((r) => ds.ids[r]!),
+        inputErrors,
+      },
       ...priorUsed(head.json.priors, prior),
       tasks: ev.tasks,
     };
@@ -186,18 +206,24 @@ function loadFlaggedDataset(
   factory: SessionFactory,
   store: ModelStore,
   vad: boolean,
+  onSummary?: (summary: ExtractSummary) => void,
 ): Promise<FeatureDataset> {
-  return loadDataset(
-    spec,
-    datasetContext(io, {
-      factory,
-      store,
-      cacheDir: flags.cache,
-      vad,
-      textModel: flags['text-model'],
-      progress: !flags['no-progress'],
-    }),
-  );
+  const context = datasetContext(io, {
+    factory,
+    store,
+    cacheDir: flags.cache,
+    vad,
+    textModel: flags['text-model'],
+    progress: !flags['no-progress'],
+  });
+  if (onSummary !== undefined) context.onSummary = (_corpus, summary) => onSummary(summary);
+  return loadDataset(spec, context);
+}
+
+/** `CODE n, CODE n` of the input errors, or `none`. */
+function errorList(counts: Partial<Record<string, number>>): string {
+  const parts = Object.entries(counts).map(([code, n]) => `${code} ${n}`);
+  return parts.length === 0 ? 'none' : parts.join(', ');
 }
 
 /** The emotion prior an evaluation applied, for its JSON: the choice and the class shares. */

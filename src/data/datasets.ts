@@ -7,6 +7,7 @@ import { MEDIA_ADAPTERS } from './adapters/media-adapters.js';
 import { TEXT_ADAPTERS } from './adapters/text-adapters.js';
 import type { Corpus } from './corpus.js';
 import { corpusToDataset } from './corpus-dataset.js';
+import type { ExtractSummary } from './extract-features.js';
 import { parseCorpusSpec, type CorpusSpec } from './corpus-spec.js';
 import type { FeatureDataset, TaskLabels } from './feature-dataset.js';
 import { readMosi } from './mosi-adapter.js';
@@ -43,6 +44,8 @@ export interface DatasetContext {
   extractors: () => Promise<readonly ModalityExtractor[]>;
   cacheDir: string;
   onProgress?: (corpus: string, done: number, total: number) => void;
+  /** Called once per raw corpus with its extraction summary (input errors by code). */
+  onSummary?: (corpus: string, summary: ExtractSummary) => void;
 }
 
 export async function loadCorpus(spec: string | CorpusSpec): Promise<Corpus> {
@@ -73,13 +76,14 @@ export async function loadDataset(
     const corpus = await loadCorpus(s);
     if (context === undefined)
       throw new Error(`loadDataset(${s.adapter}): raw corpora need a DatasetContext`);
-    const { dataset } = await corpusToDataset(corpus, {
+    const { dataset, summary } = await corpusToDataset(corpus, {
       extractors: await context.extractors(),
       cacheDir: context.cacheDir,
       ...(context.onProgress === undefined
         ? {}
         : { onProgress: (d: number, t: number) => context.onProgress!(corpus.name, d, t) }),
     });
+    context.onSummary?.(corpus.name, summary);
     ds = dataset;
   }
   if (s.split !== undefined) ds.source.split = s.split;

@@ -1,4 +1,4 @@
-import { EmoflowError } from '../core/errors.js';
+import { EmoflowError, type EmoflowWarning } from '../core/errors.js';
 import type { Modality } from '../core/labels.js';
 import type { ModelStore } from '../models/model-store.js';
 import type { SessionFactory } from '../models/session-factory.js';
@@ -22,13 +22,21 @@ export class ImageModality implements ModalityExtractor {
   async extract(inputs: readonly ExtractorInput[]): Promise<ExtractorResult[]> {
     const out: ExtractorResult[] = [];
     for (let i = 0; i < inputs.length; i += this.batch) {
-      for (const r of await this.extractor.extractBatch(inputs.slice(i, i + this.batch))) {
-        out.push(
-          'error' in r
-            ? { status: 'error', error: r.error }
-            : { status: 'ok', vector: r.vector, meta: { face: r.face } },
-        );
-      }
+      const results = await this.extractor.extractBatch(inputs.slice(i, i + this.batch));
+      results.forEach((r, k) => {
+        if ('error' in r) return out.push({ status: 'error', error: r.error });
+        const meta: Record<string, unknown> = { face: r.face };
+        // No face: the CNN saw the whole picture (a tight crop the detector missed, or no face
+        // at all); the head keeps such an image out of the fused result (head-runner.ts).
+        if (r.face.framing === 'no-face')
+          meta['warnings'] = [
+            {
+              code: 'FACE_NOT_FOUND',
+              message: `${inputs[i + k]!.path ?? 'image'}: no face found; the whole image was scored, and its scores get no weight in the fused result`,
+            } satisfies EmoflowWarning,
+          ];
+        return out.push({ status: 'ok', vector: r.vector, meta });
+      });
     }
     return out;
   }

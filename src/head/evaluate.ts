@@ -41,6 +41,29 @@ export function checkCompatible(desc: HeadDescription, ds: FeatureDataset): void
   }
 }
 
+/**
+ * Rows with no input the head takes (every modality of the head failed or is absent): such a
+ * sample has no record to score (its status would be `failed`), so evaluation leaves it out.
+ */
+export function rowsWithoutInput(desc: HeadDescription, ds: FeatureDataset): number[] {
+  const slots = desc.slots.map((s) => MODALITIES.indexOf(s.modality));
+  const rows: number[] = [];
+  for (let i = 0; i < ds.size; i++) if (!slots.some((k) => ds.mask[i * 3 + k] === 1)) rows.push(i);
+  return rows;
+}
+
+/** The dataset with `rows` unlabelled for every task: they are predicted but never scored. */
+export function withoutLabels(ds: FeatureDataset, rows: readonly number[]): FeatureDataset {
+  if (rows.length === 0) return ds;
+  const tasks: FeatureDataset['tasks'] = {};
+  for (const [name, t] of Object.entries(ds.tasks)) {
+    const has = Uint8Array.from(t.has);
+    for (const r of rows) has[r] = 0;
+    tasks[name] = { ...t, has };
+  }
+  return { ...ds, tasks };
+}
+
 /** Runs a head session over a dataset (head.onnx; or the eval graph, its parameters in `extra`): each task's output and the contribution. */
 export async function predict(
   session: ort.InferenceSession,

@@ -121,7 +121,12 @@ export class HeadRunner {
       rows.push({ sample: i, only: null });
       if (ms.length > 1) for (const m of ms) rows.push({ sample: i, only: m });
     });
-    const outputs = rows.length > 0 ? await this.run(samples, working, rows) : undefined;
+    // An image in which no face was found is scored on its own (the record shows it) but is
+    // kept out of the fused row whenever the sample has another working modality.
+    const fusedInputs = working.map((ms, i) =>
+      ms.length > 1 ? ms.filter((m) => !(m === 'image' && faceless(samples[i]!))) : ms,
+    );
+    const outputs = rows.length > 0 ? await this.run(samples, working, rows, fusedInputs) : undefined;
     const fusedRow = new Map<number, number>();
     const modalityRow = new Map<string, number>();
     rows.forEach((r, k) => {
@@ -137,6 +142,7 @@ export class HeadRunner {
     samples: readonly SampleFeatures[],
     working: Modality[][],
     rows: { sample: number; only: Modality | null }[],
+    fusedInputs: Modality[][],
   ): Promise<Record<string, ort.Tensor>> {
     const n = rows.length;
     const feeds: Record<string, ort.Tensor> = {};
@@ -146,8 +152,9 @@ export class HeadRunner {
       const x = new Float32Array(n * dim);
       const c = MODALITIES.indexOf(slot.modality);
       rows.forEach((r, k) => {
-        if (!working[r.sample]!.includes(slot.modality) || (r.only !== null && r.only !== slot.modality))
-          return;
+        const fed =
+          r.only === null ? fusedInputs[r.sample]!.includes(slot.modality) : r.only === slot.modality;
+        if (!fed || !working[r.sample]!.includes(slot.modality)) return;
         const got = samples[r.sample]!.modalities[slot.modality];
         if (got?.status !== 'ok') return;
         if (got.vector.length !== dim) {
@@ -293,6 +300,14 @@ export class HeadRunner {
     }
     return t.labels[argmaxRow(data, row, c)]!;
   }
+}
+
+/** Whether the image extractor found no face in the sample's image (it scored the whole picture). */
+function faceless(s: SampleFeatures): boolean {
+  const got = s.modalities.image;
+  if (got?.status !== 'ok') return false;
+  const face = got.meta['face'] as { framing?: string } | undefined;
+  return face?.framing === 'no-face';
 }
 
 function scoresAt(emotion: Float32Array, row: number): Scores {
