@@ -61,6 +61,8 @@ describe('classificationMetrics', () => {
     expect(m.uar).toBeCloseTo(5 / 9, 12);
     expect(m.macroAveragedOver).toEqual(labels);
     expect(m.ece).toBeCloseTo(2 / 7, 12);
+    // Max-probabilities of the scored rows: .7 .5 .8 .4 .8 .4 .6 -> 4.2 / 7.
+    expect(m.confidence).toBeCloseTo(0.6, 12);
     expect(m.labels).toEqual(labels);
   });
 
@@ -118,6 +120,7 @@ describe('classificationMetrics', () => {
     expect(m.accuracy).toBeNaN();
     expect(m.uar).toBeNaN();
     expect(m.ece).toBeNaN();
+    expect(m.confidence).toBeNaN();
     expect(m.macroAveragedOver).toEqual([]);
     expect(m.macroF1).toBeNaN();
     expect(m.weightedF1).toBe(0);

@@ -24,6 +24,8 @@ import {
   type PriorRecord,
 } from '../head/label-prior.js';
 import { graphSession } from '../head/trainer.js';
+import { temperByModality } from '../head/calibration.js';
+import { EMOTIONS } from '../core/labels.js';
 import { defineCommand, printJson, type CliIO } from './command.js';
 import { cacheFlags, datasetContext } from './dataset-context.js';
 import { modelFlags, modelRuntime, priorFlag, priorOption } from './runtime-flags.js';
@@ -119,7 +121,12 @@ export const evalCommand = defineCommand({
     if (!flags['no-progress'] && io.interactive)
       io.err(`evaluating ${head.json.name} on ${ds.name} (${ds.size} samples)\n`);
     const session = await graphSession(factory, head.onnx);
-    const outputs = withPriors(await predict(session, head.desc, ds), head.desc, factors);
+    const predicted = await predict(session, head.desc, ds);
+    const tempers = head.json.modalityTemperature;
+    const emotion = predicted.get('emotion');
+    if (tempers !== undefined && emotion !== undefined)
+      temperByModality(emotion, predicted.get('contribution')!, EMOTIONS.length, tempers);
+    const outputs = withPriors(predicted, head.desc, factors);
     const ev = evaluate(head.desc, outputs, ds, head.json.thresholds);
     await factory.release();
     const result = {

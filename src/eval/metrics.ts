@@ -37,6 +37,11 @@ export interface ClassificationMetrics {
   macroAveragedOver: string[];
   /** Expected calibration error of the max-probability confidence (equal-width bins). */
   ece: number;
+  /**
+   * Mean max-probability over the scored rows: above `accuracy`, the scores are overconfident
+   * (ECE alone has no sign). NaN with no scored row.
+   */
+  confidence: number;
   labels: string[];
   /** `confusion[t][p]`: rows with truth `t` predicted as `p`. */
   confusion: number[][];
@@ -177,12 +182,14 @@ export function classificationMetrics(
   const confusion: number[][] = Array.from({ length: C }, () => new Array<number>(C).fill(0));
   let samples = 0;
   let correct = 0;
+  let confidenceSum = 0;
   for (let r = 0; r < N; r++) {
     const t = truth[r]!;
     if (t < 0) continue;
     const p = argmaxRow(probs, r, C);
     confusion[t]![p]! += 1;
     samples++;
+    confidenceSum += probs[r * C + p]!;
     if (p === t) correct++;
   }
 
@@ -222,6 +229,7 @@ export function classificationMetrics(
     uar: averagedOver.length === 0 ? NaN : recallSum / averagedOver.length,
     macroAveragedOver: averagedOver,
     ece: ece(probs, truth, C, options.eceBins ?? DEFAULT_ECE_BINS),
+    confidence: samples === 0 ? NaN : confidenceSum / samples,
     labels: [...labels],
     confusion,
     // fromEntries defines own properties, so a label named `__proto__` stays a plain key.

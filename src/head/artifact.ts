@@ -52,6 +52,12 @@ export const headJsonSchema = z.object({
   /** Label priors per classification task (label-prior.ts); absent in heads trained before they were recorded. */
   priors: z.record(z.string(), priorRecordSchema).optional(),
   temperature: z.record(z.string(), z.number().positive()),
+  /**
+   * Extra emotion temperature per modality, for scores that are overconfident on data from other
+   * sources (speech: scripts/speech-calibration.ts); a row is tempered by its contribution-weighted
+   * mix (calibration.ts `temperByModality`). Absent: 1 for every modality.
+   */
+  modalityTemperature: z.partialRecord(z.enum(MODALITIES), z.number().positive()).optional(),
   thresholds: z.record(z.string(), z.array(z.number())).default({}),
   metrics: z.record(z.string(), z.unknown()),
   training: z.object({

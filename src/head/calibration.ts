@@ -1,3 +1,5 @@
+import { MODALITIES } from '../core/labels.js';
+
 /**
  * Temperature scaling (Guo et al. 2017, "On Calibration of Modern Neural Networks", §4.2): one scalar
  * T > 0 divides the logits, chosen to minimise the negative log-likelihood on development data. The
@@ -203,4 +205,41 @@ export function fitTemperature(
   const before = f.at(1).loss;
   if (current.loss > before) return { temperature: 1, nllBefore: before, nllAfter: before };
   return { temperature: 1 / beta, nllBefore: before, nllAfter: current.loss };
+}
+
+/**
+ * Per-modality temperatures over a head's outputs, in place: each row's probabilities become
+ * softmax(log p / T), where T = Σ_m contribution_m · k_m over the row's modalities (k = 1 where
+ * none is given). A modality whose scores are overconfident on data from other sources (speech,
+ * measured by leave-one-corpus-out: scripts/speech-calibration.ts) is flattened alone, and a
+ * fused row by as much as that modality weighs in it.
+ */
+export function temperByModality(
+  probs: Float32Array,
+  contribution: Float32Array,
+  C: number,
+  k: Readonly<Partial<Record<(typeof MODALITIES)[number], number>>>,
+): void {
+  const factors = MODALITIES.map((m) => k[m] ?? 1);
+  if (factors.every((f) => f === 1)) return;
+  const n = probs.length / C;
+  for (let r = 0; r < n; r++) {
+    let t = 0;
+    let weight = 0;
+    for (let m = 0; m < 3; m++) {
+      const a = contribution[r * 3 + m]!;
+      t += a * factors[m]!;
+      weight += a;
+    }
+    // A row with no contribution (a failed sample's zeros) keeps its scores.
+    if (!(weight > 0)) continue;
+    t /= weight;
+    const row = probs.subarray(r * C, (r + 1) * C);
+    let max = -Infinity;
+    const logs = Array.from(row, (p) => Math.log(Math.max(p, 1e-30)) / t);
+    for (const v of logs) max = Math.max(max, v);
+    let sum = 0;
+    for (let c = 0; c < C; c++) sum += Math.exp(logs[c]! - max);
+    for (let c = 0; c < C; c++) row[c] = Math.exp(logs[c]! - max) / sum;
+  }
 }

@@ -1,4 +1,5 @@
 import * as ort from 'onnxruntime-node';
+import { temperByModality } from '../head/calibration.js';
 import { EmoflowError } from '../core/errors.js';
 import { EMOTIONS, MODALITIES, type Emotion, type Modality } from '../core/labels.js';
 import { argmaxRow } from '../eval/metrics.js';
@@ -185,6 +186,14 @@ export class HeadRunner {
       feeds['adj'] = new ort.Tensor('float32', contextAdjacency(nodes, context), [n, n]);
     }
     const out = await this.session.run(feeds);
+    const tempers = this.head.json.modalityTemperature;
+    if (tempers !== undefined)
+      temperByModality(
+        out['emotion']!.data as Float32Array,
+        out['contribution']!.data as Float32Array,
+        EMOTIONS.length,
+        tempers,
+      );
     if (this.prior !== undefined)
       applyPrior(out['emotion']!.data as Float32Array, EMOTIONS.length, this.prior);
     return out;
