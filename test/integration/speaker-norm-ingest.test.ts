@@ -10,6 +10,7 @@ import { ModelStore } from '../../src/models/model-store.js';
 import { SessionFactory } from '../../src/models/session-factory.js';
 import { Moments } from '../../src/data/speaker-norm.js';
 import type { PredictionRecord } from '../../src/pipeline/record.js';
+import { temperByModality } from '../../src/head/calibration.js';
 import { emoflow } from '../support/cli.js';
 import { repoRoot } from '../support/paths.js';
 
@@ -85,6 +86,7 @@ async function expected(stats: (i: number) => { mean: number[]; std: number[] })
   const json = JSON.parse(await readFile(join(headDir, 'head.json'), 'utf8')) as {
     features: Record<string, { dim: number }>;
     context: unknown;
+    modalityTemperature?: { audio?: number };
   };
   const n = CLIPS.length;
   const feeds: Record<string, ort.Tensor> = {};
@@ -115,6 +117,9 @@ async function expected(stats: (i: number) => { mean: number[]; std: number[] })
   const session = await ort.InferenceSession.create(join(headDir, 'head.onnx'));
   const y = (await session.run(feeds))['emotion']!.data as Float32Array;
   await session.release();
+  // The head's speech temperature (head.json modalityTemperature): audio-only rows, so by its factor.
+  const mask = feeds['mask'].data as Float32Array;
+  if (json.modalityTemperature !== undefined) temperByModality(y, mask, 7, json.modalityTemperature);
   return Array.from({ length: n }, (_, i) => Array.from(y.subarray(i * 7, (i + 1) * 7)));
 }
 
