@@ -22,7 +22,7 @@ import { startWorkerProcess, stopWorkerProcess } from '../src/runtime/queue/work
 async function run(redisUrl: string, root: string, concurrency: number) {
   const prefix = `emoflow-lock-${randomBytes(4).toString('hex')}`;
   const worker = await startWorkerProcess([
-    ...['--redis', redisUrl, '--prefix', prefix, '--queues', 'audio,fuse'],
+    ...['--redis', redisUrl, '--prefix', prefix, '--queues', 'audio,fuse', '--input-root', root],
     ...['--concurrency', String(concurrency), '--lock-ms', '1000', '--batch', '8', '--gather-ms', '200'],
   ]);
   const events = new QueueEvents('audio', { connection: redisOptions(redisUrl), prefix });

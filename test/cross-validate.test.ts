@@ -4,7 +4,9 @@ import { subset } from '../src/data/dataset-rows.js';
 import { crossValidate, groupFolds } from '../src/head/cross-validate.js';
 import { parseTrainConfig } from '../src/head/train-config.js';
 import { SessionFactory } from '../src/models/session-factory.js';
-import { shared } from './support/paths.js';
+import { sharedNeed } from './support/paths.js';
+
+const MOSI = sharedNeed('data/multimodal/mosi/train.jsonl.gz');
 
 describe('group cross-validation', () => {
   it('deals whole groups into k folds, deterministically per seed', () => {
@@ -21,27 +23,30 @@ describe('group cross-validation', () => {
     expect(() => groupFolds(groups, 7, 1)).toThrowError(/needs at least 7 groups/);
   });
 
-  it('trains on k-1 folds of MOSI videos and scores the held-out videos', async () => {
-    const ds = await readMosi(shared('data/multimodal/mosi/train.jsonl.gz'));
-    const part = subset(
-      ds,
-      Array.from({ length: 400 }, (_, i) => i),
-    );
-    expect(part.size).toBe(400);
-    expect(part.features.audio!.data).toEqual(ds.features.audio!.data.subarray(0, 400 * 73));
-    const cv = await crossValidate(part, {
-      k: 3,
-      group: 'group',
-      config: parseTrainConfig({ epochs: 3 }),
-      factory: new SessionFactory({ intraOpThreads: 1 }),
-    });
-    expect(cv.folds).toHaveLength(3);
-    expect(cv.folds.reduce((a, f) => a + f.samples, 0)).toBe(400);
-    const videos = cv.folds.flatMap((f) => f.groups);
-    expect(new Set(videos).size).toBe(videos.length); // no video in two folds
-    const acc = cv.folds.map((f) => (f.tasks['sentiment'] as { accuracy: number }).accuracy);
-    const mean = acc.reduce((a, b) => a + b, 0) / 3;
-    expect(cv.summary['sentiment']!['accuracy']!.mean).toBeCloseTo(mean, 12);
-    expect(cv.summary['sentiment_score']!['ccc']).toBeDefined();
-  });
+  it.skipIf(MOSI.missing)(
+    `trains on k-1 folds of MOSI videos and scores the held-out videos ${MOSI.tag}`,
+    async () => {
+      const ds = await readMosi(MOSI.path);
+      const part = subset(
+        ds,
+        Array.from({ length: 400 }, (_, i) => i),
+      );
+      expect(part.size).toBe(400);
+      expect(part.features.audio!.data).toEqual(ds.features.audio!.data.subarray(0, 400 * 73));
+      const cv = await crossValidate(part, {
+        k: 3,
+        group: 'group',
+        config: parseTrainConfig({ epochs: 3 }),
+        factory: new SessionFactory({ intraOpThreads: 1 }),
+      });
+      expect(cv.folds).toHaveLength(3);
+      expect(cv.folds.reduce((a, f) => a + f.samples, 0)).toBe(400);
+      const videos = cv.folds.flatMap((f) => f.groups);
+      expect(new Set(videos).size).toBe(videos.length); // no video in two folds
+      const acc = cv.folds.map((f) => (f.tasks['sentiment'] as { accuracy: number }).accuracy);
+      const mean = acc.reduce((a, b) => a + b, 0) / 3;
+      expect(cv.summary['sentiment']!['accuracy']!.mean).toBeCloseTo(mean, 12);
+      expect(cv.summary['sentiment_score']!['ccc']).toBeDefined();
+    },
+  );
 });

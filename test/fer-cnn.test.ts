@@ -4,9 +4,10 @@ import { EMOTIONS } from '../src/core/labels.js';
 import { FER_CNN_LABELS, FER_TO_EMOTIONS, FerCnn, toEmotionOrder } from '../src/features/image/fer-cnn.js';
 import { ModelStore } from '../src/models/model-store.js';
 import { SessionFactory } from '../src/models/session-factory.js';
-import { shared } from './support/paths.js';
+import { fixture } from './support/paths.js';
 
-const goldenPath = shared('models', 'golden', 'fer_mini_xception_golden.json');
+/** A copy of the model folder's golden file (test/fixtures/README.md). */
+const goldenPath = fixture('models', 'golden', 'fer_mini_xception_golden.json');
 
 interface Golden {
   tolerance_abs: number;

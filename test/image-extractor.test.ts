@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -25,10 +25,11 @@ import {
 import { decodeImage } from '../src/io/image.js';
 import { ModelStore } from '../src/models/model-store.js';
 import { SessionFactory } from '../src/models/session-factory.js';
-import { repoRoot, shared } from './support/paths.js';
+import { repoRoot, sharedNeed } from './support/paths.js';
 
-const ferValid = shared('data', 'face', 'ferplus', 'FER2013Valid');
-const names = readdirSync(ferValid)
+const FER_VALID = sharedNeed('data/face/ferplus/FER2013Valid');
+const ferValid = FER_VALID.path;
+const names = (FER_VALID.missing ? [] : readdirSync(ferValid))
   .filter((f) => f.endsWith('.png'))
   .sort()
   .slice(0, 12);
@@ -221,52 +222,64 @@ describe('ImageExtractor', () => {
     expect(IMAGE_FEATURE_SPEC).toEqual({ name: 'image-fer-mini-xception', version: '2', dim: 135 });
   });
 
-  it('extracts 128 + 7 features from real FER+ images, most of them going to the CNN whole', async () => {
-    const ex = new ImageExtractor({ factory, store });
-    const results = await ex.extractBatch(items);
-    expect(results.length).toBe(items.length);
-    const framed: string[] = [];
-    for (const [i, r] of results.entries()) {
-      const f = ok(r);
-      checkFeatures(f, 48, 48);
-      expect(f.faces).toBeUndefined();
-      if (f.face.framing === 'fer') framed.push(names[i]!);
-      else expect(f.face.crop).toEqual([0, 0, 48, 48]);
-    }
-    // FER+ images are FER2013's own framing: the face is either not found (fer0028648.png, best
-    // score 0.57) or, found in a picture, shows the image framed already ('input'), and the whole
-    // image is the CNN's input. Three faces come out looser or off-centre and are framed.
-    expect(ok(results[names.indexOf('fer0028648.png')]).face).toMatchObject({ framing: 'no-face', count: 0 });
-    expect(results.filter((r) => ok(r).face.framing === 'input').length).toBe(8);
-    expect(framed).toEqual(['fer0028638.png', 'fer0028642.png', 'fer0028646.png']);
-  });
+  it.skipIf(FER_VALID.missing)(
+    `extracts 128 + 7 features from real FER+ images, most of them going to the CNN whole ${FER_VALID.tag}`,
+    async () => {
+      const ex = new ImageExtractor({ factory, store });
+      const results = await ex.extractBatch(items);
+      expect(results.length).toBe(items.length);
+      const framed: string[] = [];
+      for (const [i, r] of results.entries()) {
+        const f = ok(r);
+        checkFeatures(f, 48, 48);
+        expect(f.faces).toBeUndefined();
+        if (f.face.framing === 'fer') framed.push(names[i]!);
+        else expect(f.face.crop).toEqual([0, 0, 48, 48]);
+      }
+      // FER+ images are FER2013's own framing: the face is either not found (fer0028648.png, best
+      // score 0.57) or, found in a picture, shows the image framed already ('input'), and the whole
+      // image is the CNN's input. Three faces come out looser or off-centre and are framed.
+      expect(ok(results[names.indexOf('fer0028648.png')]).face).toMatchObject({
+        framing: 'no-face',
+        count: 0,
+      });
+      expect(results.filter((r) => ok(r).face.framing === 'input').length).toBe(8);
+      expect(framed).toEqual(['fer0028638.png', 'fer0028642.png', 'fer0028646.png']);
+    },
+  );
 
-  it('feeds the CNN the square crop: a whole-image item equals the CNN on writeFaceCrop of the image', async () => {
-    const ex = new ImageExtractor({ factory, store });
-    const item = items[names.indexOf('fer0028648.png')]!;
-    const f = await ex.extract(item.bytes, item.path);
-    const crop = new Float32Array(CROP_PIXELS);
-    writeFaceCrop(await decodeImage(item.bytes), [0, 0, 48, 48], crop, 0);
-    const direct = await (await FerCnn.load(factory, store)).run(crop, 1);
-    for (let k = 0; k < 7; k++) expect(f.probs[k]).toBeCloseTo(direct.probs[k]!, 5);
-    for (let k = 0; k < 128; k++) expect(f.embedding[k]).toBeCloseTo(direct.embedding[k]!, 5);
-  });
+  it.skipIf(FER_VALID.missing)(
+    `feeds the CNN the square crop: a whole-image item equals the CNN on writeFaceCrop of the image ${FER_VALID.tag}`,
+    async () => {
+      const ex = new ImageExtractor({ factory, store });
+      const item = items[names.indexOf('fer0028648.png')]!;
+      const f = await ex.extract(item.bytes, item.path);
+      const crop = new Float32Array(CROP_PIXELS);
+      writeFaceCrop(await decodeImage(item.bytes), [0, 0, 48, 48], crop, 0);
+      const direct = await (await FerCnn.load(factory, store)).run(crop, 1);
+      for (let k = 0; k < 7; k++) expect(f.probs[k]).toBeCloseTo(direct.probs[k]!, 5);
+      for (let k = 0; k < 128; k++) expect(f.embedding[k]).toBeCloseTo(direct.embedding[k]!, 5);
+    },
+  );
 
-  it('frames a small face in a larger picture as FER2013 framed it, and feeds the CNN that crop', async () => {
-    // fer0028641.png goes whole on its own; enlarged to 96 px on a 256 px canvas at (80, 60), its
-    // FER framing is found again: a crop within 15% of the pasted square (FER+ Train's boxes in a
-    // picture have quartiles 0.94-1.09 of the face's side).
-    const bytes = await pasted('fer0028641.png', 96, 256, 80, 60);
-    const f = await new ImageExtractor({ factory, store }).extract(bytes, 'pasted.png');
-    checkFeatures(f, 256, 256);
-    expect(f.face).toMatchObject({ source: 'detector', framing: 'fer', count: 1 });
-    const [x, y, w] = f.face.crop;
-    expect(Math.abs(w - 96)).toBeLessThan(0.15 * 96);
-    expect(Math.abs(x + w / 2 - 128)).toBeLessThan(0.15 * 96);
-    expect(Math.abs(y + w / 2 - 108)).toBeLessThan(0.15 * 96);
-    const direct = await cnnOn(bytes, f.face.crop);
-    for (let k = 0; k < 7; k++) expect(f.probs[k]).toBeCloseTo(direct[k]!, 5);
-  });
+  it.skipIf(FER_VALID.missing)(
+    `frames a small face in a larger picture as FER2013 framed it, and feeds the CNN that crop ${FER_VALID.tag}`,
+    async () => {
+      // fer0028641.png goes whole on its own; enlarged to 96 px on a 256 px canvas at (80, 60), its
+      // FER framing is found again: a crop within 15% of the pasted square (FER+ Train's boxes in a
+      // picture have quartiles 0.94-1.09 of the face's side).
+      const bytes = await pasted('fer0028641.png', 96, 256, 80, 60);
+      const f = await new ImageExtractor({ factory, store }).extract(bytes, 'pasted.png');
+      checkFeatures(f, 256, 256);
+      expect(f.face).toMatchObject({ source: 'detector', framing: 'fer', count: 1 });
+      const [x, y, w] = f.face.crop;
+      expect(Math.abs(w - 96)).toBeLessThan(0.15 * 96);
+      expect(Math.abs(x + w / 2 - 128)).toBeLessThan(0.15 * 96);
+      expect(Math.abs(y + w / 2 - 108)).toBeLessThan(0.15 * 96);
+      const direct = await cnnOn(bytes, f.face.crop);
+      for (let k = 0; k < 7; k++) expect(f.probs[k]).toBeCloseTo(direct[k]!, 5);
+    },
+  );
 
   it("frames the repository's example portraits, the whole-head crop included", async () => {
     const ex = new ImageExtractor({ factory, store });
@@ -281,9 +294,10 @@ describe('ImageExtractor', () => {
     }
   });
 
-  const tcce = shared('data', 'face', 'tcce_performers', '0621g08.jpg');
-  it.skipIf(!existsSync(tcce))(
-    'frames a whole-head portrait (tcce) to the face instead of using it whole',
+  const TCCE = sharedNeed('data/face/tcce_performers/0621g08.jpg');
+  const tcce = TCCE.path;
+  it.skipIf(TCCE.missing)(
+    `frames a whole-head portrait (tcce) to the face instead of using it whole ${TCCE.tag}`,
     async () => {
       const bytes = readFileSync(tcce);
       const f = await new ImageExtractor({ factory, store }).extract(bytes, tcce);
@@ -304,79 +318,88 @@ describe('ImageExtractor', () => {
     },
   );
 
-  it('returns a corrupt item its error and the others their features, unchanged by the batch', async () => {
-    const ex = new ImageExtractor({ factory, store });
-    const corrupt = { bytes: items[1]!.bytes.subarray(0, 200), path: 'broken/face.png' };
-    const batch = [items[0]!, corrupt, items[2]!, { bytes: new Uint8Array(0), path: 'empty.png' }];
-    const results = await ex.extractBatch(batch);
-    expect(results.length).toBe(4);
-    const err = results[1];
-    expect(err !== undefined && 'error' in err).toBe(true);
-    if (err !== undefined && 'error' in err) {
-      expect(err.error).toBeInstanceOf(EmoflowError);
-      expect(err.error.code).toBe('IMAGE_DECODE_FAILED');
-      expect(err.error.message).toContain('broken/face.png');
-    }
-    const empty = results[3];
-    expect(empty !== undefined && 'error' in empty && empty.error.code).toBe('IMAGE_DECODE_FAILED');
-    for (const i of [0, 2]) {
-      const alone = await ex.extract(batch[i]!.bytes, batch[i]!.path);
-      const inBatch = ok(results[i]);
-      checkFeatures(inBatch, 48, 48);
-      expect(inBatch.face).toEqual(alone.face);
-      for (let k = 0; k < 135; k++) expect(inBatch.vector[k]).toBeCloseTo(alone.vector[k]!, 5);
-    }
-    await expect(ex.extract(corrupt.bytes, corrupt.path)).rejects.toMatchObject({
-      code: 'IMAGE_DECODE_FAILED',
-    });
-  });
+  it.skipIf(FER_VALID.missing)(
+    `returns a corrupt item its error and the others their features, unchanged by the batch ${FER_VALID.tag}`,
+    async () => {
+      const ex = new ImageExtractor({ factory, store });
+      const corrupt = { bytes: items[1]!.bytes.subarray(0, 200), path: 'broken/face.png' };
+      const batch = [items[0]!, corrupt, items[2]!, { bytes: new Uint8Array(0), path: 'empty.png' }];
+      const results = await ex.extractBatch(batch);
+      expect(results.length).toBe(4);
+      const err = results[1];
+      expect(err !== undefined && 'error' in err).toBe(true);
+      if (err !== undefined && 'error' in err) {
+        expect(err.error).toBeInstanceOf(EmoflowError);
+        expect(err.error.code).toBe('IMAGE_DECODE_FAILED');
+        expect(err.error.message).toContain('broken/face.png');
+      }
+      const empty = results[3];
+      expect(empty !== undefined && 'error' in empty && empty.error.code).toBe('IMAGE_DECODE_FAILED');
+      for (const i of [0, 2]) {
+        const alone = await ex.extract(batch[i]!.bytes, batch[i]!.path);
+        const inBatch = ok(results[i]);
+        checkFeatures(inBatch, 48, 48);
+        expect(inBatch.face).toEqual(alone.face);
+        for (let k = 0; k < 135; k++) expect(inBatch.vector[k]).toBeCloseTo(alone.vector[k]!, 5);
+      }
+      await expect(ex.extract(corrupt.bytes, corrupt.path)).rejects.toMatchObject({
+        code: 'IMAGE_DECODE_FAILED',
+      });
+    },
+  );
 
-  it('refuses images over maxPixels with IMAGE_TOO_LARGE', async () => {
-    const ex = new ImageExtractor({ factory, store, maxPixels: 48 * 48 - 1 });
-    const [r] = await ex.extractBatch([items[0]!]);
-    expect(r !== undefined && 'error' in r && r.error.code).toBe('IMAGE_TOO_LARGE');
-  });
+  it.skipIf(FER_VALID.missing)(
+    `refuses images over maxPixels with IMAGE_TOO_LARGE ${FER_VALID.tag}`,
+    async () => {
+      const ex = new ImageExtractor({ factory, store, maxPixels: 48 * 48 - 1 });
+      const [r] = await ex.extractBatch([items[0]!]);
+      expect(r !== undefined && 'error' in r && r.error.code).toBe('IMAGE_TOO_LARGE');
+    },
+  );
 
-  it("picks the largest face, and with faces: 'all' gives one feature set per face, largest first", async () => {
-    const face = (n: string, s: number): Promise<Buffer> =>
-      sharp(readFileSync(join(ferValid, n)))
-        .resize(s, s)
-        .toColourspace('srgb')
-        .png()
+  it.skipIf(FER_VALID.missing)(
+    `picks the largest face, and with faces: 'all' gives one feature set per face, largest first ${FER_VALID.tag}`,
+    async () => {
+      const face = (n: string, s: number): Promise<Buffer> =>
+        sharp(readFileSync(join(ferValid, n)))
+          .resize(s, s)
+          .toColourspace('srgb')
+          .png()
+          .toBuffer();
+      const canvas = await sharp({
+        create: { width: 640, height: 480, channels: 3, background: { r: 128, g: 128, b: 128 } },
+      })
+        .composite([
+          { input: await face('fer0028638.png', 120), left: 60, top: 200 },
+          { input: await face('fer0028643.png', 180), left: 380, top: 120 },
+        ])
+        .jpeg({ quality: 95 })
         .toBuffer();
-    const canvas = await sharp({
-      create: { width: 640, height: 480, channels: 3, background: { r: 128, g: 128, b: 128 } },
-    })
-      .composite([
-        { input: await face('fer0028638.png', 120), left: 60, top: 200 },
-        { input: await face('fer0028643.png', 180), left: 380, top: 120 },
-      ])
-      .jpeg({ quality: 95 })
-      .toBuffer();
 
-    const largest = await new ImageExtractor({ factory, store }).extract(canvas, 'two.jpg');
-    checkFeatures(largest, 640, 480);
-    expect(largest.face.source).toBe('detector');
-    expect(largest.face.framing).toBe('fer');
-    // the pasted 180 px FER+ face at (380, 120), framed again within 15%
-    const [cx, cy, cw] = largest.face.crop;
-    expect(Math.abs(cw - 180)).toBeLessThan(0.15 * 180);
-    expect(Math.abs(cx + cw / 2 - 470)).toBeLessThan(0.15 * 180);
-    expect(Math.abs(cy + cw / 2 - 210)).toBeLessThan(0.15 * 180);
-    expect(largest.face.count).toBe(2);
-    expect(largest.face.box[0]).toBeGreaterThan(320); // the 180 px face on the right
+      const largest = await new ImageExtractor({ factory, store }).extract(canvas, 'two.jpg');
+      checkFeatures(largest, 640, 480);
+      expect(largest.face.source).toBe('detector');
+      expect(largest.face.framing).toBe('fer');
+      // the pasted 180 px FER+ face at (380, 120), framed again within 15%
+      const [cx, cy, cw] = largest.face.crop;
+      expect(Math.abs(cw - 180)).toBeLessThan(0.15 * 180);
+      expect(Math.abs(cx + cw / 2 - 470)).toBeLessThan(0.15 * 180);
+      expect(Math.abs(cy + cw / 2 - 210)).toBeLessThan(0.15 * 180);
+      expect(largest.face.count).toBe(2);
+      expect(largest.face.box[0]).toBeGreaterThan(320); // the 180 px face on the right
 
-    const all = await new ImageExtractor({ factory, store, faces: 'all' }).extract(canvas, 'two.jpg');
-    expect(all.faces?.length).toBe(2);
-    const [first, second] = all.faces!;
-    checkFeatures(first!, 640, 480);
-    checkFeatures(second!, 640, 480);
-    expect(first!.face.box[2] * first!.face.box[3]).toBeGreaterThan(
-      second!.face.box[2] * second!.face.box[3],
-    );
-    expect(first!.face).toEqual(largest.face);
-    expect(second!.face.box[0]).toBeLessThan(320);
-    for (let k = 0; k < 135; k++) expect(all.vector[k]).toBeCloseTo(largest.vector[k]!, 5);
-    expect(Array.from(second!.probs)).not.toEqual(Array.from(first!.probs));
-  });
+      const all = await new ImageExtractor({ factory, store, faces: 'all' }).extract(canvas, 'two.jpg');
+      expect(all.faces?.length).toBe(2);
+      const [first, second] = all.faces!;
+      checkFeatures(first!, 640, 480);
+      checkFeatures(second!, 640, 480);
+      expect(first!.face.box[2] * first!.face.box[3]).toBeGreaterThan(
+        second!.face.box[2] * second!.face.box[3],
+      );
+      expect(first!.face).toEqual(largest.face);
+      expect(second!.face.box[0]).toBeLessThan(320);
+      for (let k = 0; k < 135; k++) expect(all.vector[k]).toBeCloseTo(largest.vector[k]!, 5);
+      expect(Array.from(second!.probs)).not.toEqual(Array.from(first!.probs));
+    },
+  );
 });

@@ -24,19 +24,30 @@ import {
   readRavdess,
   readTccePerformers,
 } from '../src/data/adapters/media-adapters.js';
-import { hasShared, shared } from './support/paths.js';
+import { sharedNeed } from './support/paths.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'emoflow-media-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const RAVDESS = shared('data', 'speech', 'ravdess');
-const EMODB = shared('data', 'speech', 'emodb');
-const FER_TRAIN = shared('data', 'face', 'ferplus', 'FER2013Train');
-const FER_VALID = shared('data', 'face', 'ferplus', 'FER2013Valid');
-const FER2013 = shared('data', 'face', 'fer2013', 'train');
-const EMOVO = shared('data', 'speech', 'emovo');
-const NEMO = shared('data', 'speech', 'nemo');
-const TCCE = shared('data', 'face', 'tcce_performers');
+// The real-corpus tests skip when ../shared is absent; the error cases use small temp folders.
+const NEED = {
+  ravdess: sharedNeed('data/speech/ravdess'),
+  emodb: sharedNeed('data/speech/emodb'),
+  ferTrain: sharedNeed('data/face/ferplus/FER2013Train'),
+  ferValid: sharedNeed('data/face/ferplus/FER2013Valid'),
+  fer2013: sharedNeed('data/face/fer2013/train'),
+  emovo: sharedNeed('data/speech/emovo'),
+  nemo: sharedNeed('data/speech/nemo'),
+  tcce: sharedNeed('data/face/tcce_performers'),
+};
+const RAVDESS = NEED.ravdess.path;
+const EMODB = NEED.emodb.path;
+const FER_TRAIN = NEED.ferTrain.path;
+const FER_VALID = NEED.ferValid.path;
+const FER2013 = NEED.fer2013.path;
+const EMOVO = NEED.emovo.path;
+const NEMO = NEED.nemo.path;
+const TCCE = NEED.tcce.path;
 
 /** Makes `files` (relative paths) under a fresh temp folder; content is irrelevant: adapters only list. */
 function folder(name: string, files: Record<string, string> | string[]): string {
@@ -106,79 +117,92 @@ function expectWellFormed(c: Corpus, modality: 'audio' | 'image'): void {
 }
 
 describe('readRavdess (shared/data/speech/ravdess)', () => {
-  it('reads Actor_01..18: 792 clips, 44 per actor, 18 groups, calm merged into neutral', async () => {
-    const c = await readRavdess(RAVDESS, undefined);
-    expect(c.name).toBe('ravdess:ravdess');
-    expect(c.samples).toHaveLength(792);
-    expectWellFormed(c, 'audio');
-    const groups = countBy(c.samples, (s) => s.group!);
-    expect(Object.keys(groups)).toHaveLength(18);
-    expect(Object.values(groups).every((n) => n === 44)).toBe(true);
-    expect(c.samples.every((s) => s.speaker === s.group && s.group === `ravdess-${s.id.slice(-2)}`)).toBe(
-      true,
-    );
-    // Per actor (PROVENANCE/speech.md): neutral exists at normal intensity only and lost its
-    // repetition 02, so 2 statements x 1 = 2 clips; every other emotion keeps int01-rep01,
-    // int02-rep01, int02-rep02 = 3 x 2 statements = 6 clips. Over 18 actors: 36 and 108.
-    expect(countBy(c.samples, (s) => String(s.labels.emotion))).toEqual({
-      neutral: 36,
-      calm: 108,
-      happy: 108,
-      sad: 108,
-      angry: 108,
-      fearful: 108,
-      disgust: 108,
-      surprised: 108,
-    });
-    expect(countBy(c.samples, emotionOf)).toEqual({
-      anger: 108,
-      disgust: 108,
-      fear: 108,
-      joy: 108,
-      neutral: 144,
-      sadness: 108,
-      surprise: 108,
-    });
-    expect(
-      c.samples.filter((s) => s.labels.emotion === 'calm').every((s) => emotionOf(s) === 'neutral'),
-    ).toBe(true);
-    // int01-rep01: 8 emotions x 2 statements = 16 per actor (288); strong: 7 x 2 x 2 = 28 (504).
-    expect(countBy(c.samples, (s) => String(s.labels.intensity))).toEqual({ normal: 288, strong: 504 });
-    expect(countBy(c.samples, (s) => String(s.labels.sex))).toEqual({ male: 396, female: 396 });
-    expect(c.samples[0]).toEqual({
-      id: 'Actor_01/03-01-01-01-01-01-01',
-      root: RAVDESS,
-      audio: 'Actor_01/03-01-01-01-01-01-01.wav',
-      speaker: 'ravdess-01',
-      group: 'ravdess-01',
-      labels: { emotion: 'neutral', intensity: 'normal', statement: 1, repetition: 1, actor: 1, sex: 'male' },
-      targets: { emotion: oneHot('neutral') },
-    });
-    const s = c.samples.find((x) => x.id === 'Actor_18/03-01-02-02-02-02-18')!;
-    expect(s.labels).toEqual({
-      emotion: 'calm',
-      intensity: 'strong',
-      statement: 2,
-      repetition: 2,
-      actor: 18,
-      sex: 'female',
-    });
-    expect(s.targets.emotion).toEqual(oneHot('neutral'));
-    expect(c.source.licence).toMatch(/CC BY-NC-SA 4\.0/);
-    expect(c.source.licence).toMatch(/non-commercial/);
-    expect(c.source.split).toBeUndefined();
-  });
+  it.skipIf(NEED.ravdess.missing)(
+    `reads Actor_01..18: 792 clips, 44 per actor, 18 groups, calm merged into neutral ${NEED.ravdess.tag}`,
+    async () => {
+      const c = await readRavdess(RAVDESS, undefined);
+      expect(c.name).toBe('ravdess:ravdess');
+      expect(c.samples).toHaveLength(792);
+      expectWellFormed(c, 'audio');
+      const groups = countBy(c.samples, (s) => s.group!);
+      expect(Object.keys(groups)).toHaveLength(18);
+      expect(Object.values(groups).every((n) => n === 44)).toBe(true);
+      expect(c.samples.every((s) => s.speaker === s.group && s.group === `ravdess-${s.id.slice(-2)}`)).toBe(
+        true,
+      );
+      // Per actor (PROVENANCE/speech.md): neutral exists at normal intensity only and lost its
+      // repetition 02, so 2 statements x 1 = 2 clips; every other emotion keeps int01-rep01,
+      // int02-rep01, int02-rep02 = 3 x 2 statements = 6 clips. Over 18 actors: 36 and 108.
+      expect(countBy(c.samples, (s) => String(s.labels.emotion))).toEqual({
+        neutral: 36,
+        calm: 108,
+        happy: 108,
+        sad: 108,
+        angry: 108,
+        fearful: 108,
+        disgust: 108,
+        surprised: 108,
+      });
+      expect(countBy(c.samples, emotionOf)).toEqual({
+        anger: 108,
+        disgust: 108,
+        fear: 108,
+        joy: 108,
+        neutral: 144,
+        sadness: 108,
+        surprise: 108,
+      });
+      expect(
+        c.samples.filter((s) => s.labels.emotion === 'calm').every((s) => emotionOf(s) === 'neutral'),
+      ).toBe(true);
+      // int01-rep01: 8 emotions x 2 statements = 16 per actor (288); strong: 7 x 2 x 2 = 28 (504).
+      expect(countBy(c.samples, (s) => String(s.labels.intensity))).toEqual({ normal: 288, strong: 504 });
+      expect(countBy(c.samples, (s) => String(s.labels.sex))).toEqual({ male: 396, female: 396 });
+      expect(c.samples[0]).toEqual({
+        id: 'Actor_01/03-01-01-01-01-01-01',
+        root: RAVDESS,
+        audio: 'Actor_01/03-01-01-01-01-01-01.wav',
+        speaker: 'ravdess-01',
+        group: 'ravdess-01',
+        labels: {
+          emotion: 'neutral',
+          intensity: 'normal',
+          statement: 1,
+          repetition: 1,
+          actor: 1,
+          sex: 'male',
+        },
+        targets: { emotion: oneHot('neutral') },
+      });
+      const s = c.samples.find((x) => x.id === 'Actor_18/03-01-02-02-02-02-18')!;
+      expect(s.labels).toEqual({
+        emotion: 'calm',
+        intensity: 'strong',
+        statement: 2,
+        repetition: 2,
+        actor: 18,
+        sex: 'female',
+      });
+      expect(s.targets.emotion).toEqual(oneHot('neutral'));
+      expect(c.source.licence).toMatch(/CC BY-NC-SA 4\.0/);
+      expect(c.source.licence).toMatch(/non-commercial/);
+      expect(c.source.split).toBeUndefined();
+    },
+  );
 
-  it('reads one Actor_NN folder, ids relative to it', async () => {
-    const c = await readRavdess(join(RAVDESS, 'Actor_05'), undefined);
-    expect(c.name).toBe('ravdess:Actor_05');
-    expect(c.samples).toHaveLength(44);
-    expectWellFormed(c, 'audio');
-    expect(c.samples[0]!.id).toBe('03-01-01-01-01-01-05');
-    expect(c.samples.every((s) => s.group === 'ravdess-05' && s.root === join(RAVDESS, 'Actor_05'))).toBe(
-      true,
-    );
-  });
+  it.skipIf(NEED.ravdess.missing)(
+    `reads one Actor_NN folder, ids relative to it ${NEED.ravdess.tag}`,
+    async () => {
+      const c = await readRavdess(join(RAVDESS, 'Actor_05'), undefined);
+      expect(c.name).toBe('ravdess:Actor_05');
+      expect(c.samples).toHaveLength(44);
+      expectWellFormed(c, 'audio');
+      expect(c.samples[0]!.id).toBe('03-01-01-01-01-01-05');
+      expect(c.samples.every((s) => s.group === 'ravdess-05' && s.root === join(RAVDESS, 'Actor_05'))).toBe(
+        true,
+      );
+    },
+  );
 
   it('names the file and the wrong part of a bad name; skips hidden files', async () => {
     const ok = '03-01-05-02-01-01-01.wav';
@@ -220,48 +244,51 @@ describe('readRavdess (shared/data/speech/ravdess)', () => {
 });
 
 describe('readEmoDb (shared/data/speech/emodb)', () => {
-  it('reads 535 clips of 10 speakers; the 81 boredom clips have no emotion target', async () => {
-    const c = await readEmoDb(EMODB, undefined);
-    expect(c.name).toBe('emodb:emodb');
-    expect(c.samples).toHaveLength(535);
-    expectWellFormed(c, 'audio');
-    // PROVENANCE/speech.md "EmoDB counts".
-    expect(countBy(c.samples, (s) => s.speaker!)).toEqual({
-      'emodb-03': 49,
-      'emodb-08': 58,
-      'emodb-09': 43,
-      'emodb-10': 38,
-      'emodb-11': 55,
-      'emodb-12': 35,
-      'emodb-13': 61,
-      'emodb-14': 69,
-      'emodb-15': 56,
-      'emodb-16': 71,
-    });
-    expect(c.samples.every((s) => s.group === s.speaker)).toBe(true);
-    expect(countBy(c.samples, emotionOf)).toEqual({
-      anger: 127,
-      none: 81,
-      disgust: 46,
-      fear: 69,
-      joy: 71,
-      sadness: 62,
-      neutral: 79,
-    });
-    const bored = c.samples.filter((s) => s.labels.emotion === 'boredom');
-    expect(bored).toHaveLength(81);
-    expect(bored.every((s) => s.targets.emotion === undefined)).toBe(true);
-    expect(c.samples[0]).toEqual({
-      id: '03a01Fa',
-      root: EMODB,
-      audio: '03a01Fa.wav',
-      speaker: 'emodb-03',
-      group: 'emodb-03',
-      labels: { emotion: 'happiness', text: 'a01', version: 'a', sex: 'male' },
-      targets: { emotion: oneHot('joy') },
-    });
-    expect(c.source.licence).toMatch(/no explicit licence/);
-  });
+  it.skipIf(NEED.emodb.missing)(
+    `reads 535 clips of 10 speakers; the 81 boredom clips have no emotion target ${NEED.emodb.tag}`,
+    async () => {
+      const c = await readEmoDb(EMODB, undefined);
+      expect(c.name).toBe('emodb:emodb');
+      expect(c.samples).toHaveLength(535);
+      expectWellFormed(c, 'audio');
+      // PROVENANCE/speech.md "EmoDB counts".
+      expect(countBy(c.samples, (s) => s.speaker!)).toEqual({
+        'emodb-03': 49,
+        'emodb-08': 58,
+        'emodb-09': 43,
+        'emodb-10': 38,
+        'emodb-11': 55,
+        'emodb-12': 35,
+        'emodb-13': 61,
+        'emodb-14': 69,
+        'emodb-15': 56,
+        'emodb-16': 71,
+      });
+      expect(c.samples.every((s) => s.group === s.speaker)).toBe(true);
+      expect(countBy(c.samples, emotionOf)).toEqual({
+        anger: 127,
+        none: 81,
+        disgust: 46,
+        fear: 69,
+        joy: 71,
+        sadness: 62,
+        neutral: 79,
+      });
+      const bored = c.samples.filter((s) => s.labels.emotion === 'boredom');
+      expect(bored).toHaveLength(81);
+      expect(bored.every((s) => s.targets.emotion === undefined)).toBe(true);
+      expect(c.samples[0]).toEqual({
+        id: '03a01Fa',
+        root: EMODB,
+        audio: '03a01Fa.wav',
+        speaker: 'emodb-03',
+        group: 'emodb-03',
+        labels: { emotion: 'happiness', text: 'a01', version: 'a', sex: 'male' },
+        targets: { emotion: oneHot('joy') },
+      });
+      expect(c.source.licence).toMatch(/no explicit licence/);
+    },
+  );
 
   it('names the file and the wrong part of a bad name', async () => {
     const cases: [string, string, RegExp][] = [
@@ -279,7 +306,8 @@ describe('readEmoDb (shared/data/speech/emodb)', () => {
       expect(f.message, name).toMatch(re);
     }
     expect((await failure(readEmoDb(EMODB, 'dev'))).code).toBe('CONFIG_INVALID');
-    expect((await failure(readEmoDb(join(EMODB, '03a01Fa.wav'), undefined))).code).toBe('CONFIG_INVALID');
+    const clip = join(folder('emodb-clip', ['03a01Fa.wav']), '03a01Fa.wav'); // an EmoDB clip, not its folder
+    expect((await failure(readEmoDb(clip, undefined))).code).toBe('CONFIG_INVALID');
   });
 });
 
@@ -318,39 +346,43 @@ describe('readFerPlus (shared/data/face/ferplus)', () => {
     ['FER2013Train', FER_TRAIN],
     ['FER2013Valid', FER_VALID],
   ] as const) {
-    it(`${split}: one sample per label.csv row and PNG, soft targets, majority truth`, async () => {
-      const c = await readFerPlus(dir, undefined);
-      const rows = labelRows(dir);
-      const pngs = readdirSync(dir).filter((f) => f.endsWith('.png'));
-      expect(rows.size).toBe(sizes[split]);
-      expect(pngs).toHaveLength(sizes[split]);
-      expect(c.samples).toHaveLength(sizes[split]);
-      expect(c.name).toBe(`ferplus:${split}`);
-      expect(c.source.split).toBe(split === 'FER2013Train' ? 'train' : 'valid');
-      expect(c.source.licence).toMatch(/MIT/);
-      expect(c.source.licence).toMatch(/research use only/);
-      expectWellFormed(c, 'image');
-      expect(c.samples.filter((s) => s.targets.emotion !== undefined)).toHaveLength(withTarget[split]);
-      const truth = countBy(c.samples, (s) =>
-        s.truth!.emotion! < 0 ? 'excluded' : EMOTIONS[s.truth!.emotion!]!,
-      );
-      expect(truth).toEqual({ ...majority[split], excluded: excluded[split] });
-      for (const s of c.samples) {
-        const votes = rows.get(s.image!)!;
-        expect(s.labels.votes).toBe(votes.join(','));
-        // Soft target = kept votes / their sum, in EMOTIONS order (FER+ columns 4 5 6 1 0 3 2).
-        const kept = [votes[4]!, votes[5]!, votes[6]!, votes[1]!, votes[0]!, votes[3]!, votes[2]!];
-        const sum = kept.reduce((a, b) => a + b, 0);
-        if (sum === 0) expect(s.targets.emotion).toBeUndefined();
-        else expect(s.targets.emotion).toEqual(kept.map((v) => v / sum));
-        // A strict majority (of the non-single votes) is also the argmax of the kept votes.
-        const t = s.truth!.emotion!;
-        if (t >= 0) expect(argmax(s.targets.emotion as number[])).toBe(t);
-      }
-    });
+    const need = split === 'FER2013Train' ? NEED.ferTrain : NEED.ferValid;
+    it.skipIf(need.missing)(
+      `${split}: one sample per label.csv row and PNG, soft targets, majority truth ${need.tag}`,
+      async () => {
+        const c = await readFerPlus(dir, undefined);
+        const rows = labelRows(dir);
+        const pngs = readdirSync(dir).filter((f) => f.endsWith('.png'));
+        expect(rows.size).toBe(sizes[split]);
+        expect(pngs).toHaveLength(sizes[split]);
+        expect(c.samples).toHaveLength(sizes[split]);
+        expect(c.name).toBe(`ferplus:${split}`);
+        expect(c.source.split).toBe(split === 'FER2013Train' ? 'train' : 'valid');
+        expect(c.source.licence).toMatch(/MIT/);
+        expect(c.source.licence).toMatch(/research use only/);
+        expectWellFormed(c, 'image');
+        expect(c.samples.filter((s) => s.targets.emotion !== undefined)).toHaveLength(withTarget[split]);
+        const truth = countBy(c.samples, (s) =>
+          s.truth!.emotion! < 0 ? 'excluded' : EMOTIONS[s.truth!.emotion!]!,
+        );
+        expect(truth).toEqual({ ...majority[split], excluded: excluded[split] });
+        for (const s of c.samples) {
+          const votes = rows.get(s.image!)!;
+          expect(s.labels.votes).toBe(votes.join(','));
+          // Soft target = kept votes / their sum, in EMOTIONS order (FER+ columns 4 5 6 1 0 3 2).
+          const kept = [votes[4]!, votes[5]!, votes[6]!, votes[1]!, votes[0]!, votes[3]!, votes[2]!];
+          const sum = kept.reduce((a, b) => a + b, 0);
+          if (sum === 0) expect(s.targets.emotion).toBeUndefined();
+          else expect(s.targets.emotion).toEqual(kept.map((v) => v / sum));
+          // A strict majority (of the non-single votes) is also the argmax of the kept votes.
+          const t = s.truth!.emotion!;
+          if (t >= 0) expect(argmax(s.targets.emotion as number[])).toBe(t);
+        }
+      },
+    );
   }
 
-  it('hand-checked rows of FER2013Train', async () => {
+  it.skipIf(NEED.ferTrain.missing)(`hand-checked rows of FER2013Train ${NEED.ferTrain.tag}`, async () => {
     const c = await readFerPlus(join(FER_TRAIN, 'label.csv'), undefined);
     const byId = new Map(c.samples.map((s) => [s.id, s]));
     // fer0000000: 4,0,0,1,3,2,0,0,0,0. Soft: neutral .4, anger .3, disgust .2, sadness .1. Majority:
@@ -420,7 +452,7 @@ describe('readFerPlus (shared/data/face/ferplus)', () => {
   });
 
   it('refuses a #split, a missing folder and a folder without label.csv', async () => {
-    const f = await failure(readFerPlus(shared('data', 'face', 'ferplus'), 'FER2013Train'));
+    const f = await failure(readFerPlus(join(FER_TRAIN, '..'), 'FER2013Train'));
     expect(f.code).toBe('CONFIG_INVALID');
     expect(f.message).toMatch(/FER2013Train, FER2013Valid/);
     expect((await failure(readFerPlus(join(tmp, 'nope'), undefined))).code).toBe('FILE_NOT_FOUND');
@@ -431,39 +463,42 @@ describe('readFerPlus (shared/data/face/ferplus)', () => {
 });
 
 describe('readFer2013 (shared/data/face/fer2013/train)', () => {
-  it('reads 150 images per label folder, happy -> joy, angry -> anger, sad -> sadness', async () => {
-    const c = await readFer2013(FER2013, undefined);
-    expect(c.name).toBe('fer2013:train');
-    expect(c.source.split).toBe('train');
-    expect(c.samples).toHaveLength(1050);
-    expectWellFormed(c, 'image');
-    expect(countBy(c.samples, (s) => String(s.labels.emotion))).toEqual({
-      angry: 150,
-      disgust: 150,
-      fear: 150,
-      happy: 150,
-      neutral: 150,
-      sad: 150,
-      surprise: 150,
-    });
-    expect(countBy(c.samples, emotionOf)).toEqual({
-      anger: 150,
-      disgust: 150,
-      fear: 150,
-      joy: 150,
-      neutral: 150,
-      sadness: 150,
-      surprise: 150,
-    });
-    expect(c.samples[0]).toEqual({
-      id: 'angry/Training_0000278',
-      root: FER2013,
-      image: 'angry/Training_0000278.png',
-      labels: { emotion: 'angry' },
-      targets: { emotion: oneHot('anger') },
-    });
-    expect(c.source.licence).toMatch(/research use only/);
-  });
+  it.skipIf(NEED.fer2013.missing)(
+    `reads 150 images per label folder, happy -> joy, angry -> anger, sad -> sadness ${NEED.fer2013.tag}`,
+    async () => {
+      const c = await readFer2013(FER2013, undefined);
+      expect(c.name).toBe('fer2013:train');
+      expect(c.source.split).toBe('train');
+      expect(c.samples).toHaveLength(1050);
+      expectWellFormed(c, 'image');
+      expect(countBy(c.samples, (s) => String(s.labels.emotion))).toEqual({
+        angry: 150,
+        disgust: 150,
+        fear: 150,
+        happy: 150,
+        neutral: 150,
+        sad: 150,
+        surprise: 150,
+      });
+      expect(countBy(c.samples, emotionOf)).toEqual({
+        anger: 150,
+        disgust: 150,
+        fear: 150,
+        joy: 150,
+        neutral: 150,
+        sadness: 150,
+        surprise: 150,
+      });
+      expect(c.samples[0]).toEqual({
+        id: 'angry/Training_0000278',
+        root: FER2013,
+        image: 'angry/Training_0000278.png',
+        labels: { emotion: 'angry' },
+        targets: { emotion: oneHot('anger') },
+      });
+      expect(c.source.licence).toMatch(/research use only/);
+    },
+  );
 
   it('names a stray file or folder', async () => {
     const cases: [string, string[], RegExp][] = [
@@ -475,7 +510,8 @@ describe('readFer2013 (shared/data/face/fer2013/train)', () => {
       expect(f.code, name).toBe('MANIFEST_INVALID');
       expect(f.message, name).toMatch(re);
     }
-    const parent = await failure(readFer2013(shared('data', 'face', 'fer2013'), undefined));
+    // The corpus folder above its split folders (laid out as fer2013/train/<label>/*.png).
+    const parent = await failure(readFer2013(folder('fer2013', ['train/happy/a.png']), undefined));
     expect(parent.code).toBe('MANIFEST_INVALID');
     expect(parent.message).toMatch(/point at a split's folder instead \(train\)/);
     expect((await failure(readFer2013(FER2013, 'train'))).code).toBe('CONFIG_INVALID');
@@ -483,9 +519,8 @@ describe('readFer2013 (shared/data/face/fer2013/train)', () => {
 });
 
 // EMOVO, nEMO and TCCE: counts from data/README.md and PROVENANCE/{emovo,nemo,tcce_performers}.md.
-// The real-corpus tests skip when ../shared is absent; the error cases use small temp folders.
 
-describe.skipIf(!hasShared)('readEmovo (shared/data/speech/emovo)', () => {
+describe.skipIf(NEED.emovo.missing)(`readEmovo ${NEED.emovo.tag}`, () => {
   it('reads 378 clips: 54 per emotion, 63 per speaker, 9 per speaker and emotion', async () => {
     const c = await readEmovo(EMOVO, undefined);
     expect(c.name).toBe('emovo:emovo');
@@ -607,7 +642,7 @@ function nemoTsv(rows: [name: string, emotion: string, speaker: string, gender: 
   return header + rows.map(([n, e, s, g]) => `${n}\t${e}\tTekst.\ttekst\t        ${s}\t${g}\t27\n`).join('');
 }
 
-describe.skipIf(!hasShared)('readNemo (shared/data/speech/nemo)', () => {
+describe.skipIf(NEED.nemo.missing)(`readNemo ${NEED.nemo.tag}`, () => {
   it('reads 371 clips: 63 per emotion, 56 surprised, 42 per speaker, 35 for MK0; sex from data.tsv', async () => {
     const c = await readNemo(NEMO, undefined);
     expect(c.name).toBe('nemo:nemo');
@@ -767,7 +802,7 @@ function tcceRows(): Map<string, Record<string, string>> {
   );
 }
 
-describe.skipIf(!hasShared)('readTccePerformers (shared/data/face/tcce_performers)', () => {
+describe.skipIf(NEED.tcce.missing)(`readTccePerformers ${NEED.tcce.tag}`, () => {
   it('reads 588 images of 29 performers, target = the intended expression', async () => {
     const c = await readTccePerformers(TCCE, undefined);
     expect(c.name).toBe('tcce:tcce_performers');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ModelStore, sha256File } from '../src/models/model-store.js';
 import { defaultModelsDir } from '../src/core/package-root.js';
-import { shared } from './support/paths.js';
+import { modelMirror } from './support/paths.js';
 
 const temps: string[] = [];
 function tempStore(): string {
@@ -60,16 +60,17 @@ describe('ModelStore', () => {
     const dir = tempStore();
     const store = new ModelStore(dir);
     const results = await store.fetch(['ultraface_rfb320', 'fer_mini_xception_emb'], {
-      from: shared('models'),
+      from: modelMirror,
     });
     expect(results.map((r) => r.action)).toEqual(['copied', 'copied', 'copied', 'copied']);
     expect(await sha256File(join(dir, 'ultraface_rfb320.onnx'))).toBe(
       store.entry('ultraface_rfb320').files[0]!.sha256,
     );
     // A second fetch finds everything present.
-    expect(
-      (await store.fetch(['ultraface_rfb320'], { from: shared('models') })).map((r) => r.action),
-    ).toEqual(['present', 'present']);
+    expect((await store.fetch(['ultraface_rfb320'], { from: modelMirror })).map((r) => r.action)).toEqual([
+      'present',
+      'present',
+    ]);
     expect(await store.path('ultraface_rfb320')).toBe(join(dir, 'ultraface_rfb320.onnx'));
   });
 

@@ -1,11 +1,15 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCsv } from '../src/data/csv.js';
 import { TextEncoder } from '../src/features/text/text-encoder.js';
 import { TextExtractor } from '../src/features/text/text-extractor.js';
 import { ModelStore } from '../src/models/model-store.js';
 import { SessionFactory } from '../src/models/session-factory.js';
-import { shared } from './support/paths.js';
+import { fixture, sharedNeed } from './support/paths.js';
+
+const TINY_BERT = sharedNeed('models/tiny-random-bert');
+const MELD_DEV = sharedNeed('data/text/meld/dev_sent_emo.csv');
 
 interface TinyExpected {
   sentences: string[];
@@ -33,84 +37,87 @@ function cosine(a: Float32Array, b: Float32Array): number {
   return ab / Math.sqrt(aa * bb);
 }
 
-describe('TextEncoder on the tiny random BERT (test fixture)', () => {
-  const expected = JSON.parse(
-    readFileSync(shared('models/tiny-random-bert/expected.json'), 'utf8'),
-  ) as TinyExpected;
-  let encoder: TextEncoder;
-  beforeAll(async () => {
-    encoder = await TextEncoder.load({
-      model: shared('models/tiny-random-bert'),
-      factory: new SessionFactory({ intraOpThreads: 1 }),
+describe.skipIf(TINY_BERT.missing)(
+  `TextEncoder on the tiny random BERT (test fixture) ${TINY_BERT.tag}`,
+  () => {
+    let expected: TinyExpected;
+    let encoder: TextEncoder;
+    beforeAll(async () => {
+      expected = JSON.parse(readFileSync(join(TINY_BERT.path, 'expected.json'), 'utf8')) as TinyExpected;
+      encoder = await TextEncoder.load({
+        model: TINY_BERT.path,
+        factory: new SessionFactory({ intraOpThreads: 1 }),
+      });
     });
-  });
-  afterAll(async () => encoder.dispose());
+    afterAll(async () => encoder.dispose());
 
-  it('tokenises exactly as the independent reference', () => {
-    const tokens = encoder.tokenize(expected.sentences);
-    expect(tokens.map((t) => t.ids)).toEqual(expected.input_ids);
-    expect(tokens.every((t) => !t.truncated)).toBe(true);
-  });
+    it('tokenises exactly as the independent reference', () => {
+      const tokens = encoder.tokenize(expected.sentences);
+      expect(tokens.map((t) => t.ids)).toEqual(expected.input_ids);
+      expect(tokens.every((t) => !t.truncated)).toBe(true);
+    });
 
-  it('pads one length-bucketed batch to the longest sentence', () => {
-    const [batch, ...rest] = encoder.batches(encoder.tokenize(expected.sentences));
-    expect(rest).toHaveLength(0);
-    expect(batch!.length).toBe(expected.batchPaddedLength);
-    expect(batch!.indices).toEqual([0, 1, 2]); // sorted by length, which is already the order here
-    expect(batch!.tokenTypeIds).toBeDefined(); // BERT takes token_type_ids
-  });
+    it('pads one length-bucketed batch to the longest sentence', () => {
+      const [batch, ...rest] = encoder.batches(encoder.tokenize(expected.sentences));
+      expect(rest).toHaveLength(0);
+      expect(batch!.length).toBe(expected.batchPaddedLength);
+      expect(batch!.indices).toEqual([0, 1, 2]); // sorted by length, which is already the order here
+      expect(batch!.tokenTypeIds).toBeDefined(); // BERT takes token_type_ids
+    });
 
-  it('mean-pools within 1e-4 of the numpy float64 forward pass, batched and one by one', async () => {
-    expect(encoder.dim).toBe(32);
-    const { vectors } = await encoder.embed(expected.sentences);
-    expect(vectors.length).toBe(3 * 32);
-    let worst = 0;
-    expected.meanPooled.forEach((row, i) =>
-      row.forEach((v, d) => (worst = Math.max(worst, Math.abs(vectors[i * 32 + d]! - v)))),
-    );
-    expect(worst).toBeLessThan(1e-4);
-    for (let i = 0; i < 3; i++) {
-      const single = (await encoder.embed([expected.sentences[i]!])).vectors;
-      for (let d = 0; d < 32; d++) expect(Math.abs(single[d]! - vectors[i * 32 + d]!)).toBeLessThan(1e-5);
-    }
-  });
+    it('mean-pools within 1e-4 of the numpy float64 forward pass, batched and one by one', async () => {
+      expect(encoder.dim).toBe(32);
+      const { vectors } = await encoder.embed(expected.sentences);
+      expect(vectors.length).toBe(3 * 32);
+      let worst = 0;
+      expected.meanPooled.forEach((row, i) =>
+        row.forEach((v, d) => (worst = Math.max(worst, Math.abs(vectors[i * 32 + d]! - v)))),
+      );
+      expect(worst).toBeLessThan(1e-4);
+      for (let i = 0; i < 3; i++) {
+        const single = (await encoder.embed([expected.sentences[i]!])).vectors;
+        for (let d = 0; d < 32; d++) expect(Math.abs(single[d]! - vectors[i * 32 + d]!)).toBeLessThan(1e-5);
+      }
+    });
 
-  it('truncates at the maximum length with a TEXT_TRUNCATED warning and keeps [SEP]', async () => {
-    const long = Array.from({ length: 300 }, () => 'happy').join(' ');
-    const extractor = new TextExtractor(encoder);
-    const res = (await extractor.extractBatch([{ text: long, path: 'long.txt' }]))[0]!;
-    expect(res.status).toBe('ok');
-    if (res.status !== 'ok') return;
-    expect(res.features.tokens).toBe(128);
-    expect(res.features.warnings).toEqual([
-      { code: 'TEXT_TRUNCATED', message: expect.stringContaining('302 tokens') as string },
-    ]);
-    const ids = encoder.tokenize([long])[0]!.ids;
-    expect(ids[0]).toBe(2); // [CLS]
-    expect(ids[127]).toBe(3); // [SEP]
-  });
+    it('truncates at the maximum length with a TEXT_TRUNCATED warning and keeps [SEP]', async () => {
+      const long = Array.from({ length: 300 }, () => 'happy').join(' ');
+      const extractor = new TextExtractor(encoder);
+      const res = (await extractor.extractBatch([{ text: long, path: 'long.txt' }]))[0]!;
+      expect(res.status).toBe('ok');
+      if (res.status !== 'ok') return;
+      expect(res.features.tokens).toBe(128);
+      expect(res.features.warnings).toEqual([
+        { code: 'TEXT_TRUNCATED', message: expect.stringContaining('302 tokens') as string },
+      ]);
+      const ids = encoder.tokenize([long])[0]!.ids;
+      expect(ids[0]).toBe(2); // [CLS]
+      expect(ids[127]).toBe(3); // [SEP]
+    });
 
-  it('reports input errors per item and still embeds the others', async () => {
-    const extractor = new TextExtractor(encoder);
-    const res = await extractor.extractBatch([
-      { text: '   ' },
-      { bytes: new Uint8Array([0x61, 0xff]), path: 'bad.txt' },
-      { text: expected.sentences[0]! },
-    ]);
-    expect(res.map((r) => (r.status === 'ok' ? 'ok' : r.error.code))).toEqual([
-      'TEXT_EMPTY',
-      'TEXT_ENCODING',
-      'ok',
-    ]);
-    if (res[2]!.status === 'ok') {
-      expect(res[2]!.features.vector[0]).toBeCloseTo(expected.meanPooled[0]![0]!, 4);
-    }
-  });
-});
+    it('reports input errors per item and still embeds the others', async () => {
+      const extractor = new TextExtractor(encoder);
+      const res = await extractor.extractBatch([
+        { text: '   ' },
+        { bytes: new Uint8Array([0x61, 0xff]), path: 'bad.txt' },
+        { text: expected.sentences[0]! },
+      ]);
+      expect(res.map((r) => (r.status === 'ok' ? 'ok' : r.error.code))).toEqual([
+        'TEXT_EMPTY',
+        'TEXT_ENCODING',
+        'ok',
+      ]);
+      if (res[2]!.status === 'ok') {
+        expect(res[2]!.features.vector[0]).toBeCloseTo(expected.meanPooled[0]![0]!, 4);
+      }
+    });
+  },
+);
 
 describe('TextEncoder on the committed USE-lite model', () => {
   const ref = JSON.parse(
-    readFileSync(shared('models/universal-sentence-encoder-lite/reference_tfjs.json'), 'utf8'),
+    // A copy of the TF.js reference beside the model's conversion (test/fixtures/README.md).
+    readFileSync(fixture('models/universal-sentence-encoder-lite/reference_tfjs.json'), 'utf8'),
   ) as UseReference;
   let encoder: TextEncoder;
   beforeAll(async () => {
@@ -169,26 +176,26 @@ describe('TextEncoder on the committed USE-lite model', () => {
     expect(worst).toBeLessThan(1e-5);
   });
 
-  it('embeds real MELD dev utterances read in place: 512-d unit vectors, one per sentence', async () => {
-    const rows = parseCsv(
-      readFileSync(shared('data/text/meld/dev_sent_emo.csv'), 'utf8'),
-      'dev_sent_emo.csv',
-    );
-    const col = rows[0]!.fields.indexOf('Utterance');
-    const sentences = rows.slice(1, 101).map((r) => r.fields[col]!);
-    const results = await new TextExtractor(encoder).extractBatch(sentences.map((text) => ({ text })));
-    expect(results).toHaveLength(100);
-    for (const r of results) {
-      expect(r.status).toBe('ok');
-      if (r.status !== 'ok') continue;
-      expect(r.features.vector).toHaveLength(512);
-      let norm = 0;
-      for (const v of r.features.vector) norm += v * v;
-      expect(Math.sqrt(norm)).toBeCloseTo(1, 4); // USE-lite's embedding is unit length
-      expect(r.features.tokens).toBeGreaterThan(0);
-      expect(r.features.tokens).toBeLessThanOrEqual(128);
-    }
-  });
+  it.skipIf(MELD_DEV.missing)(
+    `embeds real MELD dev utterances read in place: 512-d unit vectors, one per sentence ${MELD_DEV.tag}`,
+    async () => {
+      const rows = parseCsv(readFileSync(MELD_DEV.path, 'utf8'), 'dev_sent_emo.csv');
+      const col = rows[0]!.fields.indexOf('Utterance');
+      const sentences = rows.slice(1, 101).map((r) => r.fields[col]!);
+      const results = await new TextExtractor(encoder).extractBatch(sentences.map((text) => ({ text })));
+      expect(results).toHaveLength(100);
+      for (const r of results) {
+        expect(r.status).toBe('ok');
+        if (r.status !== 'ok') continue;
+        expect(r.features.vector).toHaveLength(512);
+        let norm = 0;
+        for (const v of r.features.vector) norm += v * v;
+        expect(Math.sqrt(norm)).toBeCloseTo(1, 4); // USE-lite's embedding is unit length
+        expect(r.features.tokens).toBeGreaterThan(0);
+        expect(r.features.tokens).toBeLessThanOrEqual(128);
+      }
+    },
+  );
 
   it('ranks each paraphrase above every unrelated sentence', async () => {
     // Pairs (0,1) joy, (2,3) anger, (4,...) train; distractors are the off-topic sentences.

@@ -15,9 +15,10 @@ import {
 import { decodeImage } from '../src/io/image.js';
 import { ModelStore } from '../src/models/model-store.js';
 import { SessionFactory } from '../src/models/session-factory.js';
-import { shared } from './support/paths.js';
+import { sharedNeed } from './support/paths.js';
 
-const ferValid = shared('data', 'face', 'ferplus', 'FER2013Valid');
+const FER_VALID = sharedNeed('data/face/ferplus/FER2013Valid');
+const ferValid = FER_VALID.path;
 
 /**
  * No real photo is staged in ../shared, so two FER+ faces are enlarged and pasted on a gray
@@ -172,7 +173,7 @@ describe('pictureAround', () => {
   });
 });
 
-describe('UltraFace on real faces', () => {
+describe.skipIf(FER_VALID.missing)(`UltraFace on real faces ${FER_VALID.tag}`, () => {
   const factory = new SessionFactory({ intraOpThreads: 1 });
   let detector: UltraFace;
   beforeAll(async () => {

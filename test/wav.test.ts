@@ -4,9 +4,10 @@ import wav from 'node-wav';
 import { describe, expect, it } from 'vitest';
 import { EmoflowError, type ErrorCode } from '../src/core/errors.js';
 import { decodeWav, readWavInfo } from '../src/io/wav.js';
-import { shared } from './support/paths.js';
+import { sharedNeed } from './support/paths.js';
 
-const fixtures = shared('fixtures', 'mfcc');
+const FIXTURES = sharedNeed('fixtures/mfcc');
+const fixtures = FIXTURES.path;
 
 interface ManifestEntry {
   sourceSampleRate: number;
@@ -17,10 +18,9 @@ interface ManifestEntry {
   samples: number;
   seconds: number;
 }
-const manifest = JSON.parse(readFileSync(join(fixtures, 'manifest.json'), 'utf8')) as Record<
-  string,
-  ManifestEntry
->;
+const manifest = (
+  FIXTURES.missing ? {} : JSON.parse(readFileSync(join(fixtures, 'manifest.json'), 'utf8'))
+) as Record<string, ManifestEntry>;
 
 // ---- a small WAV writer for synthetic files -------------------------------------------------
 
@@ -130,7 +130,7 @@ function expectError(f: () => unknown, code: ErrorCode, message: RegExp): Emoflo
 
 // ---- tests ---------------------------------------------------------------------------------
 
-describe('decodeWav: the 10 fixture clips', () => {
+describe.skipIf(FIXTURES.missing)(`decodeWav: the 10 fixture clips ${FIXTURES.tag}`, () => {
   for (const [name, m] of Object.entries(manifest)) {
     it(`${name}: ${m.encoding}, ${m.channels} ch, ${m.sourceSampleRate} Hz`, () => {
       const d = decodeWav(readFileSync(join(fixtures, 'clips', `${name}.wav`)));

@@ -254,38 +254,43 @@ async function timeStages(
 }
 
 /**
- * Samples per second through the queue (submit, workers, records streamed back), on a prefix
- * of its own each time so nothing is deduplicated against an earlier run; workers are started
- * and warmed (models loaded) before the clock starts.
+ * Samples per second through the queue (submit, workers, records streamed back), `rounds` times
+ * on the same workers, each run a batch id of its own so nothing is deduplicated against an
+ * earlier run. Workers are long-running services: they are started, their models loaded, and
+ * warmed with one small batch through every queue (first inference, the head's first run, the
+ * JIT of the job path) before the clock starts, as the bench process itself is warm when it
+ * times the embedded run (its stages ran first).
  */
-async function queueRate(
+async function queueRates(
   root: string,
+  warmRoot: string,
   redis: string,
   processes: number,
   workerArgs: string[],
   out: string,
   pin: boolean,
-): Promise<number> {
+  rounds: number,
+): Promise<number[]> {
   const prefix = `emoflow-bench-${randomBytes(4).toString('hex')}`;
-  const args = ['--redis', redis, '--prefix', prefix, ...workerArgs];
+  const inputRoot = join(root, '..'); // the batch and the warm-up batch beside it
+  const args = ['--redis', redis, '--prefix', prefix, '--input-root', inputRoot, ...workerArgs];
   // With `pin`, worker i runs on core i only.
   const children = await Promise.all(
     Array.from({ length: processes }, (_, i) =>
       startWorkerProcess(args, pin ? { core: i % availableParallelism() } : {}),
     ),
   );
+  const run = (input: string, batch: string) =>
+    ingestViaQueue({ input, out, format: 'jsonl', mode: 'force', redisUrl: redis, prefix, batch });
   try {
-    const t0 = performance.now();
-    const r = await ingestViaQueue({
-      input: root,
-      out,
-      format: 'jsonl',
-      mode: 'force',
-      redisUrl: redis,
-      prefix,
-      pollMs: 250,
-    });
-    return r.written / ((performance.now() - t0) / 1000);
+    await run(warmRoot, `warm-${randomBytes(4).toString('hex')}`);
+    const rates: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const t0 = performance.now();
+      const got = await run(root, `run-${r}-${randomBytes(4).toString('hex')}`);
+      rates.push(got.written / ((performance.now() - t0) / 1000));
+    }
+    return rates;
   } finally {
     await Promise.all(children.map((c) => stopWorkerProcess(c)));
     await dropPrefix(redis, prefix);
@@ -314,17 +319,39 @@ async function benchQueue(
 ): Promise<QueueBench> {
   const common = ['--device', options.device, '--batch', String(options.batch), '--threads', '1'];
   const out = join(root, '..', 'queue-out.jsonl');
-  // Alternating rounds, medians: one run of each varies by ±25 % on a shared 2-core machine.
-  const ones: number[] = [];
-  const oneCores: number[] = [];
-  const twoCoreRuns: number[] = [];
-  for (let r = 0; r < options.rounds; r++) {
-    ones.push(
-      await queueRate(root, redis, 1, [...common, '--concurrency', String(options.workers)], out, false),
-    );
-    oneCores.push(await queueRate(root, redis, 1, [...common, '--concurrency', '1'], out, true));
-    twoCoreRuns.push(await queueRate(root, redis, 2, [...common, '--concurrency', '1'], out, true));
-  }
+  // One sample of each modality subset, beside the batch (the workers' --input-root covers both).
+  const warmRoot = await makeE2eBatch(join(root, '..', 'warm'), 1);
+  // Medians of `rounds` runs each: one run varies by ±25 % on a shared 2-core machine.
+  const ones = await queueRates(
+    root,
+    warmRoot,
+    redis,
+    1,
+    [...common, '--concurrency', String(options.workers)],
+    out,
+    false,
+    options.rounds,
+  );
+  const oneCores = await queueRates(
+    root,
+    warmRoot,
+    redis,
+    1,
+    [...common, '--concurrency', '1'],
+    out,
+    true,
+    options.rounds,
+  );
+  const twoCoreRuns = await queueRates(
+    root,
+    warmRoot,
+    redis,
+    2,
+    [...common, '--concurrency', '1'],
+    out,
+    true,
+    options.rounds,
+  );
   const one = median(ones);
   const oneCore = median(oneCores);
   const twoCores = median(twoCoreRuns);

@@ -1,6 +1,3 @@
-import { readFile } from 'node:fs/promises';
-import { decodeWav } from '../io/wav.js';
-import { resample } from '../features/audio/resample.js';
 import { SAMPLE_RATE } from '../features/audio/mfcc.js';
 import { TextEncoder } from '../features/text/text-encoder.js';
 import { benchImage } from '../bench/image-bench.js';
@@ -9,16 +6,10 @@ import { benchText } from '../bench/text-bench.js';
 import { benchHeadTrain } from '../bench/head-train-bench.js';
 import { benchE2e } from '../bench/e2e-bench.js';
 import { benchRss } from '../bench/rss-bench.js';
+import { benchQueueCapacity } from '../bench/queue-bench.js';
 import { FORMATS, type Format } from '../export/writers.js';
 import { cpuModel } from '../bench/timing.js';
-import {
-  DEFAULT_AUDIO_INPUT,
-  DEFAULT_IMAGE_INPUT,
-  DEFAULT_TEXT_INPUT,
-  listImages,
-  readSentences,
-  requireInput,
-} from '../bench/bench-inputs.js';
+import { audioBenchInput, imageBenchInput, textBenchInput } from '../bench/bench-inputs.js';
 import { defineCommand, printJson, type CliIO } from './command.js';
 import type { Device } from '../models/session-factory.js';
 import { modelFlags, modelRuntime } from './runtime-flags.js';
@@ -46,7 +37,8 @@ export const benchMfccCommand = defineCommand({
       input: {
         type: 'string',
         value: 'wav',
-        description: 'WAV clip [default: ../shared/fixtures/mfcc/bench/speech60s.wav]',
+        description:
+          "WAV clip [default: ../shared/fixtures/mfcc/bench/speech60s.wav where present, else a generated 60 s speech-like signal; the JSON's input says which]",
       },
       repeats: {
         type: 'int',
@@ -58,18 +50,16 @@ export const benchMfccCommand = defineCommand({
       'no-torchaudio': { type: 'boolean', description: 'skip the torchaudio reference' },
       json: { type: 'boolean', description: 'print the result as one JSON line' },
     },
-    examples: ['emoflow bench mfcc --input ../shared/fixtures/mfcc/bench/speech60s.wav --json'],
+    examples: ['emoflow bench mfcc --json', 'emoflow bench mfcc --input speech.wav --json'],
   },
   async run({ flags }, io) {
-    const path = requireInput(flags.input ?? DEFAULT_AUDIO_INPUT());
-    const wav = decodeWav(new Uint8Array(await readFile(path)), path);
-    const x = resample(wav.mono, wav.sampleRate, SAMPLE_RATE);
+    const { x16k: x, path, input } = await audioBenchInput(flags.input);
     const r = await benchMfcc(x, {
       repeats: flags.repeats,
       torchaudio: !flags['no-torchaudio'],
-      wavPath: path,
+      ...(path === undefined ? {} : { wavPath: path }),
     });
-    report(io, flags.json, { ...r, input: path, audioSeconds: x.length / SAMPLE_RATE });
+    report(io, flags.json, { ...r, input, audioSeconds: x.length / SAMPLE_RATE });
     return 0;
   },
 });
@@ -84,7 +74,8 @@ export const benchTextCommand = defineCommand({
       input: {
         type: 'string',
         value: 'file',
-        description: 'CSV with an Utterance or text column, or a text file [default: MELD dev]',
+        description:
+          "CSV with an Utterance or text column, or a text file [default: MELD dev in ../shared where present, else generated sentences; the JSON's input says which]",
       },
       count: { type: 'int', description: 'sentences', default: 1024, min: 1, max: 10_000_000 },
       batch: { type: 'int', description: 'sentences per ONNX call', default: 32, min: 1, max: 4096 },
@@ -104,7 +95,7 @@ export const benchTextCommand = defineCommand({
     },
   },
   async run({ flags }, io) {
-    const sentences = await readSentences(requireInput(flags.input ?? DEFAULT_TEXT_INPUT()), flags.count);
+    const { sentences, input } = await textBenchInput(flags.input, flags.count);
     const { store, factory } = modelRuntime(flags, io);
     const encoder = await TextEncoder.load({
       model: flags['text-model'] ?? (await store.folder('universal-sentence-encoder-lite')),
@@ -114,7 +105,7 @@ export const benchTextCommand = defineCommand({
     const r = await benchText(sentences, encoder, factory, flags.rounds);
     await encoder.dispose();
     await factory.release();
-    report(io, flags.json, { ...r });
+    report(io, flags.json, { ...r, input });
     return 0;
   },
 });
@@ -126,7 +117,12 @@ export const benchImageCommand = defineCommand({
       'Images per second through the image extractor (decode, detect, crop, CNN) against bare onnxruntime on the same inputs already decoded and resized, same batches, in one run.',
     positionals: [],
     flags: {
-      input: { type: 'string', value: 'dir', description: 'folder of images [default: FER+ Valid]' },
+      input: {
+        type: 'string',
+        value: 'dir',
+        description:
+          "folder of images [default: FER+ Valid in ../shared where present, else the repository's example photos, repeated; the JSON's input says which]",
+      },
       count: {
         type: 'int',
         description: 'images (first in name order)',
@@ -139,7 +135,7 @@ export const benchImageCommand = defineCommand({
     },
   },
   async run({ flags }, io) {
-    const files = await listImages(requireInput(flags.input ?? DEFAULT_IMAGE_INPUT()), flags.count);
+    const { files, input } = await imageBenchInput(flags.input, flags.count);
     const { store, factory } = modelRuntime(flags, io);
     const r = await benchImage(files, { factory, store, batch: flags.batch });
     await factory.release();
@@ -148,6 +144,7 @@ export const benchImageCommand = defineCommand({
       ratio: r.perSecond / r.rawOrtPerSecond,
       device: factory.effectiveDevice,
       cpu: cpuModel(),
+      input,
     });
     return 0;
   },
@@ -204,7 +201,7 @@ export const benchE2eCommand = defineCommand({
         type: 'string',
         value: 'url',
         description:
-          'also measure the queue runtime on this Redis (worker processes started by the benchmark)',
+          'also measure the queue runtime on this Redis (worker processes started by the benchmark); `env`: the URL in $EMOFLOW_REDIS_URL',
       },
       rounds: {
         type: 'int',
@@ -236,6 +233,62 @@ export const benchE2eCommand = defineCommand({
       for (const [k, v] of Object.entries(result.stages))
         io.out(`  ${k.padEnd(8)}${(v * 1000).toFixed(2)} ms/sample\n`);
     }
+    return 0;
+  },
+});
+
+export const benchQueueCommand = defineCommand({
+  spec: {
+    name: 'bench queue',
+    summary:
+      "What the queue runtime costs Redis: runs the fixed mixed batch of bench e2e through real worker processes as `ingest --redis` does, and reports from Redis's own counters (INFO commandstats, cpu, stats) the commands, CPU milliseconds and network bytes per sample, and the samples per second one Redis core serves at that cost. Use a Redis nothing else uses.",
+    positionals: [],
+    flags: {
+      redis: {
+        type: 'string',
+        value: 'url',
+        description: 'the Redis to measure (everything on it counts)',
+        default: 'redis://127.0.0.1:6379',
+      },
+      'per-combo': {
+        type: 'int',
+        description: 'samples of each of the 7 modality subsets',
+        default: 30,
+        min: 1,
+        max: 100000,
+      },
+      workers: { type: 'int', description: 'worker processes', default: 1, min: 1, max: 64 },
+      concurrency: {
+        type: 'int',
+        description: "extraction threads per worker [default: the machine's cores]",
+        min: 0,
+        max: 256,
+      },
+      batch: { type: 'int', description: 'micro-batch size of the workers', default: 32, min: 1, max: 4096 },
+      device: benchModelFlags.device,
+      json: benchModelFlags.json,
+    },
+    examples: ['emoflow bench queue --redis redis://127.0.0.1:6390 --json'],
+  },
+  async run({ flags }, io) {
+    const r = await benchQueueCapacity({
+      redis: flags.redis,
+      perCombo: flags['per-combo'],
+      workers: flags.workers,
+      device: flags.device as Device,
+      batch: flags.batch,
+      ...(flags.concurrency === undefined ? {} : { concurrency: flags.concurrency }),
+    });
+    if (flags.json) printJson(io, { ...r, cpu: cpuModel() });
+    else
+      report(io, false, {
+        samples: r.samples,
+        samplesPerSecond: r.samplesPerSecond,
+        redisCommandsPerSample: r.redis.commandsPerSample,
+        redisCpuMsPerSample: r.redis.cpuMsPerSample,
+        redisBytesPerSample: r.redis.bytesPerSample,
+        redisCeilingSamplesPerSecond: r.redis.ceilingSamplesPerSecond,
+      });
     return 0;
   },
 });

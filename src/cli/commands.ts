@@ -2,6 +2,7 @@ import type { Command } from './command.js';
 import type { FlagSpec } from './flags.js';
 import {
   benchE2eCommand,
+  benchQueueCommand,
   benchRssCommand,
   benchHeadTrainCommand,
   benchImageCommand,
@@ -12,7 +13,7 @@ import { dashboardCommand } from './dashboard.js';
 import { evalCommand } from './eval.js';
 import { featuresCommand } from './features.js';
 import { ingestCommand } from './ingest.js';
-import { exportCommand, statusCommand, submitCommand, workerCommand } from './queue.js';
+import { exportCommand, retryCommand, statusCommand, submitCommand, workerCommand } from './queue.js';
 import { trainCommand } from './train.js';
 import { mfccCommand } from './mfcc.js';
 import { modelsFetch, modelsList, modelsVerify } from './models.js';
@@ -23,6 +24,7 @@ export const COMMANDS = [
   submitCommand,
   statusCommand,
   exportCommand,
+  retryCommand,
   workerCommand,
   dashboardCommand,
   featuresCommand,
@@ -37,6 +39,7 @@ export const COMMANDS = [
   benchImageCommand,
   benchHeadTrainCommand,
   benchE2eCommand,
+  benchQueueCommand,
   benchRssCommand,
   benchRssCommand,
 ] as unknown as readonly Command<Record<string, FlagSpec>>[];

@@ -1,6 +1,7 @@
-import { EmoflowError } from '../core/errors.js';
-import { DEFAULT_PREFIX, DEFAULT_REDIS_URL } from '../runtime/queue/connection.js';
+import { DEFAULT_PREFIX, defaultRedisUrl, REDIS_URL_ENV } from '../runtime/queue/connection.js';
 import {
+  ALLOWED_HOSTS_ENV,
+  allowedHostsFrom,
   AUTH_ENV,
   credentialsFrom,
   DEFAULT_DASHBOARD_HOST,
@@ -16,15 +17,22 @@ export const dashboardCommand = defineCommand({
     name: 'dashboard',
     summary:
       'Serve bull-board over the text, image, audio and fuse queues, and Prometheus metrics at /metrics. ' +
-      `Listens on ${DEFAULT_DASHBOARD_HOST} by default; any other host requires --auth or ${AUTH_ENV}.`,
+      `Listens on ${DEFAULT_DASHBOARD_HOST} by default; any other host requires --auth or ${AUTH_ENV}. ` +
+      'Read-only (no retry, add, clean or pause) unless credentials are set.',
     positionals: [],
     flags: {
       redis: {
         type: 'string',
         value: 'url',
-        description: `redis:// or rediss:// URL, e.g. ${DEFAULT_REDIS_URL} (required)`,
+        description: `redis://[user:password@]host:port[/db], rediss:// (TLS) or redis+cluster://host:port,…; $${REDIS_URL_ENV} sets the default`,
+        default: defaultRedisUrl(),
       },
-      prefix: { type: 'string', value: 'p', description: 'BullMQ key prefix', default: DEFAULT_PREFIX },
+      prefix: {
+        type: 'string',
+        value: 'p',
+        description: 'BullMQ key prefix ({name} on a Redis Cluster)',
+        default: DEFAULT_PREFIX,
+      },
       host: {
         type: 'string',
         value: 'h',
@@ -48,16 +56,27 @@ export const dashboardCommand = defineCommand({
         value: 't',
         description: `bearer token that also opens /metrics [default: $${METRICS_TOKEN_ENV}]`,
       },
+      'allowed-host': {
+        type: 'strings',
+        value: 'name',
+        description: `a name (or name:port) the dashboard is reached by besides its address, e.g. a proxy's, accepted in Host and Origin [default: $${ALLOWED_HOSTS_ENV}, comma-separated]`,
+      },
+      'read-only': {
+        type: 'string',
+        value: 'bool',
+        description: "refuse bull-board's actions (retry, add, clean, pause…) [default: true unless --auth]",
+        choices: ['true', 'false'],
+      },
     },
     examples: [
-      'emoflow dashboard --redis redis://127.0.0.1:6379',
-      'emoflow dashboard --redis redis://:secret@queue-host:6379 --prefix {emoflow} --port 8080',
-      'EMOFLOW_DASHBOARD_AUTH=ops:pass emoflow dashboard --redis redis://queue-host --host 0.0.0.0 --metrics-token scrape-token',
+      'emoflow dashboard',
+      'EMOFLOW_REDIS_URL=redis://:secret@queue-host:6379 emoflow dashboard --prefix {emoflow} --port 8080',
+      'EMOFLOW_DASHBOARD_AUTH=ops:pass emoflow dashboard --host 0.0.0.0 --metrics-token scrape-token',
+      'emoflow dashboard --read-only false   # loopback, no credentials: the buttons work',
+      'emoflow dashboard --redis redis+cluster://10.0.0.5:7000,10.0.0.6:7000 --prefix {emoflow-0}',
     ],
   },
   async run({ flags }, io) {
-    if (flags.redis === undefined)
-      throw new EmoflowError('CONFIG_INVALID', 'emoflow dashboard: --redis <url> is required');
     const credentials = credentialsFrom(
       { auth: flags.auth, metricsToken: flags['metrics-token'] },
       process.env,
@@ -68,6 +87,8 @@ export const dashboardCommand = defineCommand({
       host: flags.host,
       port: flags.port,
       ...credentials,
+      allowedHosts: allowedHostsFrom(flags['allowed-host'], process.env),
+      readOnly: flags['read-only'] === undefined ? undefined : flags['read-only'] === 'true',
       onError: (e) => io.err(`warning: ${e.message.split('\n')[0]}\n`),
     });
     io.out(`dashboard on ${dashboard.url} (metrics at /metrics)\n`);

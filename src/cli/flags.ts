@@ -156,8 +156,9 @@ export function helpText<F extends Record<string, FlagSpec>>(spec: CommandSpec<F
       f.type === 'boolean' ? '' : ` <${('value' in f && f.value) || (f.type === 'int' ? 'n' : 'value')}>`;
     let desc = f.description;
     if (f.type === 'string' && f.choices !== undefined) desc += ` (${f.choices.join(' | ')})`;
+    // A default may come from the environment (EMOFLOW_REDIS_URL): never print its password.
     if ((f.type === 'string' || f.type === 'int') && f.default !== undefined)
-      desc += ` [default: ${String(f.default)}]`;
+      desc += ` [default: ${String(f.default).replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*:)[^@]*@/i, '$1***@')}]`;
     if (f.type === 'strings') desc += ' (repeatable)';
     return [`${short}--${name}${value}`, desc];
   });

@@ -3,7 +3,9 @@ import { join, resolve } from 'node:path';
 import { EmoflowError } from '../core/errors.js';
 import { packageRoot } from '../core/package-root.js';
 import { FORMATS, formatOf } from '../export/writers.js';
+import { DEFAULT_MAX_TEXT_BYTES } from '../io/text.js';
 import type { Device } from '../models/session-factory.js';
+import { DEFAULT_THREAD_HEAP_MB } from '../runtime/embedded/extract-pool.js';
 import { ingest, type IngestProgress, type IngestSummary } from '../runtime/embedded/ingest.js';
 import { checkPrefix } from '../runtime/queue/connection.js';
 import { ingestViaQueue, type QueueIngestSummary } from '../runtime/queue/ingest-queue.js';
@@ -86,11 +88,29 @@ export const ingestCommand = defineCommand({
         min: 1,
         max: 1024,
       },
+      'max-text-bytes': {
+        type: 'int',
+        value: 'n',
+        description:
+          'the most bytes of a text read (files and inline texts); a longer text is cut at a character boundary with a TEXT_TRUNCATED warning',
+        default: DEFAULT_MAX_TEXT_BYTES,
+        min: 1,
+        max: 1 << 30,
+      },
+      'thread-memory': {
+        type: 'int',
+        value: 'MB',
+        description:
+          'V8 heap of each extraction thread; a sample that needs more gets EXTRACTION_FAILED and the run goes on',
+        default: DEFAULT_THREAD_HEAP_MB,
+        min: 64,
+        max: 1 << 20,
+      },
       redis: {
         type: 'string',
         value: 'url',
         description:
-          'run through the queue on this Redis (workers: emoflow worker): submit, wait, stream records into --out',
+          'run through the queue on this Redis (workers: emoflow worker): submit, wait, stream records into --out; `env`: the URL in $EMOFLOW_REDIS_URL',
       },
       prefix: {
         type: 'string',
@@ -122,7 +142,21 @@ export const ingestCommand = defineCommand({
         'emoflow ingest: with --redis the workers score the samples: give --prior to emoflow worker',
       );
     const format = formatOf(flags.out, flags.format);
+    const out = resolve(flags.out);
     const progress = progressBar(io, !flags['no-progress']);
+    // Ctrl-C: the embedded run stops sending samples and returns what it wrote; a second Ctrl-C
+    // kills the process as usual. Records through the queue arrive as they are done: they stay.
+    const stop = new AbortController();
+    const onSigint = () => {
+      if (flags.redis === undefined) {
+        stop.abort();
+        return;
+      }
+      progress.done();
+      io.err(`emoflow: interrupted: the records received so far are in ${out}; ${RESUME_HINT}\n`);
+      process.exit(INTERRUPTED_EXIT);
+    };
+    process.once('SIGINT', onSigint);
     // Only a drawn bar needs progress (and, for a folder, the second walk that counts it).
     const onProgress = !flags['no-progress'] && io.interactive ? { onProgress: progress.update } : {};
     let summary: IngestSummary | QueueIngestSummary;
@@ -131,17 +165,18 @@ export const ingestCommand = defineCommand({
         flags.redis !== undefined
           ? await ingestViaQueue({
               input: positionals[0]!,
-              out: resolve(flags.out),
+              out,
               format,
               mode: flags.resume ? 'resume' : flags.force ? 'force' : 'new',
               redisUrl: flags.redis,
               prefix: checkPrefix(flags.prefix),
               ...(flags['batch-id'] === undefined ? {} : { batch: flags['batch-id'] }),
               ...onProgress,
+              onNotice: (m) => io.err(`${m}\n`),
             })
           : await ingest({
               input: positionals[0]!,
-              out: resolve(flags.out),
+              out,
               format,
               mode: flags.resume ? 'resume' : flags.force ? 'force' : 'new',
               head: flags.head ?? defaultHeadDir(),
@@ -152,18 +187,32 @@ export const ingestCommand = defineCommand({
               ...(flags['models-dir'] === undefined ? {} : { modelsDir: flags['models-dir'] }),
               ...(flags['text-model'] === undefined ? {} : { textModel: flags['text-model'] }),
               speakerNorm: flags['speaker-norm'] as 'auto' | 'off',
+              maxTextBytes: flags['max-text-bytes'],
+              threadHeapMb: flags['thread-memory'],
+              signal: stop.signal,
               ...priorOption(flags.prior),
               onWarning: warningPrinter(io),
               ...onProgress,
             });
     } finally {
+      process.off('SIGINT', onSigint);
       progress.done();
+    }
+    if ('interrupted' in summary && summary.interrupted) {
+      io.err(
+        `emoflow: interrupted: ${summary.written} records written to ${summary.output} by this run${summary.resumed > 0 ? ` (${summary.resumed} were there before)` : ''}; ${RESUME_HINT}\n`,
+      );
+      return INTERRUPTED_EXIT;
     }
     if (flags.json) printJson(io, { ...summary, skippedFiles: summary.skippedFiles.slice(0, 100) });
     else io.out(summaryText(summary));
     return 0;
   },
 });
+
+/** Exit status of a run stopped by Ctrl-C (128 + SIGINT, as a shell reports it). */
+const INTERRUPTED_EXIT = 130;
+const RESUME_HINT = 'run the same command with --resume to continue';
 
 function summaryText(s: IngestSummary | QueueIngestSummary): string {
   const r = s.records;

@@ -1,13 +1,14 @@
 import { resolve } from 'node:path';
-import { EmoflowError } from '../core/errors.js';
+import { ERROR_CODES, EmoflowError, type ErrorCode } from '../core/errors.js';
 import { FORMATS, formatOf } from '../export/writers.js';
 import type { Device } from '../models/session-factory.js';
-import { exportBatch, status, submit } from '../runtime/queue/api.js';
+import { exportBatch, retry, status, submit } from '../runtime/queue/api.js';
 import {
   checkPrefix,
   DEFAULT_PREFIX,
-  DEFAULT_REDIS_URL,
+  defaultRedisUrl,
   QUEUE_NAMES,
+  REDIS_URL_ENV,
   type QueueName,
 } from '../runtime/queue/connection.js';
 import { startQueueWorker } from '../runtime/queue/worker.js';
@@ -20,8 +21,8 @@ export const queueFlags = {
   redis: {
     type: 'string',
     value: 'url',
-    description: 'redis://[user:password@]host:port[/db] or rediss:// (TLS)',
-    default: DEFAULT_REDIS_URL,
+    description: `redis://[user:password@]host:port[/db] or rediss:// (TLS); $${REDIS_URL_ENV} sets the default`,
+    default: defaultRedisUrl(),
   },
   prefix: {
     type: 'string',
@@ -71,6 +72,12 @@ export const workerCommand = defineCommand({
         min: 0,
         max: 10000,
       },
+      'input-root': {
+        type: 'strings',
+        value: 'dir',
+        description:
+          'a folder job inputs {path, root} may be read from (root and path must stay inside it, symlinks resolved); without one, only inline text and base64 inputs are taken and file inputs fail with PATH_OUTSIDE_ROOT',
+      },
       'lock-ms': {
         type: 'int',
         description: 'BullMQ job lock; a dead worker’s jobs go to others after about this long',
@@ -93,7 +100,7 @@ export const workerCommand = defineCommand({
       },
     },
     examples: [
-      'emoflow worker --redis redis://127.0.0.1:6379',
+      'emoflow worker --redis redis://127.0.0.1:6379 --input-root /data/calls',
       'emoflow worker --queues text,fuse --concurrency 4 --prefix {emoflow}',
     ],
   },
@@ -113,13 +120,21 @@ export const workerCommand = defineCommand({
       ...(flags['models-dir'] === undefined ? {} : { modelsDir: flags['models-dir'] }),
       ...(flags['text-model'] === undefined ? {} : { textModel: flags['text-model'] }),
       ...priorOption(flags.prior),
+      inputRoots: flags['input-root'],
       onWarning: warningPrinter(io),
+      onNotice: (m) => io.err(`${m}\n`),
       onFatal: (e) => {
         io.err(`emoflow: ${e instanceof EmoflowError ? e.code + ': ' : ''}${e.message.split('\n')[0]}\n`);
         process.exit(1);
       },
     });
-    io.err(`worker ready (pid ${process.pid}, queues ${flags.queues}, prefix ${prefix}, ${worker.device})\n`);
+    const roots =
+      flags['input-root'].length === 0
+        ? 'inline inputs only'
+        : `input roots ${flags['input-root'].join(', ')}`;
+    io.err(
+      `worker ready (pid ${process.pid}, queues ${flags.queues}, prefix ${prefix}, ${worker.device}, ${roots})\n`,
+    );
     await new Promise<void>((done) => {
       const stop = (signal: string) => {
         io.err(`${signal}: draining\n`);
@@ -136,7 +151,7 @@ export const submitCommand = defineCommand({
   spec: {
     name: 'submit',
     summary:
-      'Submit a folder, manifest or corpus spec to the queue (one flow per sample) and return at once; the batch id is the last line of stdout. The same inputs submitted again make the same batch and add nothing.',
+      'Submit a folder, manifest or corpus spec to the queue (one flow per sample) and return once every flow is in; the batch id is the last line of stdout. The same inputs submitted again make the same batch and add only what is missing or failed. If Redis refuses a write part-way, it stops with SUBMIT_INCOMPLETE; run it again to add the rest. Workers read file inputs only under their --input-root.',
     positionals: [
       { name: 'input', description: 'a folder, a .csv/.jsonl manifest, or <adapter>:<path>[#split]' },
     ],
@@ -156,7 +171,8 @@ export const submitCommand = defineCommand({
       },
       json: {
         type: 'boolean',
-        description: 'print {batch, samples, added, existing} as one JSON line before the batch id',
+        description:
+          'print {batch, samples, added, existing, redone, …} as one JSON line before the batch id',
       },
     },
     examples: [
@@ -172,7 +188,10 @@ export const submitCommand = defineCommand({
       ...(flags.batch === undefined ? {} : { batch: flags.batch }),
     });
     if (flags.json) printJson(io, r);
-    else io.err(`${r.samples} samples, ${r.added} flows added, ${r.existing} already there\n`);
+    else
+      io.err(
+        `${r.samples} samples, ${r.added} flows added${r.redone > 0 ? ` (${r.redone} redoing failed samples)` : ''}, ${r.existing} already there\n`,
+      );
     io.out(`${r.batch}\n`);
     return 0;
   },
@@ -191,7 +210,7 @@ export const statusCommand = defineCommand({
     if (flags.json) printJson(io, s);
     else
       io.out(
-        `${s.batch}: ${s.done}/${s.samples} done, ${s.pending} pending · ok ${s.records.ok} · partial ${s.records.partial} · failed ${s.records.failed}\n`,
+        `${s.batch}: ${s.done}/${s.samples} done, ${s.pending} pending · ok ${s.records.ok} · partial ${s.records.partial} · failed ${s.records.failed}${s.submitted === undefined ? '' : ` · submit incomplete: ${s.submitted} of ${s.samples} samples in Redis (run the same submit again)`}\n`,
       );
     return 0;
   },
@@ -201,7 +220,7 @@ export const exportCommand = defineCommand({
   spec: {
     name: 'export',
     summary:
-      'Write every stored record of a batch once (JSONL, CSV or Parquet), in submission order. With --wait, first wait until every sample has its record. A complete export removes the results from Redis unless --keep.',
+      'Write every stored record of a batch once (JSONL, CSV or Parquet), in submission order. With --wait, first wait until every sample has its record, saying on stderr when no worker serves a queue the batch needs. A complete export removes the batch from Redis (said on stderr) unless --keep.',
     positionals: [{ name: 'batch', description: 'the batch id submit printed' }],
     flags: {
       ...queueFlags,
@@ -230,11 +249,65 @@ export const exportCommand = defineCommand({
       mode: flags.resume ? 'resume' : flags.force ? 'force' : 'new',
       wait: flags.wait,
       keep: flags.keep,
+      onNotice: (m) => io.err(`${m}\n`),
     });
+    if (r.removed)
+      io.err(`removed batch ${r.batch} from Redis (pass --keep to keep it there until its TTL)\n`);
+    else if (r.complete) io.err(`kept batch ${r.batch} in Redis (--keep): it expires with its TTL\n`);
     if (flags.json) printJson(io, r);
     else
       io.out(
         `${r.written} records -> ${resolve(flags.out)}${r.complete ? '' : ` (batch incomplete: ${r.status.done}/${r.status.samples})`}\n`,
+      );
+    return 0;
+  },
+});
+
+/** The codes `retry --code` accepts: the non-fatal ones, which records carry. */
+function parseCodes(list: readonly string[]): ErrorCode[] {
+  return list.map((c) => {
+    const code = c.trim().toUpperCase();
+    if (!(code in ERROR_CODES) || ERROR_CODES[code as ErrorCode].fatal)
+      throw new EmoflowError(
+        'CONFIG_INVALID',
+        `--code '${c}': not an error code records carry (see docs/errors.md)`,
+      );
+    return code as ErrorCode;
+  });
+}
+
+export const retryCommand = defineCommand({
+  spec: {
+    name: 'retry',
+    summary:
+      "Redo what failed in a batch for reasons that are not the input's: samples whose fuse job failed (stalled out, a store Redis refused) and samples whose record failed or is partial with EXTRACTION_FAILED get their flow added again; ok and input-error records stay.",
+    positionals: [{ name: 'batch', description: 'the batch id submit printed' }],
+    flags: {
+      ...queueFlags,
+      code: {
+        type: 'strings',
+        value: 'CODE',
+        description:
+          'also redo records with this error code (e.g. PATH_OUTSIDE_ROOT after starting workers with the right --input-root)',
+      },
+      json: {
+        type: 'boolean',
+        description: 'print {batch, checked, requeued, redone, existing, notRedoable} as one JSON line',
+      },
+    },
+    examples: ['emoflow retry b-3f9a…', 'emoflow retry b-3f9a… --code PATH_OUTSIDE_ROOT --json'],
+  },
+  async run({ flags, positionals }, io) {
+    const codes = parseCodes(flags.code);
+    const r = await retry(positionals[0]!, {
+      redis: flags.redis,
+      prefix: flags.prefix,
+      ...(codes.length === 0 ? {} : { codes: ['EXTRACTION_FAILED', ...codes] }),
+    });
+    if (flags.json) printJson(io, r);
+    else
+      io.out(
+        `${r.batch}: ${r.requeued} samples re-queued (${r.redone} had failed), ${r.existing} left as they are${r.notRedoable > 0 ? `, ${r.notRedoable} cannot be redone here (no plan: a producer of its own, or a submit cut off part-way: run it again)` : ''}\n`,
       );
     return 0;
   },

@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EmoflowError, type ErrorCode } from '../core/errors.js';
+import { EmoflowError, type EmoflowWarning, type ErrorCode } from '../core/errors.js';
 import type { Modality } from '../core/labels.js';
 import { modalityPath, type Sample } from '../core/sample.js';
 import type { ExtractorInput, ModalityExtractor } from '../features/modality-extractor.js';
-import { readInput, resolveInside } from '../io/paths.js';
+import { readInput, readInputCapped, resolveInside } from '../io/paths.js';
+import { writeFailed } from '../io/write-errors.js';
+import { DEFAULT_MAX_TEXT_BYTES, encodeTextCapped, utf8Prefix } from '../io/text.js';
 import { FeatureCache } from './feature-cache.js';
 
 export interface ModalityCounts {
@@ -33,6 +35,10 @@ export interface ExtractOptions {
   onProgress?: (done: number, total: number) => void;
   /** Receives each sample's vector of each modality that worked (sample index in `samples`). */
   onVector?: (sample: number, modality: Modality, vector: Float32Array) => void;
+  /** The most bytes of a text read (readModality). */
+  maxTextBytes?: number;
+  /** Warnings of reading (a text cut at the byte cap). */
+  onWarning?: (w: EmoflowWarning) => void;
 }
 
 export function sha256(bytes: Uint8Array): string {
@@ -52,6 +58,7 @@ export async function extractToCache(
   options: ExtractOptions = {},
 ): Promise<ExtractSummary> {
   const chunk = options.chunk ?? 256;
+  const readOptions = options.maxTextBytes === undefined ? {} : { maxTextBytes: options.maxTextBytes };
   const caches = new Map<Modality, { cache: FeatureCache; extractor: ModalityExtractor }>();
   for (const ex of extractors)
     caches.set(ex.modality, { cache: await FeatureCache.open(outDir, ex.spec), extractor: ex });
@@ -81,13 +88,14 @@ export async function extractToCache(
         const todo: { at: number; sha: string }[] = [];
         const fresh = new Map<string, ExtractorInput>(); // by content: duplicates are extracted once
         for (let i = 0; i < part.length; i++) {
-          const read = await readModality(part[i]!, m);
+          const read = await readModality(part[i]!, m, readOptions);
           if (read === undefined) continue;
           if (read.status === 'error') {
             refs[i]![m] = { status: 'error', error: read.error.toRecord() };
             countError(m, read.error.code);
             continue;
           }
+          for (const w of read.warnings) options.onWarning?.(w);
           const sha = sha256(read.input.bytes);
           if (cache.has(sha)) summary.modalities[m]!.cached++;
           else if (!fresh.has(sha)) fresh.set(sha, read.input);
@@ -97,11 +105,14 @@ export async function extractToCache(
         const results = await extractor.extract(work.map(([, input]) => input));
         for (let k = 0; k < work.length; k++) {
           const r = results[k]!;
-          await cache.put(
-            work[k]![0],
-            r.status === 'ok'
-              ? { status: 'ok', vector: r.vector, meta: r.meta }
-              : { status: 'error', error: r.error.toRecord() },
+          await writing(
+            cache.put(
+              work[k]![0],
+              r.status === 'ok'
+                ? { status: 'ok', vector: r.vector, meta: r.meta }
+                : { status: 'error', error: r.error.toRecord() },
+            ),
+            join(outDir, FeatureCache.folderName(cache.spec)),
           );
           summary.modalities[m]!.extracted++;
         }
@@ -126,7 +137,7 @@ export async function extractToCache(
           labels: s.labels,
           ...refs[i],
         };
-        await index.write(JSON.stringify(line) + '\n');
+        await writing(index.write(JSON.stringify(line) + '\n'), indexPath);
       }
       options.onProgress?.(Math.min(start + chunk, samples.length), samples.length);
     }
@@ -137,25 +148,81 @@ export async function extractToCache(
   return summary;
 }
 
-type ReadResult = { status: 'ok'; input: ExtractorInput } | { status: 'error'; error: EmoflowError };
+/**
+ * A write to the cache or the index; a failure (disk full) is OUTPUT_WRITE_FAILED. What the
+ * cache holds stays valid (a torn last entry is cut off when it is next opened), so running
+ * the command again extracts only what is missing.
+ */
+async function writing<T>(p: Promise<T>, path: string): Promise<T> {
+  try {
+    return await p;
+  } catch (e) {
+    throw writeFailed(
+      path,
+      e,
+      'the features cached so far stay',
+      'run the same command again: it extracts only what the cache lacks',
+    );
+  }
+}
 
-/** The bytes of one modality of a sample, or its input error; undefined when the sample lacks it. */
-export async function readModality(sample: Sample, m: Modality): Promise<ReadResult | undefined> {
+export type ReadResult =
+  | { status: 'ok'; input: ExtractorInput; warnings: EmoflowWarning[] }
+  | { status: 'error'; error: EmoflowError };
+
+export interface ReadOptions {
+  /** The most bytes of a text read (files and inline texts); default DEFAULT_MAX_TEXT_BYTES. */
+  maxTextBytes?: number;
+}
+
+/**
+ * The bytes of one modality of a sample, or its input error; undefined when the sample lacks it.
+ * A text is read up to `maxTextBytes` (cut at a character boundary, with a TEXT_TRUNCATED
+ * warning that says how much of how much was read); images and clips are read whole. Anything
+ * but a regular file is refused with INPUT_NOT_REGULAR without being opened.
+ */
+export async function readModality(
+  sample: Sample,
+  m: Modality,
+  options: ReadOptions = {},
+): Promise<ReadResult | undefined> {
+  const max = m === 'text' ? (options.maxTextBytes ?? DEFAULT_MAX_TEXT_BYTES) : Number.POSITIVE_INFINITY;
   const rel = modalityPath(sample, m);
   const inline = sample.bytes?.[m];
-  if (inline !== undefined) return { status: 'ok', input: { bytes: inline, path: `${sample.id} (${m})` } };
+  if (inline !== undefined) {
+    const shown = `${sample.id} (${m})`;
+    const bytes = m === 'text' ? utf8Prefix(inline, max) : inline;
+    return ok({ bytes, path: shown }, inline.length, max);
+  }
   if (m === 'text' && sample.text !== undefined) {
-    return {
-      status: 'ok',
-      input: { bytes: new Uint8Array(Buffer.from(sample.text, 'utf8')), path: `${sample.id} (text)` },
-    };
+    const shown = `${sample.id} (text)`;
+    const { bytes, size } = encodeTextCapped(sample.text, max);
+    return ok({ bytes, path: shown }, size, max);
   }
   if (rel === undefined) return undefined;
   try {
     const full = await resolveInside(sample.root, rel);
-    return { status: 'ok', input: { bytes: await readInput(full, rel), path: rel } };
+    if (m !== 'text') return ok({ bytes: await readInput(full, rel), path: rel }, 0, max);
+    // One byte past the cap tells that the text goes on, and where utf8Prefix must cut.
+    const read = await readInputCapped(full, rel, max + 1);
+    return ok({ bytes: utf8Prefix(read.bytes, max), path: rel }, read.size, max);
   } catch (e) {
     if (e instanceof EmoflowError) return { status: 'error', error: e };
     throw e;
   }
+}
+
+/** A read input, with TEXT_TRUNCATED when fewer bytes than the whole (`size`) were kept. */
+function ok(input: ExtractorInput, size: number, max: number): ReadResult {
+  const kept = input.bytes.length;
+  const warnings: EmoflowWarning[] =
+    kept < size
+      ? [
+          {
+            code: 'TEXT_TRUNCATED',
+            message: `${input.path}: the text is ${size} bytes; only its first ${kept} bytes were read (the text byte cap is ${max} bytes)`,
+          },
+        ]
+      : [];
+  return { status: 'ok', input, warnings };
 }

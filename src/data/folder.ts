@@ -2,6 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { extname, join, relative, sep } from 'node:path';
 import type { Modality } from '../core/labels.js';
 import type { Sample } from '../core/sample.js';
+import { decodeFileName, fsPath } from '../io/file-names.js';
 
 /** File extensions of each modality in a batch folder (DESIGN.md §3). */
 export const FOLDER_EXTENSIONS: Record<Modality, readonly string[]> = {
@@ -36,7 +37,10 @@ export interface FolderWalk {
  * `skipped` with a reason; hidden entries (a leading dot) are passed over. Only one folder's
  * listing is held at a time, so memory does not grow with the size of the tree. Symlinked
  * files are taken as inputs (reading them checks that they stay inside the root); symlinked
- * folders are not followed (no cycles, no leaving the root) and are named in `skipped`.
+ * folders are not followed (no cycles, no leaving the root) and are named in `skipped`. A FIFO,
+ * socket or device with an input's extension is a sample too, whose reading refuses it with
+ * INPUT_NOT_REGULAR (never opening it). Names that are not valid UTF-8 keep their bytes
+ * (file-names.ts), so that such a file is read like any other.
  */
 export function walkFolder(root: string, options: { maxSkippedNames?: number } = {}): FolderWalk {
   const skipped: SkippedFile[] = [];
@@ -47,21 +51,24 @@ export function walkFolder(root: string, options: { maxSkippedNames?: number } =
     if (skipped.length < max) skipped.push({ path, reason });
   };
   async function* walk(dir: string): AsyncGenerator<Sample> {
-    const entries = await readdir(dir, { withFileTypes: true });
+    const entries = (await readdir(fsPath(dir), { withFileTypes: true, encoding: 'buffer' })).map((e) => ({
+      entry: e,
+      name: decodeFileName(e.name),
+    }));
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const groups = new Map<string, Sample>();
     const subdirs: string[] = [];
-    for (const e of entries) {
-      const full = join(dir, e.name);
+    for (const { entry: e, name: entryName } of entries) {
+      const full = join(dir, entryName);
       const rel = relative(root, full).split(sep).join('/');
-      if (e.name.startsWith('.')) {
+      if (entryName.startsWith('.')) {
         counts.hidden++;
         continue;
       }
       let isDir = e.isDirectory();
       let isFile = e.isFile();
       if (e.isSymbolicLink()) {
-        const target = await stat(full).catch(() => undefined);
+        const target = await stat(fsPath(full)).catch(() => undefined);
         if (target?.isDirectory()) {
           skip(rel, 'symlinked folder (not followed)');
           continue;
@@ -74,11 +81,12 @@ export function walkFolder(root: string, options: { maxSkippedNames?: number } =
         subdirs.push(full);
         continue;
       }
-      if (!isFile) {
+      const ext = extname(entryName).toLowerCase();
+      // A FIFO, socket or device: an input only under an input's extension (refused when read).
+      if (!isFile && modalityOf(ext) === undefined) {
         skip(rel, 'not a regular file');
         continue;
       }
-      const ext = extname(e.name).toLowerCase();
       const m = modalityOf(ext);
       if (m === undefined) {
         skip(rel, ext === '' ? 'no extension' : `unknown extension ${ext}`);

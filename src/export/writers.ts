@@ -1,5 +1,5 @@
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, truncate } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, stat, truncate, type FileHandle } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { stringify } from 'csv-stringify/sync';
@@ -7,6 +7,7 @@ import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'h
 import { ParquetWriter, fileWriter } from 'hyparquet-writer';
 import { EmoflowError } from '../core/errors.js';
 import { parseCsv } from '../data/csv.js';
+import { writeFailed } from '../io/write-errors.js';
 import type { PredictionRecord } from '../pipeline/record.js';
 import { FLAT_COLUMNS, flatten, roundRecord, type FlatRow } from './flatten.js';
 
@@ -26,7 +27,11 @@ export function formatOf(path: string, flag?: string): Format {
   return 'jsonl';
 }
 
-/** Streams records into an output file; `close` completes it (Parquet is written then). */
+/**
+ * Streams records into an output file; `close` completes it (Parquet is written then). A write
+ * that fails (disk full) rejects with OUTPUT_WRITE_FAILED and leaves the file as it was before
+ * that write, every earlier record whole, so that `--resume` continues it.
+ */
 export interface RecordWriter {
   write(records: readonly PredictionRecord[]): Promise<void>;
   close(): Promise<void>;
@@ -53,6 +58,14 @@ export async function openOutput(path: string, format: Format, mode: OutputMode)
   const journal = `${path}.journal`;
   const exists = await fileExists(path);
   const journalExists = format === 'parquet' && (await fileExists(journal));
+  // A device, FIFO or folder is no output: --force would delete it, --resume read it forever.
+  for (const p of [path, journal]) {
+    const st = await stat(p).catch(() => undefined);
+    if (st !== undefined && !st.isFile())
+      throw new EmoflowError('CONFIG_INVALID', `--out ${path}: ${p} exists and is not a regular file`, {
+        path,
+      });
+  }
   if ((exists || journalExists) && mode === 'new') {
     throw new EmoflowError(
       'OUTPUT_EXISTS',
@@ -85,70 +98,132 @@ export async function openOutput(path: string, format: Format, mode: OutputMode)
       for (const id of format === 'jsonl' ? await jsonlIds(path) : await csvIds(path)) done.add(id);
     }
   }
-  if (format === 'jsonl') return { done, writer: new JsonlWriter(path) };
-  if (format === 'csv') return { done, writer: new CsvWriter(path, !(mode === 'resume' && exists)) };
-  return { done, writer: new ParquetRecordWriter(path, journal, mode === 'resume' && exists) };
+  if (format === 'jsonl') return { done, writer: new JsonlWriter(await Appender.open(path)) };
+  if (format === 'csv') {
+    // The header goes first into an empty file (a resumed run that had written nothing too).
+    const out = await Appender.open(path);
+    return { done, writer: new CsvWriter(out, out.empty) };
+  }
+  return {
+    done,
+    writer: new ParquetRecordWriter(path, await JsonlWriter.open(journal), mode === 'resume' && exists),
+  };
 }
 
 async function fileExists(path: string): Promise<boolean> {
   return (await stat(path).catch(() => undefined)) !== undefined;
 }
 
-/** Appends text to a file, honouring back-pressure. */
+/**
+ * Appends text to a file, one whole `append` at a time. A failed write (ENOSPC, EIO) cuts the
+ * file back to its size before that append, so that no half record is left, and every later
+ * append fails the same way: the run stops instead of waiting for the disk.
+ */
 class Appender {
-  private readonly stream: WriteStream;
-  private error: Error | undefined;
-  constructor(path: string) {
-    this.stream = createWriteStream(path, { flags: 'a' });
-    this.stream.on('error', (e) => (this.error = e));
+  private failed: EmoflowError | undefined;
+  private closed = false;
+
+  private constructor(
+    readonly path: string,
+    private readonly fh: FileHandle,
+    private size: number,
+  ) {}
+
+  static async open(path: string): Promise<Appender> {
+    let fh: FileHandle;
+    try {
+      fh = await open(path, 'a');
+    } catch (e) {
+      throw writeFailed(path, e, 'nothing was written');
+    }
+    return new Appender(path, fh, (await fh.stat()).size);
   }
-  async append(text: string): Promise<void> {
-    if (this.error !== undefined) throw this.error;
-    if (!this.stream.write(text)) await new Promise<void>((resolve) => this.stream.once('drain', resolve));
+
+  /** Nothing in the file yet. */
+  get empty(): boolean {
+    return this.size === 0;
   }
-  close(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.stream.end((e?: Error | null) => (e ? reject(e) : resolve()));
-    });
+
+  /** Appends `text`; on failure throws OUTPUT_WRITE_FAILED saying that `kept` stays. */
+  async append(text: string, kept: () => string): Promise<void> {
+    if (this.failed !== undefined) throw this.failed;
+    const buf = Buffer.from(text, 'utf8');
+    try {
+      // A write may take part of the buffer (the disk filling up); the next one then fails.
+      for (let at = 0; at < buf.length;) {
+        const { bytesWritten } = await this.fh.write(buf, at, buf.length - at);
+        if (bytesWritten <= 0) throw new Error('the file system accepted no bytes');
+        at += bytesWritten;
+      }
+    } catch (e) {
+      await this.fh.truncate(this.size).catch(() => undefined);
+      this.failed = writeFailed(this.path, e, kept());
+      throw this.failed;
+    }
+    this.size += buf.length;
+  }
+
+  async close(kept: () => string): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await this.fh.close();
+    } catch (e) {
+      throw writeFailed(this.path, e, kept());
+    }
+  }
+
+  /** Closes without throwing: the run is already stopping for another reason. */
+  async abort(): Promise<void> {
+    await this.close(() => '').catch(() => undefined);
   }
 }
 
+/** What a failed write leaves: the records of this run written before it, and those of earlier runs. */
+function keptText(path: string, written: number): () => string {
+  return () => `the ${written} records this run wrote before it stay in ${path}`;
+}
+
 class JsonlWriter implements RecordWriter {
-  private readonly out: Appender;
-  constructor(path: string) {
-    this.out = new Appender(path);
+  private written = 0;
+  constructor(private readonly out: Appender) {}
+  static async open(path: string): Promise<JsonlWriter> {
+    return new JsonlWriter(await Appender.open(path));
   }
-  write(records: readonly PredictionRecord[]): Promise<void> {
-    return this.out.append(records.map((r) => JSON.stringify(roundRecord(r)) + '\n').join(''));
+  async write(records: readonly PredictionRecord[]): Promise<void> {
+    const text = records.map((r) => JSON.stringify(roundRecord(r)) + '\n').join('');
+    await this.out.append(text, keptText(this.out.path, this.written));
+    this.written += records.length;
   }
   close(): Promise<void> {
-    return this.out.close();
+    return this.out.close(keptText(this.out.path, this.written));
   }
   abort(): Promise<void> {
-    return this.out.close();
+    return this.out.abort();
   }
 }
 
 const CSV_COLUMNS = FLAT_COLUMNS.map((c) => c.name);
 
 class CsvWriter implements RecordWriter {
-  private readonly out: Appender;
-  private header: boolean;
-  constructor(path: string, header: boolean) {
-    this.out = new Appender(path);
-    this.header = header;
-  }
-  write(records: readonly PredictionRecord[]): Promise<void> {
+  private written = 0;
+  constructor(
+    private readonly out: Appender,
+    private header: boolean,
+  ) {}
+  async write(records: readonly PredictionRecord[]): Promise<void> {
     const text = stringify(records.map(flatten), { header: this.header, columns: CSV_COLUMNS });
+    await this.out.append(text, keptText(this.out.path, this.written));
     this.header = false;
-    return this.out.append(text);
+    this.written += records.length;
   }
   async close(): Promise<void> {
-    if (this.header) await this.out.append(stringify([], { header: true, columns: CSV_COLUMNS }));
-    await this.out.close();
+    const kept = keptText(this.out.path, this.written);
+    if (this.header) await this.out.append(stringify([], { header: true, columns: CSV_COLUMNS }), kept);
+    await this.out.close(kept);
   }
   abort(): Promise<void> {
-    return this.out.close();
+    return this.out.abort();
   }
 }
 
@@ -156,23 +231,39 @@ class CsvWriter implements RecordWriter {
 const ROW_GROUP = 10_000;
 
 class ParquetRecordWriter implements RecordWriter {
-  private readonly journal: JsonlWriter;
+  private readonly journalPath: string;
   constructor(
     private readonly path: string,
-    private readonly journalPath: string,
+    private readonly journal: JsonlWriter,
     private readonly keepExisting: boolean,
   ) {
-    this.journal = new JsonlWriter(journalPath);
+    this.journalPath = `${path}.journal`;
   }
   write(records: readonly PredictionRecord[]): Promise<void> {
     return this.journal.write(records);
   }
   abort(): Promise<void> {
-    return this.journal.close();
+    return this.journal.abort();
   }
   async close(): Promise<void> {
     await this.journal.close();
     const tmp = `${this.path}.part`;
+    try {
+      await this.convert(tmp);
+    } catch (e) {
+      // The journal (and an earlier Parquet file) stay whole: --resume converts them again.
+      await rm(tmp, { force: true });
+      throw writeFailed(
+        tmp,
+        e,
+        `the records stay in ${this.journalPath}${this.keepExisting ? ` and ${this.path}` : ''}`,
+      );
+    }
+    await rm(this.journalPath, { force: true });
+  }
+
+  /** Writes the existing Parquet rows and the journal's records into `tmp`, then moves it into place. */
+  private async convert(tmp: string): Promise<void> {
     const writer = new ParquetWriter({ writer: fileWriter(tmp), schema: parquetSchema() });
     const flush = (rows: FlatRow[]) => {
       if (rows.length === 0) return;
@@ -204,7 +295,6 @@ class ParquetRecordWriter implements RecordWriter {
     flush(rows);
     writer.finish();
     await rename(tmp, this.path);
-    await rm(this.journalPath, { force: true });
   }
 }
 

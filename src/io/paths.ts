@@ -1,6 +1,8 @@
-import { readFile, realpath } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { open, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { EmoflowError } from '../core/errors.js';
+import { decodeFileName, fsPath } from './file-names.js';
 
 /**
  * Resolves `rel` against `root`, symlinks included, and checks that it stays inside the
@@ -18,7 +20,7 @@ export async function resolveInside(root: string, rel: string): Promise<string> 
   }
   let real: string;
   try {
-    real = await realpath(joined);
+    real = await realpathKeepingBytes(joined);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
@@ -52,24 +54,92 @@ function realRootOf(root: string): Promise<string> {
   const now = Date.now();
   const hit = roots.get(root);
   if (hit !== undefined && now - hit.at < ROOT_TTL_MS) return hit.real;
-  const real = realpath(root);
+  const real = realpathKeepingBytes(root);
   if (roots.size > 64) roots.clear();
   roots.set(root, { real, at: now });
   real.catch(() => roots.delete(root));
   return real;
 }
 
-/** Reads a whole input file; FILE_NOT_FOUND / FILE_UNREADABLE name it. */
-export async function readInput(path: string, shown: string = path): Promise<Uint8Array> {
+/** `realpath` of a path whose name may hold raw bytes (file-names.ts), decoded the same way. */
+async function realpathKeepingBytes(path: string): Promise<string> {
+  return decodeFileName(await realpath(fsPath(path), { encoding: 'buffer' }));
+}
+
+/** What a path names when it is not a regular file, in words; undefined for a regular file. */
+function specialKind(st: Stats): string | undefined {
+  if (st.isFile()) return undefined;
+  if (st.isDirectory()) return 'a folder';
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  return 'not a regular file';
+}
+
+function notRegular(shown: string, kind: string): EmoflowError {
+  return new EmoflowError(
+    'INPUT_NOT_REGULAR',
+    `${shown}: is ${kind}, not a regular file; it was not opened (name a file instead)`,
+    { path: shown },
+  );
+}
+
+function readError(e: unknown, shown: string): EmoflowError {
+  if (e instanceof EmoflowError) return e;
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' || code === 'ENOTDIR')
+    return new EmoflowError('FILE_NOT_FOUND', `${shown}: no such file`, { path: shown, cause: e });
+  return new EmoflowError('FILE_UNREADABLE', `${shown}: ${(e as Error).message}`, { path: shown, cause: e });
+}
+
+/** An input file's first bytes, and the file's whole size. */
+export interface InputBytes {
+  bytes: Uint8Array;
+  /** The file's size in bytes; larger than `bytes.length` when the read was capped. */
+  size: number;
+}
+
+/**
+ * Reads at most `maxBytes` of an input file. The path is `stat`ed first and anything but a
+ * regular file (a FIFO, socket, device or folder) is refused with INPUT_NOT_REGULAR without
+ * being opened: a FIFO would block the read forever. The file is then opened non-blocking and
+ * checked again, so that one swapped in between cannot block either. FILE_NOT_FOUND /
+ * FILE_UNREADABLE name it otherwise.
+ */
+export async function readInputCapped(
+  path: string,
+  shown: string = path,
+  maxBytes: number = Number.POSITIVE_INFINITY,
+): Promise<InputBytes> {
+  const p = fsPath(path);
   try {
-    const buf = await readFile(path);
-    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    const kind = specialKind(await stat(p));
+    if (kind !== undefined) throw notRegular(shown, kind);
+    const fh = await open(p, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const st = await fh.stat();
+      const again = specialKind(st);
+      if (again !== undefined) throw notRegular(shown, again);
+      const want = Math.min(st.size, maxBytes);
+      const buf = Buffer.allocUnsafeSlow(want); // its own memory, never the shared pool
+      let got = 0;
+      while (got < want) {
+        const { bytesRead } = await fh.read(buf, got, want - got, got);
+        if (bytesRead === 0) break; // the file shrank while it was read
+        got += bytesRead;
+      }
+      return { bytes: new Uint8Array(buf.buffer, buf.byteOffset, got), size: st.size };
+    } finally {
+      await fh.close();
+    }
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT')
-      throw new EmoflowError('FILE_NOT_FOUND', `${shown}: no such file`, { path: shown, cause: e });
-    throw new EmoflowError('FILE_UNREADABLE', `${shown}: ${(e as Error).message}`, { path: shown, cause: e });
+    throw readError(e, shown);
   }
+}
+
+/** Reads a whole input file (regular files only, as `readInputCapped`). */
+export async function readInput(path: string, shown: string = path): Promise<Uint8Array> {
+  return (await readInputCapped(path, shown)).bytes;
 }
 
 function isWithin(root: string, path: string): boolean {

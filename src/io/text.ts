@@ -38,6 +38,35 @@ export function firstInvalidUtf8(bytes: Uint8Array): number {
   return -1;
 }
 
+/**
+ * The most bytes of one text that are read, from a file or an inline text (1 MiB). A text model
+ * keeps a few hundred tokens, a few kilobytes of text; the cap bounds the memory and time one
+ * input can take (a whole 50 MB text decoded and normalised took gigabytes), far above any text
+ * a model can use.
+ */
+export const DEFAULT_MAX_TEXT_BYTES = 1024 * 1024;
+
+/** The longest prefix of `bytes` of at most `max` bytes that does not cut a UTF-8 character in two. */
+export function utf8Prefix(bytes: Uint8Array, max: number): Uint8Array {
+  if (bytes.length <= max) return bytes;
+  let end = Math.max(0, Math.floor(max));
+  // bytes[end] is the first byte left out: if it continues a character, cut before that character.
+  let k = end;
+  while (k > 0 && k > end - 4 && (bytes[k]! & 0xc0) === 0x80) k--;
+  if (k < end && bytes[k]! >= 0xc0) end = k;
+  return bytes.subarray(0, end);
+}
+
+/** An inline text as UTF-8, at most `max` bytes of it (whole characters), and its full size. */
+export function encodeTextCapped(text: string, max: number): { bytes: Uint8Array; size: number } {
+  const size = Buffer.byteLength(text, 'utf8');
+  if (size <= max) return { bytes: new Uint8Array(Buffer.from(text, 'utf8')), size };
+  const into = new Uint8Array(Math.max(0, Math.floor(max)));
+  // encodeInto writes whole characters only, and encodes no more of the text than fits.
+  const { written } = new globalThis.TextEncoder().encodeInto(text, into);
+  return { bytes: into.subarray(0, written), size };
+}
+
 /** Typographic quotes and primes folded to ASCII, so that tokenisers see one spelling. */
 const QUOTE_FOLDS: Record<string, string> = {
   '\u2018': "'", // left single quotation mark

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { EmoflowError } from '../core/errors.js';
 import { defaultModelsDir } from '../core/package-root.js';
 import { readManifest, type ModelEntry, type ModelFile, type ModelManifest } from './manifest.js';
@@ -28,19 +28,44 @@ export async function sha256File(path: string): Promise<string> {
     .digest('hex');
 }
 
+export interface ModelStoreOptions {
+  /**
+   * Models whose files another thread of this process has just checked (the extraction
+   * threads' parent): they are not hashed again.
+   */
+  verified?: readonly string[];
+}
+
 /**
  * The offline model store: `models/manifest.json` plus the files beside it. Every model
  * path handed to a session goes through `path()` / `folder()`, which check the file's
- * sha256 once per process and say which command fixes a missing or wrong file.
+ * sha256 once per process and say which command fixes a missing or wrong file. A native
+ * session never sees a file that failed the check: onnxruntime and transformers.js report a
+ * corrupt model badly, or not at all.
  */
 export class ModelStore {
   readonly dir: string;
   readonly manifest: ModelManifest;
   private readonly verified = new Map<string, Promise<void>>();
 
-  constructor(dir: string = defaultModelsDir()) {
+  constructor(dir: string = defaultModelsDir(), options: ModelStoreOptions = {}) {
     this.dir = dir;
     this.manifest = readManifest(dir);
+    for (const name of options.verified ?? []) this.verified.set(name, Promise.resolve());
+  }
+
+  /**
+   * Checks every file of the named models (MODEL_NOT_FOUND / MODEL_CHECKSUM with the command
+   * that fixes it); each model once per store.
+   */
+  async verify(names: readonly string[]): Promise<void> {
+    for (const name of names) await this.ensureVerified(this.entry(name));
+  }
+
+  /** The manifest's model whose folder is `dir` (a text model named by its path), if any. */
+  modelInFolder(dir: string): ModelEntry | undefined {
+    const want = resolve(dir);
+    return this.manifest.models.find((m) => m.folder !== undefined && resolve(this.dir, m.folder) === want);
   }
 
   entry(name: string): ModelEntry {

@@ -1,7 +1,7 @@
 import type { EmoflowWarning } from '../core/errors.js';
 import { MODALITIES, type Modality } from '../core/labels.js';
 import { modalityPath, type Sample } from '../core/sample.js';
-import { readModality } from '../data/extract-features.js';
+import { readModality, type ReadOptions } from '../data/extract-features.js';
 import type { ExtractorInput, ModalityExtractor } from '../features/modality-extractor.js';
 import type { PredictionRecord, RecordError } from './record.js';
 
@@ -44,6 +44,34 @@ export function inputsOf(sample: Sample): PredictionRecord['inputs'] {
   return inputs;
 }
 
+/** A sample's features before anything is read: its ids and inputs, no modality yet. */
+function emptyFeatures(s: Sample): SampleFeatures {
+  return {
+    id: s.id,
+    inputs: inputsOf(s),
+    modalities: {},
+    warnings: [],
+    ...(s.group === undefined || s.group === '' ? {} : { group: s.group }),
+    ...(s.order === undefined ? {} : { order: s.order }),
+    ...(s.speaker === undefined || s.speaker === '' ? {} : { speaker: s.speaker }),
+  };
+}
+
+/**
+ * The features of a sample whose extraction failed as a whole (it crashed its worker thread):
+ * each of `modalities` the sample has gets `error`, so that its record says what happened.
+ */
+export function failedFeatures(
+  sample: Sample,
+  modalities: readonly Modality[],
+  error: RecordError,
+): SampleFeatures {
+  const f = emptyFeatures(sample);
+  for (const m of presentModalities(sample))
+    if (modalities.includes(m)) f.modalities[m] = { status: 'error', error };
+  return f;
+}
+
 /** A micro-batch whose files have been read: per modality, the inputs and where they go. */
 export interface ReadBatch {
   features: SampleFeatures[];
@@ -59,16 +87,9 @@ export interface ReadBatch {
 export async function readSamples(
   samples: readonly Sample[],
   modalities: readonly Modality[],
+  options: ReadOptions = {},
 ): Promise<ReadBatch> {
-  const features: SampleFeatures[] = samples.map((s) => ({
-    id: s.id,
-    inputs: inputsOf(s),
-    modalities: {},
-    warnings: [],
-    ...(s.group === undefined || s.group === '' ? {} : { group: s.group }),
-    ...(s.order === undefined ? {} : { order: s.order }),
-    ...(s.speaker === undefined || s.speaker === '' ? {} : { speaker: s.speaker }),
-  }));
+  const features = samples.map(emptyFeatures);
   samples.forEach((s, i) => {
     for (const m of presentModalities(s)) {
       if (!modalities.includes(m))
@@ -80,7 +101,7 @@ export async function readSamples(
   });
   const inputs: ReadBatch['inputs'] = {};
   for (const m of modalities) {
-    const reads = await Promise.all(samples.map((s) => readModality(s, m)));
+    const reads = await Promise.all(samples.map((s) => readModality(s, m, options)));
     const slot = { at: [] as number[], inputs: [] as ExtractorInput[] };
     reads.forEach((read, i) => {
       if (read === undefined) return;
@@ -89,6 +110,7 @@ export async function readSamples(
       else {
         slot.at.push(i);
         slot.inputs.push(read.input);
+        features[i]!.warnings.push(...read.warnings);
       }
     });
     if (slot.inputs.length > 0) inputs[m] = slot;
@@ -129,11 +151,13 @@ export async function extractRead(
 export async function extractSamples(
   samples: readonly Sample[],
   extractors: readonly ModalityExtractor[],
+  options: ReadOptions = {},
 ): Promise<SampleFeatures[]> {
   return extractRead(
     await readSamples(
       samples,
       extractors.map((e) => e.modality),
+      options,
     ),
     extractors,
   );

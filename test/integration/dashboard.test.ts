@@ -15,8 +15,8 @@ import {
 } from '../../src/runtime/queue/dashboard.js';
 import { JOB_STATES } from '../../src/runtime/queue/metrics.js';
 import { repoRoot } from '../support/paths.js';
+import { REDIS_URL } from '../support/queue.js';
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
 const connection = redisOptions(REDIS_URL);
 
 let redis: Redis;

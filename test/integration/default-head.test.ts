@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadHead } from '../../src/head/artifact.js';
 import { emoflow } from '../support/cli.js';
-import { repoRoot, shared } from '../support/paths.js';
+import { repoRoot, sharedNeed } from '../support/paths.js';
+
+const FER2013 = sharedNeed('data/face/fer2013/train');
+const EMODB = sharedNeed('data/speech/emodb');
 import { checkWithPythonOnnx, skipPythonReference } from '../support/python-onnx.js';
 
 const cache = mkdtempSync(join(tmpdir(), 'emoflow-default-head-'));
@@ -42,52 +45,58 @@ describe('the shipped default head', () => {
     if (!skipPythonReference) expect((await checkWithPythonOnnx(head.onnx)).ok).toBe(true);
   });
 
-  it('evaluates raw face images end to end (extract through the cache, then the head)', async () => {
-    const out = join(cache, 'fer2013.json');
-    const r = await emoflow([
-      'eval',
-      '--head',
-      HEAD,
-      '--data',
-      `fer2013:${shared('data/face/fer2013/train')}`,
-      '--cache',
-      cache,
-      '--json',
-      out,
-      '--no-progress',
-    ]);
-    expect(r.code, r.stderr).toBe(0);
-    const ev = JSON.parse(readFileSync(out, 'utf8')) as EvalJson & { prior: { choice: string } };
-    expect(ev.samples).toBe(1050);
-    // FER2013 is not among the head's training corpora: the head's default prior.
-    expect(ev.prior.choice).toBe('uniform');
-    expect(ev.tasks.emotion.confusion.flat().reduce((a, b) => a + b, 0)).toBe(1050);
-    // Far above the 1/7 of chance (these FER2013 training faces are the CNN's own training data).
-    expect(ev.tasks.emotion.accuracy).toBeGreaterThan(0.4);
-  });
+  it.skipIf(FER2013.missing)(
+    `evaluates raw face images end to end (extract through the cache, then the head) ${FER2013.tag}`,
+    async () => {
+      const out = join(cache, 'fer2013.json');
+      const r = await emoflow([
+        'eval',
+        '--head',
+        HEAD,
+        '--data',
+        `fer2013:${FER2013.path}`,
+        '--cache',
+        cache,
+        '--json',
+        out,
+        '--no-progress',
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      const ev = JSON.parse(readFileSync(out, 'utf8')) as EvalJson & { prior: { choice: string } };
+      expect(ev.samples).toBe(1050);
+      // FER2013 is not among the head's training corpora: the head's default prior.
+      expect(ev.prior.choice).toBe('uniform');
+      expect(ev.tasks.emotion.confusion.flat().reduce((a, b) => a + b, 0)).toBe(1050);
+      // Far above the 1/7 of chance (these FER2013 training faces are the CNN's own training data).
+      expect(ev.tasks.emotion.accuracy).toBeGreaterThan(0.4);
+    },
+  );
 
-  it("evaluates raw speech end to end (EmoDB, boredom left out) under EmoDB's own prior", async () => {
-    const r = await emoflow([
-      'eval',
-      '--head',
-      HEAD,
-      '--data',
-      `emodb:${shared('data/speech/emodb')}`,
-      '--cache',
-      cache,
-      '--no-progress',
-    ]);
-    expect(r.code, r.stderr).toBe(0);
-    const ev = r.json<EvalJson & { prior: { choice: string; shares: number[] } }>();
-    expect(ev.samples).toBe(535);
-    // EmoDB is one of the head's training corpora: a spec naming it gets its class shares.
-    expect(ev.prior.choice).toBe('corpus:emodb');
-    const head = await loadHead(HEAD);
-    const shares = head.json.priors!['emotion']!.corpora['emodb']!;
-    ev.prior.shares.forEach((v, k) => expect(v).toBeCloseTo(shares[k]!, 3));
-    expect(ev.tasks.emotion.confusion.flat().reduce((a, b) => a + b, 0)).toBe(535 - 81);
-    expect(ev.tasks.emotion.uar).toBeGreaterThan(0);
-  });
+  it.skipIf(EMODB.missing)(
+    `evaluates raw speech end to end (EmoDB, boredom left out) under EmoDB's own prior ${EMODB.tag}`,
+    async () => {
+      const r = await emoflow([
+        'eval',
+        '--head',
+        HEAD,
+        '--data',
+        `emodb:${EMODB.path}`,
+        '--cache',
+        cache,
+        '--no-progress',
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      const ev = r.json<EvalJson & { prior: { choice: string; shares: number[] } }>();
+      expect(ev.samples).toBe(535);
+      // EmoDB is one of the head's training corpora: a spec naming it gets its class shares.
+      expect(ev.prior.choice).toBe('corpus:emodb');
+      const head = await loadHead(HEAD);
+      const shares = head.json.priors!['emotion']!.corpora['emodb']!;
+      ev.prior.shares.forEach((v, k) => expect(v).toBeCloseTo(shares[k]!, 3));
+      expect(ev.tasks.emotion.confusion.flat().reduce((a, b) => a + b, 0)).toBe(535 - 81);
+      expect(ev.tasks.emotion.uar).toBeGreaterThan(0);
+    },
+  );
 });
 
 describe('the default head under a stated prior (--prior)', () => {

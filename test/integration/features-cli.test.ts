@@ -1,31 +1,36 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FeatureCache } from '../../src/data/feature-cache.js';
 import { emoflow } from '../support/cli.js';
-import { shared } from '../support/paths.js';
+import { repoRoot } from '../support/paths.js';
 
 const work = mkdtempSync(join(tmpdir(), 'emoflow-features-'));
 const data = join(work, 'data');
 const out = join(work, 'cache');
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-const FER = shared('data/face/ferplus/FER2013Valid');
-const RAVDESS = shared('data/speech/ravdess/Actor_01');
-const EMODB = shared('data/speech/emodb');
+/** The repository's example files (examples/README.md): a face, a photo, espeak-ng speech. */
+const EXAMPLES = join(repoRoot, 'examples');
 
-beforeAll(() => {
+beforeAll(async () => {
   mkdirSync(join(data, 'img'), { recursive: true });
   mkdirSync(join(data, 'wav'), { recursive: true });
-  copyFileSync(join(FER, 'fer0028638.png'), join(data, 'img', 'a.png'));
-  copyFileSync(join(FER, 'fer0028639.png'), join(data, 'img', 'b.png'));
-  copyFileSync(join(FER, 'fer0028638.png'), join(data, 'img', 'a-copy.png')); // same bytes: extracted once
-  const png = readFileSync(join(FER, 'fer0028640.png'));
+  copyFileSync(join(EXAMPLES, 'photos', 'astronaut-face.png'), join(data, 'img', 'a.png'));
+  await sharp(join(EXAMPLES, 'mixed', 'launch.jpg'))
+    .png()
+    .toFile(join(data, 'img', 'b.png'));
+  copyFileSync(join(EXAMPLES, 'photos', 'astronaut-face.png'), join(data, 'img', 'a-copy.png')); // same bytes: extracted once
+  const png = await sharp(join(EXAMPLES, 'photos', 'astronaut.jpg'))
+    .resize(64, 64)
+    .png()
+    .toBuffer();
   writeFileSync(join(data, 'img', 'cut.png'), png.subarray(0, png.length >> 1));
-  copyFileSync(join(RAVDESS, '03-01-05-02-01-01-01.wav'), join(data, 'wav', 'angry.wav'));
-  copyFileSync(join(RAVDESS, '03-01-03-01-01-01-01.wav'), join(data, 'wav', 'happy.wav'));
-  copyFileSync(join(EMODB, '03a01Wa.wav'), join(data, 'wav', 'emodb.wav'));
+  copyFileSync(join(EXAMPLES, 'calls', '0003.wav'), join(data, 'wav', 'angry.wav')); // 44.1 kHz stereo
+  copyFileSync(join(EXAMPLES, 'calls', '0001.wav'), join(data, 'wav', 'happy.wav'));
+  copyFileSync(join(EXAMPLES, 'calls', '0002.wav'), join(data, 'wav', 'emodb.wav'));
   writeFileSync(join(work, 'outside.wav'), 'RIFF');
   writeFileSync(join(data, 'latin1.txt'), Buffer.from([0x63, 0x61, 0x66, 0xe9]));
   const rows = [
@@ -48,7 +53,7 @@ interface Summary {
   device: string;
 }
 
-describe('emoflow features (manifest adapter, real corpus files)', () => {
+describe("emoflow features (manifest adapter, the repository's example files)", () => {
   it('extracts every modality into the cache, records input errors, and falls back from cuda once', async () => {
     const r = await emoflow([
       'features',

@@ -8,6 +8,7 @@ import { makeE2eBatch } from '../../src/bench/e2e-bench.js';
 import type { PredictionRecord } from '../../src/pipeline/record.js';
 import { predictionRecordSchema } from '../../src/pipeline/record.js';
 import { exportBatch, status } from '../../src/runtime/queue/api.js';
+import { redisOptions } from '../../src/runtime/queue/connection.js';
 import { fuseJobSchema, modalityJobSchema } from '../../src/runtime/queue/schemas.js';
 import { emoflow } from '../support/cli.js';
 import { makeOddFolder } from '../support/odd-inputs.js';
@@ -88,7 +89,9 @@ function view(r: PredictionRecord) {
 describe('queue runtime on a real Redis', () => {
   it('submitting the same folder twice yields one batch and no duplicate records; labels match embedded', async () => {
     const prefix = `{${uniquePrefix('dup')}}`; // hash-tagged, as for Redis Cluster
-    const worker = await startWorker(['--redis', REDIS_URL, '--prefix', prefix, '--concurrency', '1']);
+    const worker = await startWorker([
+      ...['--redis', REDIS_URL, '--prefix', prefix, '--concurrency', '1', '--input-root', 'examples'],
+    ]);
     try {
       const first = await emoflow(['submit', 'examples', '--redis', REDIS_URL, '--prefix', prefix, '--json']);
       const second = await emoflow([
@@ -139,7 +142,9 @@ describe('queue runtime on a real Redis', () => {
   it('gives the odd-inputs folder the same records through the queue as embedded (ingest --redis)', async () => {
     const prefix = uniquePrefix('odd');
     const odd = await makeOddFolder(join(dir, 'oddq'));
-    const worker = await startWorker(['--redis', REDIS_URL, '--prefix', prefix, '--concurrency', '1']);
+    const worker = await startWorker([
+      ...['--redis', REDIS_URL, '--prefix', prefix, '--concurrency', '1', '--input-root', odd.root],
+    ]);
     try {
       const out = join(dir, 'odd-queue.jsonl');
       const run = await emoflow([
@@ -179,7 +184,7 @@ describe('queue runtime on a real Redis', () => {
       '--queues',
       'text,image,fuse',
     ]);
-    const producer = new FlowProducer({ connection: { host: '127.0.0.1', port: 6379 }, prefix });
+    const producer = new FlowProducer({ connection: redisOptions(REDIS_URL), prefix });
     try {
       const batch = 'my-service-batch-1';
       const image = await readFile(join('examples', 'photos', 'astronaut-face.png'));
@@ -239,7 +244,10 @@ describe('SIGTERM drains a worker', () => {
   it('finishes its active jobs, leaves none active, exits 0; a new worker completes the batch once', async () => {
     const root = await makeE2eBatch(join(dir, 'drain'), 12); // 84 samples
     const prefix = uniquePrefix('drain');
-    const args = ['--redis', REDIS_URL, '--prefix', prefix, '--concurrency', '1', '--batch', '4'];
+    const args = [
+      ...['--redis', REDIS_URL, '--prefix', prefix, '--concurrency', '1', '--batch', '4'],
+      ...['--input-root', root],
+    ];
     const redis = new Redis(REDIS_URL);
     let worker = await startWorker(args);
     try {
@@ -285,6 +293,8 @@ describe('a 300-sample mixed batch survives a SIGKILLed worker and a Redis resta
       '3000',
       '--batch',
       '8',
+      '--input-root',
+      root,
     ];
     const workers: WorkerProcess[] = [];
     const redis = new Redis(server.url, { maxRetriesPerRequest: null });

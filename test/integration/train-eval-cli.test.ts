@@ -3,12 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { emoflow } from '../support/cli.js';
-import { shared } from '../support/paths.js';
+import { sharedNeed } from '../support/paths.js';
 
 const work = mkdtempSync(join(tmpdir(), 'emoflow-train-cli-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-const TRAIN = `mosi:${shared('data/multimodal/mosi/train.jsonl.gz')}`;
-const VALID = `mosi:${shared('data/multimodal/mosi/valid.jsonl.gz')}`;
+const MOSI = sharedNeed('data/multimodal/mosi');
+const TRAIN = `mosi:${join(MOSI.path, 'train.jsonl.gz')}`;
+const VALID = `mosi:${join(MOSI.path, 'valid.jsonl.gz')}`;
 
 interface EvalJson {
   samples: number;
@@ -21,7 +22,7 @@ interface EvalJson {
 describe('emoflow train and eval on MOSI with the default config', () => {
   const head = join(work, 'mosi');
 
-  it('trains, calibrates and writes the head folder', async () => {
+  it.skipIf(MOSI.missing)(`trains, calibrates and writes the head folder ${MOSI.tag}`, async () => {
     const r = await emoflow([
       'train',
       '--data',
@@ -46,7 +47,7 @@ describe('emoflow train and eval on MOSI with the default config', () => {
     expect(json.training.dev.samples).toBe(110);
   });
 
-  it('evaluates it: JSON file, stdout line and HTML report', async () => {
+  it.skipIf(MOSI.missing)(`evaluates it: JSON file, stdout line and HTML report ${MOSI.tag}`, async () => {
     const jsonPath = join(work, 'eval.json');
     const report = join(work, 'report.html');
     const r = await emoflow([

@@ -12,7 +12,10 @@ import type { FeatureSpec } from '../../features/feature-spec.js';
 import type { ModalityExtractor } from '../../features/modality-extractor.js';
 import { ModelStore } from '../../models/model-store.js';
 import { SessionFactory, type Device } from '../../models/session-factory.js';
-import { extractSamples, type SampleFeatures } from '../../pipeline/extract.js';
+import type { ReadOptions } from '../../data/extract-features.js';
+import { VAD_MODEL } from '../../features/audio/audio-extractor.js';
+import { extractSamples, failedFeatures, type SampleFeatures } from '../../pipeline/extract.js';
+import type { RecordError } from '../../pipeline/record.js';
 import type { HeadRunner } from '../../pipeline/head-runner.js';
 import type { ExtractWorkerInit, FromWorker } from './protocol.js';
 
@@ -28,14 +31,58 @@ export interface Extraction {
 export interface ExtractionOptions extends ExtractWorkerInit {
   /** Worker threads; 0 extracts on the calling thread. */
   workers: number;
+  /** The V8 heap of each thread, in MB (DEFAULT_THREAD_HEAP_MB when absent). */
+  threadHeapMb?: number;
   /** Every thread's warnings (each thread reports its own DEVICE_FALLBACK: see oncePerRun). */
   onWarning: (w: EmoflowWarning) => void;
 }
 
+/**
+ * The V8 heap an extraction thread may use. Extracting a micro-batch of 32 takes well under
+ * 100 MB; a thread that needs more is fed something pathological, and it is stopped at this
+ * limit (its sample gets EXTRACTION_FAILED) instead of taking the machine's memory.
+ */
+export const DEFAULT_THREAD_HEAP_MB = 512;
+
+/**
+ * Starts the extraction. The model files it needs are checked (sha256) here, once, before any
+ * thread or native session sees them: MODEL_NOT_FOUND / MODEL_CHECKSUM name the file and the
+ * command that fixes it, whatever the number of threads.
+ */
 export async function startExtraction(options: ExtractionOptions): Promise<Extraction> {
-  const { workers, onWarning: warn, ...init } = options;
+  const { workers, onWarning: warn, threadHeapMb, ...rest } = options;
+  const init: ExtractWorkerInit = { ...rest, verifiedModels: await verifyModels(rest) };
   if (workers <= 0) return InProcessExtraction.start(init, warn);
-  return WorkerExtraction.start(workers, init, warn);
+  return WorkerExtraction.start(workers, init, threadHeapMb ?? DEFAULT_THREAD_HEAP_MB, warn);
+}
+
+/** The store's models that the extractors of `init` load. */
+export function modelsOf(init: ExtractWorkerInit, store: ModelStore): string[] {
+  const names: string[] = [];
+  if (init.modalities.includes('text')) {
+    // A text model named by its folder is checked when it is one of the store's.
+    const named = init.textModel === undefined ? undefined : store.modelInFolder(init.textModel);
+    if (init.textModel === undefined) names.push(TEXT_MODEL);
+    else if (named !== undefined) names.push(named.name);
+  }
+  if (init.modalities.includes('image')) names.push(...IMAGE_MODELS);
+  if (init.modalities.includes('audio') && init.vad) names.push(VAD_MODEL);
+  return names;
+}
+
+/** Checks the models of `init` on this thread; returns their names, for the threads to trust. */
+async function verifyModels(init: ExtractWorkerInit): Promise<string[]> {
+  const store = openStore(init);
+  const names = modelsOf(init, store);
+  await store.verify(names);
+  return names;
+}
+
+function openStore(init: ExtractWorkerInit): ModelStore {
+  const options = { verified: init.verifiedModels ?? [] };
+  return init.modelsDir === undefined
+    ? new ModelStore(undefined, options)
+    : new ModelStore(init.modelsDir, options);
 }
 
 /** What `startHeadExtraction` needs besides the head (the runtimes' own options, passed through). */
@@ -46,6 +93,10 @@ export interface HeadExtractionOptions {
   batch: number;
   modelsDir?: string | undefined;
   textModel?: string | undefined;
+  /** The most bytes of a text read (DEFAULT_MAX_TEXT_BYTES when absent). */
+  maxTextBytes?: number | undefined;
+  /** The V8 heap of each extraction thread, in MB (DEFAULT_THREAD_HEAP_MB when absent). */
+  threadHeapMb?: number | undefined;
   onWarning: (w: EmoflowWarning) => void;
 }
 
@@ -69,6 +120,8 @@ export async function startHeadExtraction(
     batch: options.batch,
     ...(options.modelsDir === undefined ? {} : { modelsDir: options.modelsDir }),
     ...(options.textModel === undefined ? {} : { textModel: options.textModel }),
+    ...(options.maxTextBytes === undefined ? {} : { maxTextBytes: options.maxTextBytes }),
+    ...(options.threadHeapMb === undefined ? {} : { threadHeapMb: options.threadHeapMb }),
   });
   try {
     head.checkExtractors(extraction.specs);
@@ -90,17 +143,25 @@ export async function loadExtractors(
     interOpThreads: 1,
     onWarning: warn,
   });
-  const store = init.modelsDir === undefined ? new ModelStore() : new ModelStore(init.modelsDir);
-  const extractors = await buildExtractors({
-    factory,
-    store,
-    modalities: init.modalities,
-    vad: init.vad,
-    batch: init.batch,
-    ...(init.textModel === undefined ? {} : { textModel: init.textModel }),
-  });
-  return { factory, extractors };
+  try {
+    const extractors = await buildExtractors({
+      factory,
+      store: openStore(init),
+      modalities: init.modalities,
+      vad: init.vad,
+      batch: init.batch,
+      ...(init.textModel === undefined ? {} : { textModel: init.textModel }),
+    });
+    return { factory, extractors };
+  } catch (e) {
+    await factory.release();
+    throw e;
+  }
 }
+
+/** The store's default text model, and the two image models (face detector, expression CNN). */
+const TEXT_MODEL = 'universal-sentence-encoder-lite';
+const IMAGE_MODELS = ['ultraface_rfb320', 'fer_mini_xception_emb'] as const;
 
 /** DEVICE_FALLBACK is one warning per run, however many threads and factories noticed it. */
 export function oncePerRun(warn: (w: EmoflowWarning) => void): (w: EmoflowWarning) => void {
@@ -114,10 +175,24 @@ export function oncePerRun(warn: (w: EmoflowWarning) => void): (w: EmoflowWarnin
   };
 }
 
+/** Reads options of an extraction, from its init. */
+function readOptionsOf(init: ExtractWorkerInit): ReadOptions {
+  return init.maxTextBytes === undefined ? {} : { maxTextBytes: init.maxTextBytes };
+}
+
+/** EXTRACTION_FAILED for one sample whose extraction failed as a whole, with why. */
+function extractionFailed(sample: Sample, why: string): RecordError {
+  return {
+    code: 'EXTRACTION_FAILED',
+    message: `${sample.id}: ${why}; the other samples of its micro-batch were extracted again without it`,
+  };
+}
+
 class InProcessExtraction implements Extraction {
   private constructor(
     private readonly factory: SessionFactory,
     private readonly extractors: ModalityExtractor[],
+    private readonly init: ExtractWorkerInit,
   ) {}
 
   static async start(
@@ -125,7 +200,7 @@ class InProcessExtraction implements Extraction {
     warn: (w: EmoflowWarning) => void,
   ): Promise<InProcessExtraction> {
     const { factory, extractors } = await loadExtractors(init, warn);
-    return new InProcessExtraction(factory, extractors);
+    return new InProcessExtraction(factory, extractors, init);
   }
 
   get specs() {
@@ -136,18 +211,25 @@ class InProcessExtraction implements Extraction {
     return this.factory.effectiveDevice;
   }
 
-  extract(samples: Sample[]): Promise<SampleFeatures[]> {
-    return extractSamples(samples, this.extractors);
+  /** As the thread pool: a batch that throws is extracted again one sample at a time. */
+  async extract(samples: Sample[]): Promise<SampleFeatures[]> {
+    try {
+      return await extractSamples(samples, this.extractors, readOptionsOf(this.init));
+    } catch (e) {
+      if (e instanceof EmoflowError && e.fatal) throw e;
+      if (samples.length === 1) {
+        const why = `its extraction failed (${firstLine(e)})`;
+        return [failedFeatures(samples[0]!, this.init.modalities, extractionFailed(samples[0]!, why))];
+      }
+      const out: SampleFeatures[] = [];
+      for (const s of samples) out.push(...(await this.extract([s])));
+      return out;
+    }
   }
 
   close(): Promise<void> {
     return this.factory.release();
   }
-}
-
-interface Pending {
-  resolve: (f: SampleFeatures[]) => void;
-  reject: (e: unknown) => void;
 }
 
 /** The compiled worker entry: dist/ when running from the TypeScript sources (tests). */
@@ -159,111 +241,240 @@ export function workerEntry(): string {
   throw new EmoflowError('CONFIG_INVALID', `the extraction worker ${built} is missing: run 'npm run build'`);
 }
 
-/** A fixed pool of extraction threads; each call goes to the thread with the least work queued. */
+/** A micro-batch sent to a thread. */
+interface Job {
+  id: number;
+  samples: Sample[];
+  resolve: (f: SampleFeatures[]) => void;
+  reject: (e: unknown) => void;
+}
+
+/** One extraction thread and the jobs it was sent, oldest (the one it works on) first. */
+interface Slot {
+  worker: Worker;
+  jobs: Job[];
+  ready: boolean;
+  /** Why the thread died, from its `error` event (the `exit` that follows has only a code). */
+  death?: string;
+}
+
+/** How long a closing thread may take to finish its batch before it is terminated. */
+const CLOSE_GRACE_MS = 30_000;
+
+/**
+ * A fixed pool of extraction threads; each call goes to the thread with the least work queued.
+ * A thread that dies (its heap limit reached, a crash) or whose batch throws does not fail the
+ * run: it is replaced by a fresh thread, the batch it was working on is extracted again one
+ * sample at a time, and a sample that fails alone gets an EXTRACTION_FAILED record; batches
+ * queued behind it are sent again as they were. Only fatal errors (a model that cannot be
+ * loaded) reject every call.
+ */
 class WorkerExtraction implements Extraction {
-  private readonly load: number[];
-  private readonly pending = new Map<number, Pending>();
+  private readonly slots: Slot[] = [];
   private nextId = 0;
   private failure: Error | undefined;
   private closing = false;
 
   private constructor(
-    private readonly threads: Worker[],
+    private readonly entry: string,
+    private readonly init: ExtractWorkerInit,
+    private readonly heapMb: number,
+    private readonly warn: (w: EmoflowWarning) => void,
     readonly specs: { modality: Modality; spec: FeatureSpec }[],
     readonly device: Device,
-    private readonly warn: (w: EmoflowWarning) => void,
-  ) {
-    this.load = threads.map(() => 0);
-    threads.forEach((w, i) => {
-      w.on('message', (msg: FromWorker) => this.onMessage(i, msg));
-      w.on('error', (e) => this.fail(e));
-      w.on('exit', (code) => {
-        if (!this.closing) this.fail(new Error(`extraction worker ${i} exited with code ${code}`));
-      });
-    });
-  }
+  ) {}
 
   static async start(
     n: number,
     init: ExtractWorkerInit,
+    heapMb: number,
     warn: (w: EmoflowWarning) => void,
   ): Promise<WorkerExtraction> {
     const entry = workerEntry();
-    const threads: Worker[] = [];
-    const ready: Promise<Extract<FromWorker, { type: 'ready' }>>[] = [];
-    for (let i = 0; i < n; i++) {
-      const w = new Worker(entry, { workerData: init });
-      threads.push(w);
-      ready.push(
-        new Promise((resolve, reject) => {
-          const onMessage = (msg: FromWorker) => {
-            if (msg.type === 'warning') warn(msg.warning);
-            else if (msg.type === 'fatal') reject(toError(msg.error));
-            else if (msg.type === 'ready') {
-              w.off('message', onMessage);
-              resolve(msg);
-            }
-          };
-          w.on('message', onMessage);
-          w.once('error', reject);
-        }),
-      );
+    const workers = Array.from({ length: n }, () => spawn(entry, init, heapMb));
+    const ready = await Promise.allSettled(workers.map((w) => readyOf(w, warn)));
+    const failed = ready.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) {
+      // Every thread has finished loading by now (ready or failed): stopping them cannot cut a
+      // native session creation short.
+      await Promise.all(workers.map((w) => stopThread(w)));
+      const fatal = ready
+        .filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+        .map((r) => r.reason as unknown)
+        .find((e) => e instanceof EmoflowError);
+      throw fatal ?? failed.reason;
     }
-    let first: Extract<FromWorker, { type: 'ready' }>;
-    try {
-      [first] = (await Promise.all(ready)) as [Extract<FromWorker, { type: 'ready' }>];
-    } catch (e) {
-      await Promise.all(threads.map((t) => t.terminate()));
-      throw e;
-    }
-    return new WorkerExtraction(threads, first.specs, first.device, warn);
+    const first = (ready[0] as PromiseFulfilledResult<ReadyMessage>).value;
+    const pool = new WorkerExtraction(entry, init, heapMb, warn, first.specs, first.device);
+    for (const w of workers) pool.attach(w, true);
+    return pool;
   }
 
-  private onMessage(i: number, msg: FromWorker): void {
+  /** Takes `worker` into the pool (a started one, or a fresh replacement still loading). */
+  private attach(worker: Worker, ready: boolean): Slot {
+    const slot: Slot = { worker, jobs: [], ready };
+    this.slots.push(slot);
+    worker.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
+    worker.on('error', (e) => (slot.death ??= firstLine(e)));
+    worker.on('exit', (code) => this.onExit(slot, code));
+    return slot;
+  }
+
+  private onMessage(slot: Slot, msg: FromWorker): void {
     if (msg.type === 'warning') this.warn(msg.warning);
+    else if (msg.type === 'ready') slot.ready = true;
     else if (msg.type === 'fatal') this.fail(toError(msg.error));
-    else if (msg.type === 'result') {
-      const p = this.pending.get(msg.id);
-      this.pending.delete(msg.id);
-      this.load[i]!--;
-      p?.resolve(msg.features);
+    else if (msg.type === 'result') this.take(slot, msg.id)?.resolve(msg.features);
+    else if (msg.type === 'failed') {
+      const job = this.take(slot, msg.id);
+      if (job !== undefined) this.retry(job, `its extraction failed (${firstLine(msg.error.message)})`);
     }
+  }
+
+  /** Removes job `id` from the slot's list. */
+  private take(slot: Slot, id: number): Job | undefined {
+    const at = slot.jobs.findIndex((j) => j.id === id);
+    return at < 0 ? undefined : slot.jobs.splice(at, 1)[0];
+  }
+
+  private onExit(slot: Slot, code: number): void {
+    const at = this.slots.indexOf(slot);
+    if (at >= 0) this.slots.splice(at, 1);
+    if (this.closing || this.failure !== undefined) return;
+    if (!slot.ready) {
+      // A replacement that died while loading: something is wrong beyond one input.
+      this.fail(
+        new Error(
+          `an extraction thread died while loading its models (${slot.death ?? `exit code ${code}`})`,
+        ),
+      );
+      return;
+    }
+    const why =
+      slot.death !== undefined && /memory/i.test(slot.death)
+        ? `its extraction ran its worker thread out of memory (the limit is ${this.heapMb} MB of heap per thread)`
+        : `its extraction stopped its worker thread (${slot.death ?? `exit code ${code}`})`;
+    const [running, ...queued] = slot.jobs;
+    slot.jobs = [];
+    this.attach(spawn(this.entry, this.init, this.heapMb), false);
+    // Batches queued behind the one that ran never started: they go out again as they were.
+    if (running !== undefined) this.retry(running, why);
+    for (const job of queued) this.send(job);
+  }
+
+  /** A job that failed: alone, its sample gets an error record; in a batch, each sample is tried alone. */
+  private retry(job: Job, why: string): void {
+    if (job.samples.length === 1) {
+      const s = job.samples[0]!;
+      job.resolve([failedFeatures(s, this.init.modalities, extractionFailed(s, why))]);
+      return;
+    }
+    Promise.all(job.samples.map((s) => this.extract([s]))).then(
+      (parts) => job.resolve(parts.flat()),
+      (e: unknown) => job.reject(e),
+    );
   }
 
   private fail(e: Error): void {
     this.failure ??= e;
-    for (const p of this.pending.values()) p.reject(this.failure);
-    this.pending.clear();
+    for (const slot of this.slots) {
+      for (const job of slot.jobs) job.reject(this.failure);
+      slot.jobs = [];
+    }
   }
 
   extract(samples: Sample[]): Promise<SampleFeatures[]> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
-    let best = 0;
-    for (let i = 1; i < this.load.length; i++) if (this.load[i]! < this.load[best]!) best = i;
-    const id = this.nextId++;
-    this.load[best]!++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.threads[best]!.postMessage({ type: 'extract', id, samples });
-    });
+    if (this.closing) return Promise.reject(new Error('the extraction is closed'));
+    return new Promise((resolve, reject) => this.send({ id: this.nextId++, samples, resolve, reject }));
+  }
+
+  /** Posts a job to the thread with the fewest jobs (a replacement still loading queues it). */
+  private send(job: Job): void {
+    let best: Slot | undefined;
+    for (const slot of this.slots) if (best === undefined || slot.jobs.length < best.jobs.length) best = slot;
+    if (best === undefined) {
+      job.reject(this.failure ?? new Error('no extraction thread is running'));
+      return;
+    }
+    best.jobs.push(job);
+    best.worker.postMessage({ type: 'extract', id: job.id, samples: job.samples });
   }
 
   async close(): Promise<void> {
     this.closing = true;
-    await Promise.all(
-      this.threads.map(
-        (w) =>
-          new Promise<void>((resolve) => {
-            const timer = setTimeout(() => void w.terminate().then(() => resolve()), 5000);
-            w.once('exit', () => {
-              clearTimeout(timer);
-              resolve();
-            });
-            w.postMessage({ type: 'stop' });
-          }),
-      ),
-    );
+    const slots = [...this.slots];
+    for (const slot of slots) {
+      for (const job of slot.jobs) job.reject(new Error('the extraction was closed'));
+      slot.jobs = [];
+    }
+    await Promise.all(slots.map((slot) => stopThread(slot.worker)));
   }
+}
+
+type ReadyMessage = Extract<FromWorker, { type: 'ready' }>;
+
+/** A fresh extraction thread, its V8 heap capped so that no input can take the machine's memory. */
+function spawn(entry: string, init: ExtractWorkerInit, heapMb: number): Worker {
+  const w = new Worker(entry, { workerData: init, resourceLimits: { maxOldGenerationSizeMb: heapMb } });
+  w.on('error', () => undefined); // each phase listens for itself; an error is never left unhandled
+  return w;
+}
+
+/** Resolves with the thread's `ready`, or rejects with the error it reports (or dies of). */
+function readyOf(w: Worker, warn: (w: EmoflowWarning) => void): Promise<ReadyMessage> {
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      w.off('message', onMessage);
+      w.off('error', onError);
+      w.off('exit', onExit);
+    };
+    const onMessage = (msg: FromWorker) => {
+      if (msg.type === 'warning') warn(msg.warning);
+      else if (msg.type === 'fatal') {
+        done();
+        reject(toError(msg.error));
+      } else if (msg.type === 'ready') {
+        done();
+        resolve(msg);
+      }
+    };
+    const onError = (e: Error) => {
+      done();
+      reject(e);
+    };
+    const onExit = (code: number) => {
+      done();
+      reject(new Error(`an extraction thread exited with code ${code} while loading its models`));
+    };
+    w.on('message', onMessage);
+    w.on('error', onError);
+    w.on('exit', onExit);
+  });
+}
+
+/**
+ * Asks a thread to stop (it finishes the batch it runs, releases its sessions and exits) and
+ * waits for it; terminates it only if it has not exited after CLOSE_GRACE_MS.
+ */
+function stopThread(w: Worker): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (w.threadId < 0) {
+      resolve(); // already exited
+      return;
+    }
+    const timer = setTimeout(() => void w.terminate().then(() => resolve()), CLOSE_GRACE_MS);
+    w.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    w.postMessage({ type: 'stop' });
+  });
+}
+
+function firstLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return (msg.split('\n')[0] ?? msg).slice(0, 300);
 }
 
 function toError(e: { code: string; message: string }): Error {

@@ -30,6 +30,16 @@ export interface IngestOptions {
   batch?: number;
   modelsDir?: string;
   textModel?: string;
+  /** The most bytes of a text read (files and inline texts); default DEFAULT_MAX_TEXT_BYTES (1 MiB). */
+  maxTextBytes?: number;
+  /** The V8 heap of each extraction thread in MB; default DEFAULT_THREAD_HEAP_MB. */
+  threadHeapMb?: number;
+  /**
+   * Stops the run when aborted (Ctrl-C): no more samples are sent, batches in flight are
+   * dropped, the records written stay (a Parquet output keeps its journal) and the summary says
+   * `interrupted`; `--resume` continues from there.
+   */
+  signal?: AbortSignal;
   /**
    * For a head trained with per-speaker standardisation: 'auto' (default) reads the input once
    * more first, to gather each speaker's statistics; 'off' uses the head's global statistics.
@@ -72,6 +82,8 @@ export interface RunSummary {
 }
 
 export interface IngestSummary extends RunSummary {
+  /** The run was stopped by `signal` before the end of its input. */
+  interrupted: boolean;
   /** Of `seconds`, loading the head and starting the extraction workers (models loaded). */
   startupSeconds: number;
   device: Device;
@@ -107,6 +119,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
   let total: number | undefined;
   let head: HeadRunner | undefined;
   let startup = 0;
+  let interrupted = false;
   try {
     head = await HeadRunner.load(options.head, factory, options.prior, source.corpus);
     const runner = head;
@@ -118,13 +131,15 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
       batch,
       modelsDir: options.modelsDir,
       textModel: options.textModel,
+      maxTextBytes: options.maxTextBytes,
+      threadHeapMb: options.threadHeapMb,
     });
     startup = (performance.now() - t0) / 1000;
     const ex = extraction;
     const plan = runner.speakerNorm;
     if (plan !== null && options.speakerNorm !== 'off')
       runner.setSpeakerStatistics(
-        await speakerStatisticsOf(options.input, plan, ex, batch, Math.max(2, 2 * workers)),
+        await speakerStatisticsOf(options.input, plan, ex, batch, Math.max(2, 2 * workers), options.signal),
       );
     // The total is for the progress line alone: a folder is counted by a second walk, names only.
     if (options.onProgress !== undefined)
@@ -148,6 +163,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     };
     const cap = runner.groupCap;
     for await (const s of source.samples) {
+      if (options.signal?.aborted === true) break;
       samples++;
       if (already.has(s.id)) {
         resumed++;
@@ -158,10 +174,16 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
       part.push(s);
       if (cap === undefined && part.length === batch) await dispatch();
     }
-    if (part.length > 0) await dispatch();
-    await inFlight.drain();
-    progress();
-    await writer.close();
+    if (options.signal?.aborted === true) {
+      // What is written stays; the batches in flight are dropped (their samples are not in the output).
+      interrupted = true;
+      await writer.abort();
+    } else {
+      if (part.length > 0) await dispatch();
+      await inFlight.drain();
+      progress();
+      await writer.close();
+    }
   } catch (e) {
     await writer.abort();
     throw e;
@@ -182,6 +204,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     skipped: source.skippedCount(),
     skippedFiles: source.skipped,
     seconds,
+    interrupted,
     startupSeconds: startup,
     samplesPerSecond: written / seconds,
     device: extraction?.device ?? options.device,
@@ -226,6 +249,7 @@ async function speakerStatisticsOf(
   ex: Extraction,
   batch: number,
   maxInFlight: number,
+  signal: AbortSignal | undefined,
 ): Promise<Map<Modality, Map<string, { mean: number[]; std: number[] }>>> {
   const acc = new Map<Modality, Map<string, Moments>>(plan.modalities.map((m) => [m, new Map()]));
   const add = (features: readonly SampleFeatures[]) => {
@@ -245,6 +269,7 @@ async function speakerStatisticsOf(
   const inFlight = new InOrder(ex, maxInFlight, add);
   let part: Sample[] = [];
   for await (const s of source.samples) {
+    if (signal?.aborted === true) break;
     if (s.speaker === undefined || s.speaker === '') continue;
     part.push(onlyModalities(s, plan.modalities));
     if (part.length === batch) {

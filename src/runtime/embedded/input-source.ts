@@ -39,6 +39,14 @@ export async function openInput(input: string): Promise<InputSource> {
       },
     };
   }
+  if (st !== undefined && !st.isFile()) {
+    // A FIFO given as a manifest would block its read forever.
+    throw new EmoflowError(
+      'INPUT_NOT_REGULAR',
+      `${input}: neither a folder nor a regular file (a manifest); it was not opened`,
+      { path: input },
+    );
+  }
   if (st === undefined && !/^[a-z][a-z0-9-]+:/.test(input)) {
     throw new EmoflowError('FILE_NOT_FOUND', `${input}: no such folder, manifest or corpus spec`, {
       path: input,

@@ -14,6 +14,10 @@ export interface ExtractWorkerInit {
   batch: number;
   modelsDir?: string;
   textModel?: string;
+  /** Models the parent thread has checked (sha256) before starting threads: not hashed again. */
+  verifiedModels?: string[];
+  /** The most bytes of a text read (DEFAULT_MAX_TEXT_BYTES when absent). */
+  maxTextBytes?: number;
 }
 
 export type ToWorker = { type: 'extract'; id: number; samples: Sample[] } | { type: 'stop' };
@@ -21,5 +25,7 @@ export type ToWorker = { type: 'extract'; id: number; samples: Sample[] } | { ty
 export type FromWorker =
   | { type: 'ready'; specs: { modality: Modality; spec: FeatureSpec }[]; device: Device }
   | { type: 'result'; id: number; features: SampleFeatures[]; seconds: number }
+  /** A micro-batch threw a non-fatal error: the pool extracts its samples again one by one. */
+  | { type: 'failed'; id: number; error: { code: string; message: string } }
   | { type: 'warning'; warning: EmoflowWarning }
   | { type: 'fatal'; error: { code: string; message: string } };

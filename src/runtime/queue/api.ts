@@ -1,9 +1,12 @@
 import type { Redis } from 'ioredis';
-import { EmoflowError } from '../../core/errors.js';
+import { EmoflowError, type ErrorCode } from '../../core/errors.js';
 import { openOutput, type Format, type OutputMode } from '../../export/writers.js';
 import { connectRedis, DEFAULT_PREFIX, DEFAULT_REDIS_URL, checkPrefix } from './connection.js';
+import { isRedisReply, redisReason } from './redis-errors.js';
+import { retryBatch, type RetryResult } from './retry.js';
 import { batchRecords, batchStatus, deleteBatch, type BatchStatus } from './store.js';
 import { submitBatch, type SubmitResult } from './submit.js';
+import { incompleteNotice, watchWorkers } from './worker-watch.js';
 
 /** Where the queue lives. */
 export interface QueueTarget {
@@ -72,6 +75,21 @@ export interface ExportOptions extends QueueTarget {
   keep?: boolean;
   pollMs?: number;
   onProgress?: (s: BatchStatus) => void;
+  /**
+   * Messages while waiting (no worker serving a queue the batch needs, a submit left
+   * incomplete), for stderr; `watchMs` is how often workers are looked for (default 2.5 s).
+   */
+  onNotice?: (message: string) => void;
+  watchMs?: number;
+}
+
+export interface ExportResult {
+  batch: string;
+  written: number;
+  complete: boolean;
+  /** Whether the batch's results were deleted from Redis (a complete export without `keep`). */
+  removed: boolean;
+  status: BatchStatus;
 }
 
 /**
@@ -79,18 +97,40 @@ export interface ExportOptions extends QueueTarget {
  * for the batch to complete. After a complete export the batch's results are removed from Redis
  * unless `keep`; an incomplete one leaves them (a later export, or `--resume`, finishes it).
  */
-export async function exportBatch(
-  batch: string,
-  options: ExportOptions,
-): Promise<{ batch: string; written: number; complete: boolean; status: BatchStatus }> {
+export async function exportBatch(batch: string, options: ExportOptions): Promise<ExportResult> {
   const { url, prefix } = target(options);
   const redis = await connectRedis(url);
   try {
     let s = await existingBatch(redis, prefix, batch);
-    while (options.wait === true && s.done < s.samples) {
-      options.onProgress?.(s);
-      await new Promise((r) => setTimeout(r, options.pollMs ?? 250));
-      s = (await batchStatus(redis, prefix, batch)) ?? s;
+    if (options.wait === true && s.done < s.samples) {
+      const notice = options.onNotice ?? (() => undefined);
+      const stop = watchWorkers({
+        redis,
+        prefix,
+        batch,
+        notice,
+        ...(options.watchMs === undefined ? {} : { checkMs: options.watchMs }),
+      });
+      let toldIncomplete = 0;
+      try {
+        while (s.done < s.samples) {
+          if (s.submitted !== undefined && Date.now() - toldIncomplete > 30_000) {
+            notice(incompleteNotice(s));
+            toldIncomplete = Date.now();
+          }
+          options.onProgress?.(s);
+          await new Promise((r) => setTimeout(r, options.pollMs ?? 250));
+          const now = await batchStatus(redis, prefix, batch);
+          if (now === undefined)
+            throw new EmoflowError(
+              'CONFIG_INVALID',
+              `batch '${batch}' disappeared from Redis while waiting (exported by another export, or expired)`,
+            );
+          s = now;
+        }
+      } finally {
+        await stop();
+      }
     }
     options.onProgress?.(s);
     const { writer, done } = await openOutput(options.out, options.format, options.mode ?? 'new');
@@ -107,8 +147,51 @@ export async function exportBatch(
       throw e;
     }
     const complete = s.done >= s.samples;
-    if (complete && options.keep !== true) await deleteBatch(redis, prefix, batch);
-    return { batch, written, complete, status: s };
+    const removed = complete && options.keep !== true;
+    if (removed) {
+      try {
+        await deleteBatch(redis, prefix, batch);
+      } catch (e) {
+        if (!isRedisReply(e)) throw e;
+        throw new EmoflowError(
+          'REDIS_WRITE_FAILED',
+          `${options.out} is complete (${written} records), but Redis refused to delete batch ${batch} (${redisReason(e)}); it expires with its TTL, or run the export again with --resume`,
+          { cause: e },
+        );
+      }
+    }
+    return { batch, written, complete, removed, status: s };
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/**
+ * Re-queues what failed in a batch: samples whose fuse job failed (a stall limit, a store that
+ * kept failing) and samples whose record failed or is partial with EXTRACTION_FAILED (or one of
+ * `codes`) get their flow added again from the batch's plan; see retry.ts.
+ */
+export async function retry(
+  batch: string,
+  options: QueueTarget & { codes?: readonly ErrorCode[] } = {},
+): Promise<RetryResult> {
+  const { url, prefix } = target(options);
+  const redis = await connectRedis(url);
+  try {
+    await existingBatch(redis, prefix, batch);
+    return await retryBatch(redis, {
+      redisUrl: url,
+      prefix,
+      batch,
+      ...(options.codes === undefined ? {} : { codes: options.codes }),
+    });
+  } catch (e) {
+    if (!isRedisReply(e)) throw e;
+    throw new EmoflowError(
+      'REDIS_WRITE_FAILED',
+      `retry of batch ${batch} stopped: Redis refused a write (${redisReason(e)}); once it takes writes again, run the same retry: it goes on where this one stopped`,
+      { cause: e },
+    );
   } finally {
     redis.disconnect();
   }

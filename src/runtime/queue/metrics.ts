@@ -1,6 +1,6 @@
 import { QueueEvents, type Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { Gauge, Histogram, Registry } from 'prom-client';
+import type { RedisClient } from './connection.js';
 
 /** The job states reported by `emoflow_queue_jobs`, as BullMQ's `getJobCounts` names them. */
 export const JOB_STATES = [
@@ -28,8 +28,8 @@ export const METRIC_NAMES = {
 } as const;
 
 export interface QueueMetricsOptions {
-  /** The connection the queues use; QueueEvents duplicates it for its blocking XREAD. */
-  connection: Redis;
+  /** The connection the queues use (one Redis or a cluster); QueueEvents duplicates it for its blocking XREAD. */
+  connection: RedisClient;
   /** Added as a `prefix` label to every series, so one Prometheus can tell deployments apart. */
   prefix: string;
   /** Errors of the event listeners (a lost connection, a job hash that cannot be read). */
@@ -45,7 +45,8 @@ export interface QueueMetrics {
 /**
  * A Prometheus registry over BullMQ queues. Job and worker counts are read from Redis on each
  * scrape, so they are exact at scrape time; processing times are observed as jobs complete,
- * from each queue's event stream, so they cover the jobs completed since the registry started.
+ * from each queue's event stream, so they cover the jobs completed since the registry started,
+ * removed ones included (see `watchCompletions`).
  */
 export async function startQueueMetrics(
   queues: readonly Queue[],
@@ -104,10 +105,24 @@ export async function startQueueMetrics(
   };
 }
 
+/** Jobs seen starting whose end is still to come, per queue; beyond this the oldest are forgotten. */
+const MAX_TRACKED_STARTS = 100_000;
+
+/** The time of a stream entry: its id is `<ms>-<seq>`, the Redis server's clock when it was added. */
+function entryMs(id: string): number {
+  return Number(id.slice(0, id.indexOf('-')));
+}
+
 /**
- * Listens to a queue's `completed` events and reports each job's processing time. The events
- * carry no timestamps, so the job is read back; a job already removed (removeOnComplete) is
- * skipped, as its timings are gone.
+ * Listens to a queue's events and reports each completed job's processing time. A `completed`
+ * event carries no timestamps, and emoflow's jobs are removed as they complete (removeOnComplete),
+ * so the job cannot be read back afterwards. The time is therefore taken, in this order:
+ * - from the job's `processedOn` and `finishedOn`, when Redis still holds the job;
+ * - else from the event stream: the id of the job's last `active` event (written by BullMQ's
+ *   moveToActive script, where `processedOn` is set) to the id of its `completed` event
+ *   (written by moveToFinished, where `finishedOn` is set); stream ids are the Redis server's
+ *   milliseconds, so both ends are on one clock.
+ * A job that started before the listener did, and was removed, has neither and is skipped.
  */
 async function watchCompletions(
   queue: Queue,
@@ -123,14 +138,26 @@ async function watchCompletions(
     lastEventId: last[0]?.[0] ?? '0',
   });
   events.on('error', options.onError);
+  // The last start of each job (a retried or stalled job starts again: its last attempt counts).
+  const started = new Map<string, number>();
+  events.on('active', ({ jobId }, id) => {
+    started.delete(jobId);
+    started.set(jobId, entryMs(id));
+    if (started.size > MAX_TRACKED_STARTS) started.delete(started.keys().next().value!);
+  });
+  events.on('failed', ({ jobId }) => started.delete(jobId));
+  events.on('removed', ({ jobId }) => started.delete(jobId));
   // Reads in flight are awaited on close, so none fails on a connection closed under it.
   const pending = new Set<Promise<void>>();
-  events.on('completed', ({ jobId }) => {
-    const read = queue.getJob(jobId).then(
-      (job) => {
-        if (job?.processedOn !== undefined && job.finishedOn !== undefined) {
-          observe(Math.max(0, job.finishedOn - job.processedOn) / 1000);
-        }
+  events.on('completed', ({ jobId }, id) => {
+    const start = started.get(jobId);
+    started.delete(jobId);
+    const fromEvents = start === undefined ? undefined : entryMs(id) - start;
+    const read = options.connection.hmget(queue.toKey(jobId), 'processedOn', 'finishedOn').then(
+      ([processedOn, finishedOn]) => {
+        const ms =
+          processedOn != null && finishedOn != null ? Number(finishedOn) - Number(processedOn) : fromEvents;
+        if (ms !== undefined && Number.isFinite(ms)) observe(Math.max(0, ms) / 1000);
       },
       (e: unknown) => options.onError(e instanceof Error ? e : new Error(String(e))),
     );

@@ -3,8 +3,9 @@ import { MODALITIES } from '../../core/labels.js';
 import { predictionRecordSchema } from '../../pipeline/record.js';
 
 /**
- * Where a modality job's input is: a file workers can read at the same path (and the root it
- * must stay inside), inline text, or inline bytes (base64) for producers that share no disk.
+ * Where a modality job's input is: a file workers can read at the same path (and the absolute
+ * root it must stay inside; a worker reads it only when both lie inside one of its
+ * `--input-root` folders), inline text, or inline bytes (base64) for producers that share no disk.
  */
 export const jobInputSchema = z.union([
   z.object({ path: z.string().min(1), root: z.string().min(1) }).strict(),

@@ -1,19 +1,38 @@
 import type { Redis } from 'ioredis';
+import type { ErrorCode } from '../../core/errors.js';
 import type { PredictionRecord } from '../../pipeline/record.js';
 import { batchKeys } from './keys.js';
+import { runLua } from './lua.js';
 
 /**
- * Stores a record once: HSETNX, and the status counter only when the record is new, in one
- * script, so a fuse job that runs twice (a worker killed after storing, its job recovered as
- * stalled) neither duplicates nor double-counts. Every key gets the batch's TTL.
+ * Stores a record once: HSETNX, and the status counter and the completion log (`done`) only
+ * when the record is new, in one script, so a fuse job that runs twice (a worker killed after
+ * storing, its job recovered as stalled) neither duplicates nor double-counts. Every key gets
+ * the batch's TTL.
  */
 const STORE_ONCE = `
 local added = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
-if added == 1 then redis.call('HINCRBY', KEYS[2], ARGV[3], 1) end
+if added == 1 then
+  redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
+  redis.call('RPUSH', KEYS[3], ARGV[1])
+end
 local ttl = tonumber(ARGV[4])
 redis.call('EXPIRE', KEYS[1], ttl)
 redis.call('EXPIRE', KEYS[2], ttl)
+redis.call('EXPIRE', KEYS[3], ttl)
 return added
+`;
+
+/**
+ * Deletes a record and takes it off its status counter, in one script, when it is still the
+ * record `expected` (so two retries of a batch never decrement twice). Returns 1 if deleted.
+ */
+const FORGET = `
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if current ~= ARGV[2] then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HINCRBY', KEYS[2], ARGV[3], -1)
+return 1
 `;
 
 export async function storeRecord(
@@ -24,22 +43,53 @@ export async function storeRecord(
   ttlSeconds: number,
 ): Promise<boolean> {
   const k = batchKeys(prefix, batch);
-  const added = (await redis.eval(
+  const added = (await runLua(
+    redis,
     STORE_ONCE,
-    2,
-    k.records,
-    k.counts,
-    record.id,
-    JSON.stringify(record),
-    record.status,
-    String(ttlSeconds),
+    [k.records, k.counts, k.done],
+    [record.id, JSON.stringify(record), record.status, String(ttlSeconds)],
   )) as number;
   return added === 1;
+}
+
+/**
+ * Whether a stored record is to be redone by `retry` or a second `submit`: it failed (wholly or
+ * for a modality) with one of `codes`; by default for a reason that is not the input's
+ * (EXTRACTION_FAILED: a worker that died, a job that stalled too often, a fuse job that lost
+ * its children's results).
+ */
+export function isRetryableRecord(
+  record: PredictionRecord,
+  codes: ReadonlySet<ErrorCode> = RETRYABLE_CODES,
+): boolean {
+  if (record.status === 'ok') return false;
+  if (record.error !== undefined && codes.has(record.error.code)) return true;
+  return Object.values(record.modalities).some((m) => m?.status === 'error' && codes.has(m.error.code));
+}
+
+export const RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set(['EXTRACTION_FAILED']);
+
+/** Deletes the stored record `json` of `sampleId` (as read), so that its sample is redone. */
+export async function forgetRecord(
+  redis: Redis,
+  prefix: string,
+  batch: string,
+  sampleId: string,
+  json: string,
+): Promise<boolean> {
+  const k = batchKeys(prefix, batch);
+  const status = (JSON.parse(json) as PredictionRecord).status;
+  return ((await runLua(redis, FORGET, [k.records, k.counts], [sampleId, json, status])) as number) === 1;
 }
 
 export interface BatchStatus {
   batch: string;
   samples: number;
+  /**
+   * Present only while a submit is incomplete (Redis refused a write part-way): how many samples
+   * have their flow; running the same submit again adds the rest.
+   */
+  submitted?: number;
   done: number;
   pending: number;
   records: { ok: number; partial: number; failed: number };
@@ -56,16 +106,20 @@ export async function batchStatus(
 ): Promise<BatchStatus | undefined> {
   const k = batchKeys(prefix, batch);
   const [meta, done, counts] = await Promise.all([
-    redis.hget(k.meta, 'samples'),
+    redis.hmget(k.meta, 'samples', 'submitted'),
     redis.hlen(k.records),
     redis.hgetall(k.counts),
   ]);
-  if (meta === null && done === 0) return undefined;
-  const samples = meta === null ? done : Number(meta);
+  const [known, submittedText] = meta;
+  if ((known === null || known === undefined) && done === 0) return undefined;
+  const samples = known === null || known === undefined ? done : Number(known);
+  // Batches of a producer of its own have no `submitted`; an older submit wrote none either.
+  const submitted = submittedText === null || submittedText === undefined ? samples : Number(submittedText);
   const n = (s: string) => Number(counts[s] ?? 0);
   return {
     batch,
     samples,
+    ...(submitted < samples ? { submitted } : {}),
     done,
     pending: Math.max(0, samples - done),
     records: { ok: n('ok'), partial: n('partial'), failed: n('failed') },
@@ -106,7 +160,7 @@ export async function* batchRecords(
 /** Removes a batch's stored results (after a complete export). */
 export async function deleteBatch(redis: Redis, prefix: string, batch: string): Promise<void> {
   const k = batchKeys(prefix, batch);
-  await redis.del(k.meta, k.ids, k.records, k.counts);
+  await redis.del(k.meta, k.ids, k.plan, k.records, k.counts, k.done);
 }
 
 /** Deletes every key under `prefix` (SCAN and DEL, never KEYS): tests and benchmarks clean up with it. */

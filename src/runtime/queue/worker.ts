@@ -12,8 +12,10 @@ import { HeadRunner } from '../../pipeline/head-runner.js';
 import type { PredictionRecord, RecordError } from '../../pipeline/record.js';
 import { oncePerRun, startHeadExtraction, type Extraction } from '../embedded/extract-pool.js';
 import { connectRedis, redisOptions, type QueueName } from './connection.js';
-import { DEFAULT_TTL_SECONDS } from './keys.js';
+import { InputRoots, withoutInputBytes } from './input-guard.js';
+import { DEFAULT_TTL_SECONDS, queueOfJobKey } from './keys.js';
 import { MicroBatcher, type Outcome } from './micro-batcher.js';
+import { redisReason } from './redis-errors.js';
 import {
   fuseJobSchema,
   modalityJobSchema,
@@ -23,6 +25,7 @@ import {
   type ModalityJobResult,
 } from './schemas.js';
 import { storeRecord } from './store.js';
+import { WriteBackoff } from './write-backoff.js';
 
 export interface QueueWorkerOptions {
   redisUrl: string;
@@ -44,7 +47,14 @@ export interface QueueWorkerOptions {
   textModel?: string;
   /** The class prior of the emotion scores (label-prior.ts); default: the head's. */
   prior?: PriorChoice;
+  /**
+   * Folders job inputs `{path, root}` may be read from (see input-guard.ts); default none: only
+   * inline text and base64 inputs are taken, and a file input is PATH_OUTSIDE_ROOT.
+   */
+  inputRoots?: readonly string[];
   onWarning?: (w: EmoflowWarning) => void;
+  /** Operator messages (Redis refusing writes, then accepting them again; unexpected errors). */
+  onNotice?: (message: string) => void;
   /** A fatal error (a model missing): the worker stops itself and reports it here. */
   onFatal?: (e: Error) => void;
 }
@@ -83,20 +93,36 @@ function base64ToFloats(s: string, dim: number): Float32Array {
   return out;
 }
 
-/** The sample a modality job describes, for the extractors' reader. */
-function sampleOf(job: ModalityJob): Sample {
+/**
+ * The sample a modality job describes, for the extractors' reader; a file input only once its
+ * root and path are checked against the worker's input roots (PATH_OUTSIDE_ROOT otherwise).
+ */
+async function sampleOf(job: ModalityJob, roots: InputRoots): Promise<Sample> {
   const s: Sample = { id: job.sampleId, root: '/', labels: {} };
   const input = job.input;
   if ('text' in input) s.text = input.text;
   else if ('base64' in input)
     s.bytes = { [job.modality]: new Uint8Array(Buffer.from(input.base64, 'base64')) };
   else {
-    s.root = input.root;
+    s.root = await roots.check(input.root, input.path);
     if (job.modality === 'text') s.textPath = input.path;
     else if (job.modality === 'image') s.image = input.path;
     else s.audio = input.path;
   }
   return s;
+}
+
+/** One line per distinct unexpected error, at most once a minute each: seen, not a flood. */
+function errorLogger(notice: (m: string) => void): (e: unknown) => void {
+  const last = new Map<string, number>();
+  return (e) => {
+    const line = redisReason(e);
+    const now = Date.now();
+    if ((last.get(line) ?? 0) > now - 60_000) return;
+    if (last.size > 100) last.clear();
+    last.set(line, now);
+    notice(`worker error: ${line}`);
+  };
 }
 
 /**
@@ -108,6 +134,8 @@ function sampleOf(job: ModalityJob): Sample {
  */
 export async function startQueueWorker(options: QueueWorkerOptions): Promise<QueueWorker> {
   const warn = oncePerRun(options.onWarning ?? (() => undefined));
+  const notice = options.onNotice ?? (() => undefined);
+  const roots = await InputRoots.open(options.inputRoots ?? []);
   const redis: Redis = await connectRedis(options.redisUrl);
   const factory = new SessionFactory({
     device: options.device,
@@ -120,9 +148,29 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
   const threads = options.concurrency ?? Math.max(1, availableParallelism());
   let extraction: Extraction | undefined;
   const workers: Worker[] = [];
+  const backoff = new WriteBackoff({
+    redis,
+    prefix: options.prefix,
+    pause: async () => {
+      await Promise.all(workers.map((w) => w.pause(true)));
+    },
+    resume: () => workers.forEach((w) => w.resume()),
+    notice,
+  });
+  const logError = errorLogger(notice);
+  // A worker started without the --input-root its producers' files need fails each such
+  // modality: the operator hears of it once per job root.
+  const refusedRoots = new Set<string>();
+  const refused = (job: ModalityJob, e: EmoflowError) => {
+    const root = 'root' in job.input ? job.input.root : '';
+    if (refusedRoots.has(root) || refusedRoots.size > 100) return;
+    refusedRoots.add(root);
+    notice(`PATH_OUTSIDE_ROOT: ${e.message} (logged once per job root)`);
+  };
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      backoff.close();
       await Promise.all(workers.map((w) => w.close()));
       await extraction?.close();
       await factory.release();
@@ -153,25 +201,29 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
         textModel: options.textModel,
       });
       const ex = extraction;
-      const batcher = new MicroBatcher<ModalityJob, ModalityJobResult>(
-        async (jobs) => {
+      const isFatal = (e: unknown) => e instanceof EmoflowError && e.fatal;
+      const batcher = new MicroBatcher<{ job: ModalityJob; sample: Sample }, ModalityJobResult>(
+        async (items) => {
           let features: SampleFeatures[];
           try {
-            features = await ex.extract(jobs.map(sampleOf));
+            features = await ex.extract(items.map((x) => x.sample));
           } catch (e) {
-            if (e instanceof EmoflowError && e.fatal) fatal(e);
-            throw e; // transient (a thread died): BullMQ retries with backoff
+            if (isFatal(e)) fatal(e);
+            // Transient (a thread died): the batcher runs a batch of several again one job at a
+            // time, so only the job that caused it fails; BullMQ retries that one with backoff.
+            throw e;
           }
           return features.map((f, i): Outcome<ModalityJobResult> => {
-            const m = f.modalities[jobs[i]!.modality];
+            const modality = items[i]!.job.modality;
+            const m = f.modalities[modality];
             if (m === undefined) {
               const error = {
                 code: 'NO_MODALITY' as const,
-                message: `${f.id}: the head takes no ${jobs[i]!.modality}`,
+                message: `${f.id}: the head takes no ${modality}`,
               };
               return { ok: false, error: inputFailure(error) };
             }
-            if (m.status === 'error') return { ok: false, error: inputFailure(m.error) };
+            if (m.status === 'error') return { ok: false, error: inputFailure(withoutInputBytes(m.error)) };
             return {
               ok: true,
               value: {
@@ -183,7 +235,12 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
             };
           });
         },
-        { max: batch, gatherMs, parallel: Math.max(1, threads) * 2 },
+        {
+          max: batch,
+          gatherMs,
+          parallel: Math.max(1, threads) * 2,
+          splitOnError: (e) => !isFatal(e),
+        },
       );
       for (const m of modalities) {
         workers.push(
@@ -196,7 +253,16 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
                   code: 'CONFIG_INVALID',
                   message: `job ${job.id}: ${parsed.error.issues[0]?.message ?? 'bad payload'}`,
                 });
-              return batcher.submit(parsed.data);
+              let sample: Sample;
+              try {
+                sample = await sampleOf(parsed.data, roots);
+              } catch (e) {
+                if (!(e instanceof EmoflowError)) throw e;
+                if (e.code === 'PATH_OUTSIDE_ROOT') refused(parsed.data, e);
+                throw inputFailure(e.toRecord());
+              }
+              // A job that stalled before may have killed its last worker: it runs alone.
+              return batcher.submit({ job: parsed.data, sample }, { alone: job.stalledCounter > 0 });
             },
             { ...workerOpts, concurrency: batch * Math.max(1, threads) * 2 },
           ),
@@ -222,20 +288,34 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
             const data = parsed.data;
             const features = await collectFeatures(job, data, options.prefix);
             const record = await fuser.submit(features);
-            await storeRecord(
-              redis,
-              options.prefix,
-              data.batch,
-              record,
-              data.ttlSeconds ?? DEFAULT_TTL_SECONDS,
-            );
+            // Redis out of memory is not the sample's fault: wait for it rather than fail.
+            for (;;) {
+              try {
+                await storeRecord(
+                  redis,
+                  options.prefix,
+                  data.batch,
+                  record,
+                  data.ttlSeconds ?? DEFAULT_TTL_SECONDS,
+                );
+                break;
+              } catch (e) {
+                if (!backoff.report(e) || closing !== undefined) throw e;
+                await backoff.whenWritable();
+              }
+            }
             return { status: record.status };
           },
           { ...workerOpts, concurrency: batch * 2 },
         ),
       );
     }
-    for (const w of workers) w.on('error', () => undefined); // connection errors: ioredis reconnects
+    // BullMQ reports connection errors elsewhere (ioredis reconnects); what comes here is Redis
+    // refusing a write (the worker backs off) or something unexpected (logged, rate-limited).
+    for (const w of workers)
+      w.on('error', (e) => {
+        if (!backoff.report(e)) logError(e);
+      });
   } catch (e) {
     await close();
     throw e;
@@ -250,9 +330,7 @@ async function collectFeatures(job: Job, data: FuseJob, prefix: string): Promise
   // A child's key is `<prefix>:<queue>:<job id>`: its queue is its modality, whatever id a
   // producer gave it.
   const modalityOfKey = (key: string): Modality | undefined => {
-    if (!key.startsWith(`${prefix}:`)) return undefined;
-    const rest = key.slice(prefix.length + 1);
-    const m = rest.slice(0, rest.indexOf(':'));
+    const m = queueOfJobKey(prefix, key);
     return m === 'text' || m === 'image' || m === 'audio' ? m : undefined;
   };
   for (const [key, value] of Object.entries(values)) {
