@@ -34,7 +34,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('walkFolder (DESIGN.md §3 folder grouping)', () => {
+describe('walkFolder (docs/ingest.md folder grouping)', () => {
   it('groups files sharing a stem into one sample, in a stable order, and names what it skips', async () => {
     const walk = walkFolder(dir);
     const samples: Sample[] = [];

@@ -8,7 +8,7 @@ import { jsonSchemas, modalityJobSchema } from '../src/runtime/queue/schemas.js'
 import { failureToError } from '../src/runtime/queue/worker.js';
 import { repoRoot } from './support/paths.js';
 
-describe('queue ids (DESIGN.md §8)', () => {
+describe('queue ids (docs/queue.md)', () => {
   it('derive the batch id from sample ids and content hashes, whatever their order', () => {
     const a = [
       { sampleId: 'x', hashes: ['text:aa'] },

@@ -10,7 +10,7 @@ import type { Format } from '../export/writers.js';
 
 /**
  * A 16 kHz 16-bit mono WAV of a chirp with a little noise (never silent), written by node-wav
- * (the package the project writes WAVs with; DESIGN.md §6).
+ * (the package the project writes WAVs with; docs/features.md).
  */
 export function chirpWav(seconds: number, seed: number): Uint8Array {
   const rate = 16000;

@@ -24,7 +24,7 @@ export function warningPrinter(io: CliIO): (w: EmoflowWarning) => void {
   return (w) => io.err(`warning ${w.code}: ${w.message}\n`);
 }
 
-/** Prints the one compact JSON line that `--json` promises (DESIGN.md §11). */
+/** Prints the one compact JSON line that `--json` promises (docs/cli.md). */
 export function printJson(io: CliIO, value: unknown): void {
   io.out(JSON.stringify(value) + '\n');
 }

@@ -1,5 +1,5 @@
 /**
- * The one error class of emoflow, with the stable codes of DESIGN.md §5.
+ * The one error class of emoflow, with the stable codes of docs/errors.md.
  * Input errors (non-fatal) are recorded in a sample's output; fatal errors stop a run.
  */
 
@@ -62,7 +62,7 @@ export function isEmoflowError(e: unknown, code?: ErrorCode): e is EmoflowError 
   return e instanceof EmoflowError && (code === undefined || e.code === code);
 }
 
-/** Warning codes: they never change a record's status (DESIGN.md §4). */
+/** Warning codes: they never change a record's status (docs/ingest.md). */
 export type WarningCode =
   'TEXT_TRUNCATED' | 'DEVICE_FALLBACK' | 'VAD_NO_SPEECH' | 'MODALITY_UNUSED' | 'FACE_NOT_FOUND';
 

@@ -1,7 +1,7 @@
 import type { Modality } from './labels.js';
 
 /**
- * A sample: an id plus any of a text, an image and a speech clip (DESIGN.md §3). Paths are
+ * A sample: an id plus any of a text, an image and a speech clip (docs/ingest.md). Paths are
  * as written in the input (relative to `root`); they are resolved, and checked to stay inside
  * the root, only when the modality is read, so that a bad path fails that modality alone.
  */

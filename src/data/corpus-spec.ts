@@ -1,7 +1,7 @@
 import { extname } from 'node:path';
 import { EmoflowError } from '../core/errors.js';
 
-/** `<adapter>:<path>[#split]` (DESIGN.md §10); a bare `.csv` / `.jsonl` path means the manifest adapter. */
+/** `<adapter>:<path>[#split]` (docs/corpora.md); a bare `.csv` / `.jsonl` path means the manifest adapter. */
 export interface CorpusSpec {
   adapter: string;
   path: string;

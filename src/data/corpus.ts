@@ -2,7 +2,7 @@ import type { Sample } from '../core/sample.js';
 import type { TaskSpec } from '../head/head-spec.js';
 import type { DatasetSource } from './feature-dataset.js';
 
-/** The emotion task every emotion corpus maps into (DESIGN.md §2). */
+/** The emotion task every emotion corpus maps into (docs/corpora.md). */
 export const EMOTION_TASK: TaskSpec = {
   name: 'emotion',
   type: 'classification',
@@ -28,7 +28,7 @@ export const AROUSAL_TASK: TaskSpec = {
 };
 
 /**
- * What a corpus adapter returns: samples (inputs as text or paths under `root`, plus DESIGN.md §3
+ * What a corpus adapter returns: samples (inputs as text or paths under `root`, plus docs/ingest.md
  * fields) with their targets, and the tasks those targets belong to.
  *
  * `sample.targets[task]` is, per task type:

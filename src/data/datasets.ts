@@ -28,7 +28,7 @@ const FEATURE_ADAPTERS: Record<string, FeatureAdapter> = {
   },
 };
 
-/** Adapters over raw text, images and audio (DESIGN.md §10): the same for train, eval, features and ingest. */
+/** Adapters over raw text, images and audio (docs/corpora.md): the same for train, eval, features and ingest. */
 const CORPUS_ADAPTERS: Record<string, CorpusAdapter> = {
   manifest: readManifestCorpus,
   ...TEXT_ADAPTERS,

@@ -33,7 +33,7 @@ interface IndexLine {
 }
 
 /**
- * Extracted features on disk, keyed by (content sha256, extractor name, version) (DESIGN.md §6).
+ * Extracted features on disk, keyed by (content sha256, extractor name, version) (docs/features.md).
  * One folder per extractor spec, `<name>@<version>/`, holding `spec.json`, `vectors.f32`
  * (float32 rows of `dim`, little-endian) and `index.jsonl` (one line per input: its sha256 and
  * row, or the input error it gave: errors are a function of the bytes, so they are cached too).

@@ -4,7 +4,7 @@ import type { Modality } from '../core/labels.js';
 import type { Sample } from '../core/sample.js';
 import { decodeFileName, fsPath } from '../io/file-names.js';
 
-/** File extensions of each modality in a batch folder (DESIGN.md §3). */
+/** File extensions of each modality in a batch folder (docs/ingest.md). */
 export const FOLDER_EXTENSIONS: Record<Modality, readonly string[]> = {
   text: ['.txt'],
   image: ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.bmp'],
@@ -32,7 +32,7 @@ export interface FolderWalk {
 }
 
 /**
- * Walks a batch folder as DESIGN.md §3 says: files in one directory sharing a stem form one
+ * Walks a batch folder as docs/ingest.md says: files in one directory sharing a stem form one
  * sample whose id is the path relative to the root without extension. Other files are
  * `skipped` with a reason; hidden entries (a leading dot) are passed over. Only one folder's
  * listing is held at a time, so memory does not grow with the size of the tree. Symlinked

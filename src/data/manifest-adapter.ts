@@ -9,7 +9,7 @@ type Cell = string | number | boolean | null;
 const RESERVED = new Set(['id', 'text', 'text_path', 'image', 'audio', 'group', 'order', 'speaker']);
 
 /**
- * The generic `manifest` adapter (DESIGN.md §3): CSV with a header row, or JSON Lines; columns
+ * The generic `manifest` adapter (docs/ingest.md): CSV with a header row, or JSON Lines; columns
  * `id, text | text_path, image, audio, group, order, speaker` and any label columns. Paths are
  * relative to the manifest's folder, which is every sample's root.
  */

@@ -551,7 +551,7 @@ export const FERPLUS_COLUMNS = [
   'NF',
 ] as const;
 
-/** FER+ column → index in EMOTIONS; contempt, unknown and NF have no emoflow label (DESIGN.md §2). */
+/** FER+ column → index in EMOTIONS; contempt, unknown and NF have no emoflow label (docs/corpora.md). */
 const FERPLUS_TO_EMOTION: readonly (number | null)[] = FERPLUS_COLUMNS.map((name) => {
   const emotion = name === 'happiness' ? 'joy' : name;
   const i = (EMOTIONS as readonly string[]).indexOf(emotion);
@@ -571,7 +571,7 @@ const FERPLUS_TO_EMOTION: readonly (number | null)[] = FERPLUS_COLUMNS.map((name
  *    "unknown" and dropped. A strict majority is unique, so ties cannot reach the argmax (which
  *    would pick the first column, `np.argmax`), and a row with every vote at 1 or 0 is dropped;
  * 3. a majority for unknown or NF drops the image (upstream keeps contempt as its 8th class; emoflow
- *    drops it too, DESIGN.md §2).
+ *    drops it too, docs/corpora.md).
  */
 export function ferplusMajority(votes: ArrayLike<number>): number | null {
   if (votes.length !== FERPLUS_COLUMNS.length) {

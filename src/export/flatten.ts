@@ -1,7 +1,7 @@
 import { EMOTIONS, MODALITIES } from '../core/labels.js';
 import type { PredictionRecord } from '../pipeline/record.js';
 
-/** Floats in exports carry 4 decimals (DESIGN.md §4); nothing else is rounded. */
+/** Floats in exports carry 4 decimals (docs/ingest.md); nothing else is rounded. */
 export function round4(x: number): number {
   const r = Math.round(x * 1e4) / 1e4;
   return Object.is(r, -0) ? 0 : r;
@@ -25,7 +25,7 @@ function roundDeep(v: unknown): unknown {
 
 export type CellType = 'string' | 'double';
 
-/** The flat columns of CSV and Parquet (DESIGN.md §4), with their types. */
+/** The flat columns of CSV and Parquet (docs/ingest.md), with their types. */
 export const FLAT_COLUMNS: readonly { name: string; type: CellType }[] = [
   { name: 'id', type: 'string' },
   { name: 'status', type: 'string' },

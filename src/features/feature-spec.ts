@@ -1,5 +1,5 @@
 /**
- * What an extractor produces: a name, a version and a dimension (DESIGN.md §6). A feature
+ * What an extractor produces: a name, a version and a dimension (docs/features.md). A feature
  * cache key is (content sha256, name, version); options that change the values (VAD on or
  * off, the text model) are folded into `name` so that a head can check at inference that it
  * gets what it was trained with.

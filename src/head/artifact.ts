@@ -93,7 +93,7 @@ export function headOnnx(desc: HeadDescription, params: ParamStore, name: string
 }
 
 /**
- * Writes a head artifact folder (DESIGN.md §7): head.onnx (IR 8, opset 17) and head.json
+ * Writes a head artifact folder (docs/head.md): head.onnx (IR 8, opset 17) and head.json
  * (its sha256, feature specs with standardisation statistics, tasks, fusion, temperature,
  * metrics, training record). Files are written beside and renamed into place.
  */

@@ -1,6 +1,6 @@
 import type { ContextSpec } from './head-spec.js';
 
-/** What places a sample in its dialogue (DESIGN.md §3): all optional. */
+/** What places a sample in its dialogue (docs/ingest.md): all optional. */
 export interface ContextNode {
   /** The dialogue or video; undefined or '' = a lone sample. */
   group?: string | undefined;
@@ -11,7 +11,7 @@ export interface ContextNode {
 }
 
 /**
- * The `adj [N, N]` input of a context head (DESIGN.md §7) for nodes listed in batch order,
+ * The `adj [N, N]` input of a context head (docs/head.md) for nodes listed in batch order,
  * row-major: node i is joined to node j when both belong to one group and |order_i − order_j|
  * ≤ window, or (with speaker edges) when they also share a known speaker; every node is joined
  * to itself. Each row is divided by its degree (row-normalised), so a lone node's row is 1 on

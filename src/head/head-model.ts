@@ -94,7 +94,7 @@ export interface BuildOptions {
 }
 
 /**
- * The head of DESIGN.md §7 as a graph: per-modality standardisation with training statistics
+ * The head of docs/head.md as a graph: per-modality standardisation with training statistics
  * (absent modalities zeroed by the mask), projection, gated-attention fusion over the present
  * modalities (its weights are the `contribution` output), optional graph attention over the
  * `adj [N, N]` input (architecture.context; context-graph.ts builds adj), a shared trunk, one

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Modality } from '../core/labels.js';
 
-/** One task of a head (DESIGN.md §7). */
+/** One task of a head (docs/head.md). */
 export const taskSchema = z.discriminatedUnion('type', [
   z.object({
     name: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/),
@@ -49,7 +49,7 @@ export function isAdversarial(t: TaskSpec): t is Extract<TaskSpec, { type: 'clas
 }
 
 /**
- * Dialogue context (DESIGN.md §7, docs/head.md "Dialogue context"): samples of one `group` form a
+ * Dialogue context (docs/head.md, docs/head.md "Dialogue context"): samples of one `group` form a
  * graph (edges between positions at most `window` apart, and between turns of one speaker when
  * `speakerEdges`), and `layers` graph-attention layers mix each fused vector with its
  * neighbours' before the trunk. Absent from the architecture (or `layers` 0): no context, and

@@ -8,7 +8,7 @@ export interface RgbImage {
   data: Uint8Array;
 }
 
-/** DESIGN.md §5: images over 50 megapixels are refused (decompression bombs). */
+/** docs/errors.md: images over 50 megapixels are refused (decompression bombs). */
 export const DEFAULT_MAX_PIXELS = 50_000_000;
 
 export interface DecodeImageOptions {
@@ -22,7 +22,7 @@ const SUPPORTED = 'JPEG, PNG, WebP, GIF, TIFF, AVIF or uncompressed BMP';
 
 /**
  * Decodes any image sharp reads (plus uncompressed BMP, which sharp's libvips build lacks and
- * which DESIGN.md §3 lists as an image extension) to 8-bit RGB: EXIF orientation applied,
+ * which docs/ingest.md lists as an image extension) to 8-bit RGB: EXIF orientation applied,
  * alpha flattened onto white, `failOn: 'warning'` so that truncated or corrupt files fail
  * instead of decoding half an image. The first frame of an animation is used.
  *

@@ -6,7 +6,7 @@ import { decodeFileName, fsPath } from './file-names.js';
 
 /**
  * Resolves `rel` against `root`, symlinks included, and checks that it stays inside the
- * root (DESIGN.md §3). Absolute paths are allowed only when they resolve inside the root.
+ * root (docs/ingest.md). Absolute paths are allowed only when they resolve inside the root.
  * Throws PATH_OUTSIDE_ROOT, FILE_NOT_FOUND or FILE_UNREADABLE.
  */
 export async function resolveInside(root: string, rel: string): Promise<string> {

@@ -85,7 +85,7 @@ const QUOTE_FOLDS: Record<string, string> = {
 };
 const QUOTE_RE = new RegExp(`[${Object.keys(QUOTE_FOLDS).join('')}]`, 'g');
 
-/** NFC, typographic quotes folded, trimmed (DESIGN.md §6). Throws TEXT_EMPTY for blank text. */
+/** NFC, typographic quotes folded, trimmed (docs/features.md). Throws TEXT_EMPTY for blank text. */
 export function normalizeText(text: string, path?: string): string {
   const out = text
     .normalize('NFC')

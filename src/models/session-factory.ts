@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import type { EmoflowWarning } from '../core/errors.js';
 
-/** Where a model runs. `cpu` always works; the others fall back to it (DESIGN.md §9). */
+/** Where a model runs. `cpu` always works; the others fall back to it (docs/gpu.md). */
 export const DEVICES = ['cpu', 'cuda', 'tensorrt', 'webgpu', 'dml', 'coreml'] as const;
 export type Device = (typeof DEVICES)[number];
 

@@ -14,7 +14,7 @@ import type { SampleFeatures } from './extract.js';
 import type { ModalityResult, PredictionRecord, Scores } from './record.js';
 
 /**
- * The head half of the pipeline core: feature vectors in, output records (DESIGN.md §4) out.
+ * The head half of the pipeline core: feature vectors in, output records (docs/ingest.md) out.
  * One ONNX run per micro-batch scores every sample fused and, for samples with more than one
  * working modality, once more per modality with only that modality in the mask. A context
  * head scores the fused rows of one micro-batch as a graph of their groups (adj); the
@@ -217,7 +217,7 @@ export class HeadRunner {
       }
     }
     const head = { name: this.head.json.name, sha256: this.head.json.sha256 };
-    // Keys in the order of DESIGN.md §4.
+    // Keys in the order of docs/ingest.md.
     if (out === undefined || fused === undefined || working.length === 0) {
       const error = firstError ?? {
         code: 'NO_MODALITY' as const,
@@ -330,7 +330,7 @@ function labelAt(emotion: Float32Array, row: number): Emotion {
   return EMOTIONS[argmaxRow(emotion, row, EMOTIONS.length)]!;
 }
 
-/** A regression output, clamped to the label range [-1, 1] of DESIGN.md §2; null when the head lacks it. */
+/** A regression output, clamped to the label range [-1, 1] of docs/corpora.md; null when the head lacks it. */
 function regressionAt(out: Record<string, ort.Tensor>, name: string, row: number): number | null {
   const t = out[name];
   if (t === undefined) return null;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ERROR_CODES, type ErrorCode } from '../core/errors.js';
 import { EMOTIONS, MODALITIES, type Modality } from '../core/labels.js';
 
-/** The codes an output record may carry (the non-fatal ones of DESIGN.md §5). */
+/** The codes an output record may carry (the non-fatal ones of docs/errors.md). */
 const errorCodes = Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]];
 
 export const recordErrorSchema = z.object({
@@ -13,13 +13,13 @@ export type RecordError = z.infer<typeof recordErrorSchema>;
 
 export const warningSchema = z.object({ code: z.string(), message: z.string() });
 
-/** A 7-class distribution, keyed by the labels of DESIGN.md §2 in their order. */
+/** A 7-class distribution, keyed by the labels of docs/corpora.md in their order. */
 export const scoresSchema = z.object(
   Object.fromEntries(EMOTIONS.map((e) => [e, z.number()])) as Record<(typeof EMOTIONS)[number], z.ZodNumber>,
 );
 export type Scores = z.infer<typeof scoresSchema>;
 
-/** The image modality's face (DESIGN.md §4; `FaceInfo` in src/features/image/image-extractor.ts). */
+/** The image modality's face (docs/ingest.md; `FaceInfo` in src/features/image/image-extractor.ts). */
 export const faceSchema = z.object({
   source: z.enum(['detector', 'whole-image']),
   box: z.tuple([z.number(), z.number(), z.number(), z.number()]),
@@ -44,7 +44,7 @@ export const modalityResultSchema = z.discriminatedUnion('status', [
 ]);
 export type ModalityResult = z.infer<typeof modalityResultSchema>;
 
-/** The output record of DESIGN.md §4: one per input sample, whatever happened to it. */
+/** The output record of docs/ingest.md: one per input sample, whatever happened to it. */
 export const predictionRecordSchema = z.object({
   id: z.string(),
   status: z.enum(['ok', 'partial', 'failed']),

@@ -22,7 +22,7 @@ async function readJsonl(path: string): Promise<PredictionRecord[]> {
     .map((l) => predictionRecordSchema.parse(JSON.parse(l)));
 }
 
-/** The flat columns a record must have in CSV and Parquet (DESIGN.md §4). */
+/** The flat columns a record must have in CSV and Parquet (docs/ingest.md). */
 function flatOf(r: PredictionRecord): Record<string, string | number | null> {
   const row: Record<string, string | number | null> = { id: r.id, status: r.status, label: r.label };
   for (const e of EMOTIONS) row[e] = r.scores?.[e] ?? null;
@@ -60,7 +60,7 @@ describe('emoflow ingest on a folder of good, odd and broken files', () => {
     records = await readJsonl(join(dir, 'out.jsonl'));
   }, 120_000);
 
-  it('writes exactly one record per sample, each with the status and codes of DESIGN.md', () => {
+  it('writes exactly one record per sample, each with the status and codes of docs/errors.md', () => {
     expect(records.map((r) => r.id).sort()).toEqual(Object.keys(odd.expected).sort());
     for (const r of records) {
       const want = odd.expected[r.id]!;

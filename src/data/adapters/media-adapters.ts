@@ -12,10 +12,10 @@ import type { DatasetSource } from '../feature-dataset.js';
  * Corpus adapters for the speech and face corpora of ../shared/data (README "speech/" and "face/"):
  * RAVDESS, EmoDB, EMOVO, nEMO, FER+, FER2013 and TCCE. Each lists a folder and returns samples whose `audio` / `image`
  * are paths relative to `root` (the folder given); the media are read later by the extractors, which
- * resolve and check those paths (DESIGN.md §3). Common conventions:
- * - `id` = the path relative to `root` without extension (DESIGN.md §3), samples sorted by id
+ * resolve and check those paths (docs/ingest.md). Common conventions:
+ * - `id` = the path relative to `root` without extension (docs/ingest.md), samples sorted by id
  *   (code-unit order, so the same folder always gives the same order);
- * - hidden files and folders (name starting with '.') are skipped (DESIGN.md §3);
+ * - hidden files and folders (name starting with '.') are skipped (docs/ingest.md);
  * - every other entry must follow the corpus's naming rule: anything else is MANIFEST_INVALID naming
  *   the file and what is wrong with it, so that a misplaced or misnamed file is never silently
  *   dropped from training;
@@ -23,7 +23,7 @@ import type { DatasetSource } from '../feature-dataset.js';
  *   and RAVDESS / EmoDB have no official split (hold actors / speakers out by group cross-validation);
  *   EMOVO, nEMO and TCCE have none either, but data/README.md suggests a speaker / performer split,
  *   which `#train` / `#dev` select (`selectSplit`);
- * - task `emotion` (DESIGN.md §2 mapping); a sample whose label is outside the 7 classes is kept
+ * - task `emotion` (docs/corpora.md mapping); a sample whose label is outside the 7 classes is kept
  *   without an `emotion` target (partial labels: `Corpus` doc comment), its original label in `labels`.
  */
 
@@ -48,7 +48,7 @@ const LICENCES = {
 // ---------------------------------------------------------------------------------------------------
 // RAVDESS
 
-/** RAVDESS emotion codes (README "speech/") and their DESIGN.md §2 class. */
+/** RAVDESS emotion codes (README "speech/") and their docs/corpora.md class. */
 const RAVDESS_EMOTIONS: Record<string, { name: string; emotion: Emotion }> = {
   '01': { name: 'neutral', emotion: 'neutral' },
   '02': { name: 'calm', emotion: 'neutral' },
@@ -191,7 +191,7 @@ function parseRavdessName(name: string, folderActor: string): RavdessName {
 // ---------------------------------------------------------------------------------------------------
 // EmoDB
 
-/** EmoDB emotion letters (README "speech/"); L (boredom) has no emoflow class (DESIGN.md §2). */
+/** EmoDB emotion letters (README "speech/"); L (boredom) has no emoflow class (docs/corpora.md). */
 const EMODB_EMOTIONS: Record<string, { name: string; emotion: Emotion | null }> = {
   W: { name: 'anger', emotion: 'anger' },
   L: { name: 'boredom', emotion: null },
@@ -222,7 +222,7 @@ const EMODB_FORMAT =
 /**
  * EmoDB: a flat folder of `SSTTTEV.wav` (e.g. `03a01Fa.wav`). `speaker` and `group` are `emodb-SS`;
  * `labels` hold the original emotion name, text code, version letter and sex. Boredom (L) clips are
- * kept **without an `emotion` target** (DESIGN.md §2 drops the class from the task, the sample stays
+ * kept **without an `emotion` target** (docs/corpora.md drops the class from the task, the sample stays
  * for any other task and for counting); `labels.emotion` is then 'boredom'.
  */
 export async function readEmoDb(path: string, split: string | undefined): Promise<Corpus> {
@@ -299,7 +299,7 @@ function parseEmoDbName(name: string): EmoDbName {
 // ---------------------------------------------------------------------------------------------------
 // FER+
 
-/** FER+ vote column -> index in EMOTIONS, null for contempt, unknown, NF (DESIGN.md §2). */
+/** FER+ vote column -> index in EMOTIONS, null for contempt, unknown, NF (docs/corpora.md). */
 const FERPLUS_EMOTION_INDEX: readonly (number | null)[] = FERPLUS_COLUMNS.map((c) => {
   const i = (EMOTIONS as readonly string[]).indexOf(c === 'happiness' ? 'joy' : c);
   return i < 0 ? null : i;
@@ -312,7 +312,7 @@ const FERPLUS_ROW = `<name>.png,"(x, y, w, h)",${FERPLUS_COLUMNS.join(',')} (ten
  * `label.csv` and the PNGs it names, or the path of that label.csv. label.csv has no header; each
  * row is `name.png,"(x, y, w, h)",` and ten vote counts (FERPLUS_COLUMNS order).
  * - target `emotion`: the votes of the seven kept classes renormalised (contempt, unknown and NF
- *   dropped, DESIGN.md §2); a row whose kept votes are all 0 has no `emotion` target;
+ *   dropped, docs/corpora.md); a row whose kept votes are all 0 has no `emotion` target;
  * - `truth.emotion`: the FERPlus majority rule over all ten votes (`ferplusMajority`), -1 where it
  *   gives no label (evaluation then counts the image as excluded);
  * - `labels.votes`: the ten raw counts as written, comma-joined; `labels.box`: the face box field.
@@ -411,7 +411,7 @@ export async function readFerPlus(path: string, split: string | undefined): Prom
 // ---------------------------------------------------------------------------------------------------
 // FER2013
 
-/** FER2013 folder names (data/README.md "face/") and their DESIGN.md §2 class. */
+/** FER2013 folder names (data/README.md "face/") and their docs/corpora.md class. */
 const FER2013_LABELS: Record<string, Emotion> = {
   angry: 'anger',
   disgust: 'disgust',
@@ -422,7 +422,7 @@ const FER2013_LABELS: Record<string, Emotion> = {
   surprise: 'surprise',
 };
 
-/** Image extensions of DESIGN.md §3 (the Kaggle folder release uses .jpg, the staged one .png). */
+/** Image extensions of docs/ingest.md (the Kaggle folder release uses .jpg, the staged one .png). */
 const IMAGE_EXTENSIONS = new Set([
   '.jpg',
   '.jpeg',
@@ -489,7 +489,7 @@ export async function readFer2013(path: string, split: string | undefined): Prom
 // ---------------------------------------------------------------------------------------------------
 // EMOVO
 
-/** EMOVO emotion codes (data/README.md "speech/", PROVENANCE/emovo.md) and their DESIGN.md §2 class. */
+/** EMOVO emotion codes (data/README.md "speech/", PROVENANCE/emovo.md) and their docs/corpora.md class. */
 const EMOVO_EMOTIONS: Record<string, Emotion> = {
   rab: 'anger',
   dis: 'disgust',
@@ -598,7 +598,7 @@ function parseEmovoName(name: string, folderSpeaker: string): EmovoName {
 // ---------------------------------------------------------------------------------------------------
 // nEMO
 
-/** nEMO emotion names (data/README.md "speech/"; no disgust) and their DESIGN.md §2 class. */
+/** nEMO emotion names (data/README.md "speech/"; no disgust) and their docs/corpora.md class. */
 const NEMO_EMOTIONS: Record<string, Emotion> = {
   anger: 'anger',
   fear: 'fear',
@@ -963,7 +963,7 @@ function parseTcceName(name: string): TcceName {
   return { status: 'ok', performer, type: Number(type), letter, emotion };
 }
 
-/** The registry entries the lead registers with the corpus specs (DESIGN.md §10). */
+/** The registry entries the lead registers with the corpus specs (docs/corpora.md). */
 export const MEDIA_ADAPTERS: Record<string, MediaAdapter> = {
   ravdess: readRavdess,
   emodb: readEmoDb,
@@ -1096,7 +1096,7 @@ async function requireFolder(full: string, shown: string, adapter: string, expec
     });
 }
 
-/** The non-hidden entries of a folder (DESIGN.md §3), sorted; symlinks count as what they point to. */
+/** The non-hidden entries of a folder (docs/ingest.md), sorted; symlinks count as what they point to. */
 async function listFolder(full: string, shown: string): Promise<Entry[]> {
   let dirents: Dirent[];
   try {

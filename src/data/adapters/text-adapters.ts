@@ -31,7 +31,7 @@ export const MELD_SENTIMENT_TASK: TaskSpec = {
   classWeights: 'none',
 };
 
-/** EmoBank's dominance, mapped like valence and arousal (DESIGN.md §2). */
+/** EmoBank's dominance, mapped like valence and arousal (docs/corpora.md). */
 export const DOMINANCE_TASK: TaskSpec = {
   name: 'dominance',
   type: 'regression',
@@ -77,7 +77,7 @@ export const GOEMOTIONS_LABELS = [
 
 /**
  * The corpus's Ekman grouping, as in its `ekman_mapping.json` (same keys and lists; a test checks
- * it). `neutral` is not in the file: it maps to our `neutral` (DESIGN.md §2).
+ * it). `neutral` is not in the file: it maps to our `neutral` (docs/corpora.md).
  */
 export const GOEMOTIONS_EKMAN: Readonly<Record<Exclude<Emotion, 'neutral'>, readonly string[]>> = {
   anger: ['anger', 'annoyance', 'disapproval'],
@@ -122,7 +122,7 @@ const SENTIMENT_INDEX: ReadonlyMap<string, number> = new Map(
   ['negative', 'neutral', 'positive'].map((s, i) => [s, i]),
 );
 
-/** Index into EMOTIONS of each GoEmotions label id (DESIGN.md §2, Ekman grouping + neutral). */
+/** Index into EMOTIONS of each GoEmotions label id (docs/corpora.md, Ekman grouping + neutral). */
 const GOEMOTIONS_TO_EMOTION: readonly number[] = GOEMOTIONS_LABELS.map((name) => {
   if (name === 'neutral') return EMOTION_INDEX.get('neutral')!;
   const group = Object.entries(GOEMOTIONS_EKMAN).find(([, names]) => names.includes(name));
@@ -130,7 +130,7 @@ const GOEMOTIONS_TO_EMOTION: readonly number[] = GOEMOTIONS_LABELS.map((name) =>
   return EMOTION_INDEX.get(group[0])!;
 });
 
-/** dair (CARER) labels -> index into EMOTIONS (DESIGN.md §2: love -> joy). */
+/** dair (CARER) labels -> index into EMOTIONS (docs/corpora.md: love -> joy). */
 const DAIR_TO_EMOTION: ReadonlyMap<string, number> = new Map(
   (
     [
@@ -145,7 +145,7 @@ const DAIR_TO_EMOTION: ReadonlyMap<string, number> = new Map(
 );
 
 /**
- * EmoryNLP labels -> index into EMOTIONS, or null for the labels DESIGN.md §2 drops from the
+ * EmoryNLP labels -> index into EMOTIONS, or null for the labels docs/corpora.md drops from the
  * emotion task (Peaceful, Powerful).
  */
 const EMORYNLP_TO_EMOTION: ReadonlyMap<string, number | null> = new Map([
@@ -228,7 +228,7 @@ interface GoEmotionsRow {
 }
 
 /**
- * GoEmotions mapped to the shared labels through its Ekman grouping (DESIGN.md §2). A row with
+ * GoEmotions mapped to the shared labels through its Ekman grouping (docs/corpora.md). A row with
  * several labels becomes a soft target: each distinct Ekman class that its labels map to gets
  * equal mass, so labels that map to the same class count once (`amusement,joy` -> joy 1;
  * `anger,joy` -> anger 0.5, joy 0.5; `joy,neutral` -> joy 0.5, neutral 0.5).
@@ -318,7 +318,7 @@ const EMOBANK_COLUMNS = ['id', 'split', 'V', 'A', 'D', 'text'] as const;
 /**
  * EmoBank `emobank.csv` (`id,split,V,A,D,text`; a folder means its `emobank.csv`). `#train` /
  * `#dev` keep the rows whose `split` column says so, no split keeps every row. Tasks valence,
- * arousal, dominance: the 1..5 scores mapped by (x - 3) / 2 (DESIGN.md §2); a score outside 1..5
+ * arousal, dominance: the 1..5 scores mapped by (x - 3) / 2 (docs/corpora.md); a score outside 1..5
  * is MANIFEST_INVALID rather than a target outside the task's range.
  */
 export async function readEmoBank(path: string, split: string | undefined): Promise<Corpus> {
@@ -380,7 +380,7 @@ const DAIR_FILES = { train: 'train.txt', val: 'val.txt', dev: 'val.txt', test: '
 
 /**
  * dair-ai emotion `train.txt` / `val.txt`: lines `text;label` (data/README.md). The label is after
- * the last `;`, so a text may hold `;`. Task `emotion` (love -> joy, DESIGN.md §2). id
+ * the last `;`, so a text may hold `;`. Task `emotion` (love -> joy, docs/corpora.md). id
  * `<file stem>/<line>`: the corpus has no ids.
  */
 export async function readDair(path: string, split: string | undefined): Promise<Corpus> {
@@ -422,7 +422,7 @@ const EMORYNLP_FILES = {
 
 /**
  * EmoryNLP in the DAG-ERC release (`*_data.dag-erc.json`: a list of scenes, each a list of
- * `{text, speaker, label}`; data/README.md). Task `emotion` with DESIGN.md §2's mapping. Peaceful
+ * `{text, speaker, label}`; data/README.md). Task `emotion` with docs/corpora.md's mapping. Peaceful
  * and Powerful utterances have no emotion class: they are kept without an `emotion` target (no
  * other task here, so they train nothing, but `features` and `ingest` still see every utterance
  * and the scenes stay whole for context). id `<file stem>/<scene>_<position>`, group
@@ -487,7 +487,7 @@ export async function readEmoryNlp(path: string, split: string | undefined): Pro
   return corpus('emorynlp', 'EmoryNLP', LICENCE.emorynlp, at, split, samples, [EMOTION_TASK]);
 }
 
-/** The adapters of this module by their corpus-spec names (DESIGN.md §10), for registration. */
+/** The adapters of this module by their corpus-spec names (docs/corpora.md), for registration. */
 export const TEXT_ADAPTERS: Record<string, TextAdapter> = {
   meld: readMeld,
   'goemotions-ekman': readGoEmotionsEkman,

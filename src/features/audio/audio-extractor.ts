@@ -8,7 +8,7 @@ import { resample } from './resample.js';
 import { speechProbabilities, speechSegments, trimToSpeech } from './vad.js';
 
 /**
- * The audio extractor (DESIGN.md §6): WAV -> mono float64 -> 16 kHz -> optional Silero VAD trim
+ * The audio extractor (docs/features.md): WAV -> mono float64 -> 16 kHz -> optional Silero VAD trim
  * -> MFCC + delta + delta2 -> 78 clip statistics.
  */
 
@@ -25,7 +25,7 @@ export const AUDIO_FEATURE_NAMES: readonly string[] = CLIP_STATS_NAMES;
 /**
  * VAD trimming changes the vector, so it is part of the spec twice over: the name differs
  * ('audio-mfcc-stats' vs 'audio-mfcc-stats-vad'), so a cache keyed on (sha256, name, version)
- * as in DESIGN.md §6 never mixes the two, and `options.vad` states it for a head's features.
+ * as in docs/features.md never mixes the two, and `options.vad` states it for a head's features.
  */
 export function AUDIO_FEATURE_SPEC(vad: boolean): AudioFeatureSpec {
   return {
@@ -44,7 +44,7 @@ export const DEFAULT_MAX_SECONDS = 600;
  * recorder (worst case, a rate coprime to 16000 near the limit: ~9 M taps, 74 MB, transient).
  */
 export const MAX_SAMPLE_RATE = 768_000;
-/** 25 ms at 16 kHz (DESIGN.md §5 AUDIO_EMPTY); also satisfies the MFCC's > 200 samples. */
+/** 25 ms at 16 kHz (docs/errors.md AUDIO_EMPTY); also satisfies the MFCC's > 200 samples. */
 export const MIN_SAMPLES_16K = 400;
 
 export interface AudioFeatures {
@@ -82,7 +82,7 @@ export interface AudioExtractorOptions {
   factory: SessionFactory;
   store: ModelStore;
   vad: boolean;
-  /** Longer clips fail with AUDIO_TOO_LONG; default 600 s (DESIGN.md §5). */
+  /** Longer clips fail with AUDIO_TOO_LONG; default 600 s (docs/errors.md). */
   maxSeconds?: number;
 }
 

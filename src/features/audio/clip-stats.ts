@@ -1,6 +1,6 @@
 /**
  * Clip statistics: one fixed-size vector per clip from frame-level MFCC, delta and delta2
- * (DESIGN.md §6 "per coefficient of mfcc, delta and delta2, at least mean and standard deviation").
+ * (docs/features.md "per coefficient of mfcc, delta and delta2, at least mean and standard deviation").
  */
 
 import { N_MFCC } from './mfcc.js';

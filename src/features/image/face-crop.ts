@@ -4,7 +4,7 @@ import type { RgbImage } from '../../io/image.js';
 export const CROP_SIZE = 64;
 export const CROP_PIXELS = CROP_SIZE * CROP_SIZE;
 
-/** A box in image pixels: x, y of the top-left corner, width, height (DESIGN.md §4). */
+/** A box in image pixels: x, y of the top-left corner, width, height (docs/ingest.md). */
 export type Box = readonly [x: number, y: number, w: number, h: number];
 
 /** A pixel rectangle, right and bottom exclusive; may extend past the image. */
@@ -268,7 +268,7 @@ export function writeCrop(
   }
 }
 
-/** The whole image as a box: what is cropped when the detector finds no face (DESIGN.md §4). */
+/** The whole image as a box: what is cropped when the detector finds no face (docs/ingest.md). */
 export function wholeImageBox(img: { width: number; height: number }): Box {
   return [0, 0, img.width, img.height];
 }

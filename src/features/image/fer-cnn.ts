@@ -9,7 +9,7 @@ import { float32Output } from '../../models/ort-outputs.js';
 export const FER_CNN_LABELS = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'] as const;
 export type FerCnnLabel = (typeof FER_CNN_LABELS)[number];
 
-/** FER2013 names -> the shared label space (DESIGN.md §2). */
+/** FER2013 names -> the shared label space (docs/corpora.md). */
 const TO_SHARED: Record<FerCnnLabel, Emotion> = {
   angry: 'anger',
   disgust: 'disgust',

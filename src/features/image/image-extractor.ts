@@ -19,7 +19,7 @@ import { FER_EMBEDDING_DIM, FerCnn } from './fer-cnn.js';
 import { DETECTOR_INPUT_LENGTH, iou, UltraFace, type FaceBox } from './ultraface.js';
 
 /**
- * The image feature spec (DESIGN.md §6): the 128-d mini-XCEPTION embedding followed by its 7
+ * The image feature spec (docs/features.md): the 128-d mini-XCEPTION embedding followed by its 7
  * probabilities in EMOTIONS order. Bump `version` whenever pre-processing or models change,
  * so that cached features are recomputed.
  */
@@ -41,7 +41,7 @@ export const IMAGE_FEATURE_SPEC = {
  */
 export type FaceFraming = 'fer' | 'input' | 'unsure' | 'no-face';
 
-/** Which face the record describes (DESIGN.md §4). */
+/** Which face the record describes (docs/ingest.md). */
 export interface FaceInfo {
   /** `whole-image` when the CNN saw the whole image (framing `input`, `unsure` or `no-face`). */
   source: 'detector' | 'whole-image';
@@ -308,7 +308,7 @@ async function detectAndCrop(
 }
 
 /**
- * The full image path on a batch of encoded images (DESIGN.md §6): decode, detect, crop, and
+ * The full image path on a batch of encoded images (docs/features.md): decode, detect, crop, and
  * one mini-XCEPTION run over every crop of the batch. An item's input error
  * (IMAGE_DECODE_FAILED, IMAGE_TOO_LARGE) is returned in its slot; anything else throws.
  */

@@ -92,7 +92,7 @@ export interface IngestSummary extends RunSummary {
 }
 
 /**
- * The embedded runtime (DESIGN.md §8): streams samples from a folder, manifest or corpus spec
+ * The embedded runtime (docs/queue.md): streams samples from a folder, manifest or corpus spec
  * through extraction worker threads in micro-batches, runs the head on the main thread and
  * writes each record as its batch completes, in input order. At most `2 × workers` batches are
  * in flight, so memory does not grow with the input.
