@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { Random } from '../core/random.js';
 import { readdir, readFile } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
 import { EmoflowError } from '../core/errors.js';
@@ -72,18 +73,6 @@ export async function audioBenchInput(given?: string): Promise<AudioBenchInput> 
   return { x16k: resample(wav.mono, wav.sampleRate, SAMPLE_RATE), path, input: shown(path) };
 }
 
-/** A small deterministic PRNG (mulberry32): numbers in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * `seconds` of a deterministic speech-like signal at 16 kHz, peak about 0.5: utterances of 1.5-3.5 s
  * separated by 0.15 s pauses of faint noise; each utterance is syllables of 0.12-0.3 s, most voiced
@@ -95,7 +84,8 @@ export function speechLikeSignal(seconds: number, seed = 1): Float64Array {
   const rate = SAMPLE_RATE;
   const n = Math.round(seconds * rate);
   const x = new Float64Array(n);
-  const rand = prng(seed);
+  const random = new Random(seed);
+  const rand = (): number => random.next();
   const pause = Math.round(0.15 * rate);
   let t = 0;
   let pitch = 120 + 80 * rand();
@@ -206,7 +196,8 @@ const ENDS = ['.', '!', '?', '...'];
  * mixes lengths, so the extractor's length buckets see short and long batches alike.
  */
 export function generatedSentences(count: number, seed = 7): string[] {
-  const rand = prng(seed);
+  const random = new Random(seed);
+  const rand = (): number => random.next();
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const out: string[] = [];
   for (let i = 0; i < count; i++) {

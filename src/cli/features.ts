@@ -6,10 +6,9 @@ import { loadCorpus } from '../data/datasets.js';
 import { extractToCache } from '../data/extract-features.js';
 import { sampleIndexName } from '../data/feature-cache.js';
 import { buildExtractors } from '../features/extractors.js';
-import { DEFAULT_MAX_TEXT_BYTES } from '../io/text.js';
 import { defineCommand, printJson, warningPrinter } from './command.js';
 import { progressReporter } from './progress.js';
-import { modelFlags, modelRuntime } from './runtime-flags.js';
+import { modelFlags, modelRuntime, maxTextBytesFlag } from './runtime-flags.js';
 
 export const featuresCommand = defineCommand({
   spec: {
@@ -44,15 +43,7 @@ export const featuresCommand = defineCommand({
         description: 'trim audio to the speech that Silero VAD finds (part of the audio feature spec)',
       },
       batch: { type: 'int', description: 'texts / images per ONNX call', default: 32, min: 1, max: 4096 },
-      'max-text-bytes': {
-        type: 'int',
-        value: 'n',
-        description:
-          'the most bytes of a text read (files and inline texts); a longer text is cut at a character boundary with a TEXT_TRUNCATED warning',
-        default: DEFAULT_MAX_TEXT_BYTES,
-        min: 1,
-        max: 1 << 30,
-      },
+      ...maxTextBytesFlag,
       ...modelFlags,
       json: { type: 'boolean', description: 'print the summary as one JSON line' },
     },

@@ -1,4 +1,5 @@
 import { NUM_EMOTIONS } from '../core/labels.js';
+import { DEFAULT_MAX_TEXT_BYTES } from '../io/text.js';
 import { parsePriorChoice, type PriorChoice } from '../head/label-prior.js';
 import { DEVICES, SessionFactory, type Device } from '../models/session-factory.js';
 import { ModelStore } from '../models/model-store.js';
@@ -66,3 +67,16 @@ export const priorFlag = {
 export function priorOption(text: string | undefined): { prior?: PriorChoice } {
   return text === undefined ? {} : { prior: parsePriorChoice(text, NUM_EMOTIONS) };
 }
+
+/** The text byte cap of `ingest` and `features` (src/io/text.ts). */
+export const maxTextBytesFlag = {
+  'max-text-bytes': {
+    type: 'int',
+    value: 'n',
+    description:
+      'the most bytes of a text read (files and inline texts); a longer text is cut at a character boundary with a TEXT_TRUNCATED warning',
+    default: DEFAULT_MAX_TEXT_BYTES,
+    min: 1,
+    max: 1 << 30,
+  },
+} as const;
