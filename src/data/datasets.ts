@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { EmoflowError } from '../core/errors.js';
 import { MODALITIES } from '../core/labels.js';
 import { argmaxRow } from '../eval/metrics.js';
@@ -50,6 +51,14 @@ export interface DatasetContext {
 
 export async function loadCorpus(spec: string | CorpusSpec): Promise<Corpus> {
   const s = typeof spec === 'string' ? parseCorpusSpec(spec) : spec;
+  // A corpus file that is a FIFO, socket or device would block its adapter's read forever.
+  const st = await stat(s.path).catch(() => undefined);
+  if (st !== undefined && !st.isFile() && !st.isDirectory())
+    throw new EmoflowError(
+      'INPUT_NOT_REGULAR',
+      `${s.path}: neither a folder nor a regular file (a FIFO, socket or device); it was not opened`,
+      { path: s.path },
+    );
   const adapter = CORPUS_ADAPTERS[s.adapter];
   if (adapter === undefined) {
     throw new EmoflowError(

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PredictionRecord } from '../../src/pipeline/record.js';
 import { predictionRecordSchema } from '../../src/pipeline/record.js';
 import { emoflowWithin } from '../support/spawn-cli.js';
+import { repoRoot } from '../support/paths.js';
 
 const work = mkdtempSync(join(tmpdir(), 'emoflow-hostile-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -136,5 +137,24 @@ describe('a manifest naming a FIFO and a folder, with a 1.5 MB inline text', () 
       );
     },
     DEADLINE + 10_000,
+  );
+
+  it(
+    'refuses a FIFO named by a corpus spec (manifest:, meld:) in ingest and eval instead of waiting on it',
+    async () => {
+      const pipe = join(root, 'manifest-pipe.jsonl');
+      for (const args of [
+        ['ingest', `manifest:${pipe}`, '--out', join(work, 'never-spec.jsonl')],
+        ['eval', '--head', join(repoRoot, 'models', 'heads', 'default'), '--data', `meld:${pipe}`],
+      ]) {
+        const r = await emoflowWithin(args, { timeoutMs: DEADLINE });
+        expect(r.timedOut, `${args[0]} hung`).toBe(false);
+        expect(r.code, r.stderr).toBe(1);
+        expect(r.stderr).toMatch(
+          /^emoflow: INPUT_NOT_REGULAR: .*manifest-pipe\.jsonl: neither a folder nor a regular file/m,
+        );
+      }
+    },
+    2 * DEADLINE + 10_000,
   );
 });
