@@ -126,3 +126,28 @@ describe('readModality text byte cap', () => {
     );
   });
 });
+
+describe('image and audio files are bounded before they are read', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'emoflow-bounds-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('refuses a 300 MiB image and a 600 MiB clip from their size alone (sparse files: no byte read)', async () => {
+    // Sparse: the size is there, the disk blocks are not.
+    execFileSync('truncate', ['-s', '300M', join(dir, 'huge.jpg')]);
+    execFileSync('truncate', ['-s', '600M', join(dir, 'huge.wav')]);
+    const sample = { id: 'huge', root: dir, labels: {}, image: 'huge.jpg', audio: 'huge.wav' };
+    const before = process.memoryUsage().rss;
+    const image = await readModality(sample, 'image');
+    const audio = await readModality(sample, 'audio');
+    expect(image?.status === 'error' && image.error.code).toBe('IMAGE_TOO_LARGE');
+    expect(image?.status === 'error' && image.error.message).toMatch(
+      /huge\.jpg: the file is 300 MiB, over the 256 MiB/,
+    );
+    expect(audio?.status === 'error' && audio.error.code).toBe('AUDIO_TOO_LONG');
+    expect(audio?.status === 'error' && audio.error.message).toMatch(
+      /huge\.wav: the file is 600 MiB, over the 512 MiB/,
+    );
+    // Nothing like the files' size was allocated.
+    expect(process.memoryUsage().rss - before).toBeLessThan(64 * 1024 * 1024);
+  });
+});

@@ -5,7 +5,7 @@ import { EmoflowError, type EmoflowWarning, type ErrorCode } from '../core/error
 import type { Modality } from '../core/labels.js';
 import { modalityPath, type Sample } from '../core/sample.js';
 import type { ExtractorInput, ModalityExtractor } from '../features/modality-extractor.js';
-import { readInput, readInputCapped, resolveInside } from '../io/paths.js';
+import { readInputCapped, resolveInside } from '../io/paths.js';
 import { writeFailed } from '../io/write-errors.js';
 import { DEFAULT_MAX_TEXT_BYTES, encodeTextCapped, utf8Prefix } from '../io/text.js';
 import { FeatureCache } from './feature-cache.js';
@@ -166,6 +166,32 @@ async function writing<T>(p: Promise<T>, path: string): Promise<T> {
   }
 }
 
+/**
+ * The largest image file read (256 MiB): far above any photo within the 50-megapixel limit,
+ * below what would strain a worker's memory.
+ */
+export const MAX_IMAGE_BYTES = 256 * 1024 * 1024;
+/**
+ * The largest WAV file read (512 MiB): ten minutes, the duration limit, of 96 kHz stereo 32-bit
+ * audio take 461 MB, so a larger file is over the limit in any common format.
+ */
+export const MAX_AUDIO_BYTES = 512 * 1024 * 1024;
+
+function tooLargeFile(m: Modality, rel: string, size: number, cap: number): EmoflowError {
+  const mib = (n: number) => `${(n / 1048576).toFixed(0)} MiB`;
+  return m === 'image'
+    ? new EmoflowError(
+        'IMAGE_TOO_LARGE',
+        `${rel}: the file is ${mib(size)}, over the ${mib(cap)} an image may take; it was not read`,
+        { path: rel },
+      )
+    : new EmoflowError(
+        'AUDIO_TOO_LONG',
+        `${rel}: the file is ${mib(size)}, over the ${mib(cap)} a clip may take (more than the duration limit in any common format); it was not read`,
+        { path: rel },
+      );
+}
+
 export type ReadResult =
   | { status: 'ok'; input: ExtractorInput; warnings: EmoflowWarning[] }
   | { status: 'error'; error: EmoflowError };
@@ -202,7 +228,12 @@ export async function readModality(
   if (rel === undefined) return undefined;
   try {
     const full = await resolveInside(sample.root, rel);
-    if (m !== 'text') return ok({ bytes: await readInput(full, rel), path: rel }, 0, max);
+    if (m !== 'text') {
+      // An image or clip is read whole, so its size is bounded before a byte is read.
+      const cap = m === 'image' ? MAX_IMAGE_BYTES : MAX_AUDIO_BYTES;
+      const read = await readInputCapped(full, rel, cap, (size) => tooLargeFile(m, rel, size, cap));
+      return ok({ bytes: read.bytes, path: rel }, 0, max);
+    }
     // One byte past the cap tells that the text goes on, and where utf8Prefix must cut.
     const read = await readInputCapped(full, rel, max + 1);
     return ok({ bytes: utf8Prefix(read.bytes, max), path: rel }, read.size, max);

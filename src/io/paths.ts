@@ -110,6 +110,8 @@ export async function readInputCapped(
   path: string,
   shown: string = path,
   maxBytes: number = Number.POSITIVE_INFINITY,
+  /** When given, a file over `maxBytes` is refused with this error before any byte is read. */
+  tooLarge?: (size: number) => EmoflowError,
 ): Promise<InputBytes> {
   const p = fsPath(path);
   try {
@@ -120,6 +122,7 @@ export async function readInputCapped(
       const st = await fh.stat();
       const again = specialKind(st);
       if (again !== undefined) throw notRegular(shown, again);
+      if (tooLarge !== undefined && st.size > maxBytes) throw tooLarge(st.size);
       const want = Math.min(st.size, maxBytes);
       const buf = Buffer.allocUnsafeSlow(want); // its own memory, never the shared pool
       let got = 0;
