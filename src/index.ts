@@ -18,6 +18,8 @@ export {
 } from './runtime/queue/schemas.js';
 export { fuseJobId, modalityJobId, deriveBatchId, batchKeys } from './runtime/queue/keys.js';
 export { QUEUE_NAMES, DEFAULT_PREFIX } from './runtime/queue/connection.js';
+export { queueLayout, type QueueLayout } from './runtime/queue/layout.js';
+export { shardOfBatch, shardPrefixes } from './runtime/queue/shards.js';
 export { predictionRecordSchema, type PredictionRecord } from './pipeline/record.js';
 export { EmoflowError, ERROR_CODES, type ErrorCode } from './core/errors.js';
 export { EMOTIONS, MODALITIES, type Emotion, type Modality } from './core/labels.js';

@@ -3,8 +3,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkPrefix, maskUrl, redisOptions } from '../src/runtime/queue/connection.js';
 import { deriveBatchId, fuseJobId, modalityJobId } from '../src/runtime/queue/keys.js';
+import { defaultShards, queueLayout } from '../src/runtime/queue/layout.js';
 import { MicroBatcher } from '../src/runtime/queue/micro-batcher.js';
 import { jsonSchemas, modalityJobSchema } from '../src/runtime/queue/schemas.js';
+import { shardOfBatch, shardPrefixes } from '../src/runtime/queue/shards.js';
 import { failureToError } from '../src/runtime/queue/worker.js';
 import { repoRoot } from './support/paths.js';
 
@@ -40,6 +42,48 @@ describe('redis URLs', () => {
     expect(() => redisOptions('http://h')).toThrow(/redis:\/\/ or rediss:\/\//);
     expect(() => checkPrefix('a b')).toThrow(/prefix/);
     expect(checkPrefix('{emoflow}')).toBe('{emoflow}');
+  });
+});
+
+describe('queue layouts (--prefix, --shards)', () => {
+  const cluster = 'redis+cluster://127.0.0.1:7000,127.0.0.1:7001';
+  it('keep one shard under the prefix as given, so single-Redis keys do not change', () => {
+    const one = queueLayout('emoflow', 1, 'redis://127.0.0.1:6379');
+    expect(one.prefixes).toEqual(['emoflow']);
+    expect(one.prefixOf('b-1')).toBe('emoflow');
+    expect(one.flags).toBe('--prefix emoflow');
+    expect(queueLayout('{emoflow}', 1, cluster).prefixes).toEqual(['{emoflow}']);
+    // One untagged shard on a cluster would put keys of one queue in many slots: refused, naming both fixes.
+    expect(() => queueLayout('emoflow', 1, cluster)).toThrow(/--prefix '\{emoflow\}'.*--shards N/);
+    expect(() => queueLayout('a b', 1)).toThrow(/prefix/);
+  });
+
+  it('put a batch on the shard shardOfBatch names, under that shard’s hash-tagged prefix', () => {
+    for (const url of [cluster, 'redis://127.0.0.1:6379']) {
+      const three = queueLayout('emoflow', 3, url);
+      expect(three.prefixes).toEqual(['{emoflow-0.13}', '{emoflow-1.12}', '{emoflow-2.12}']);
+      expect(three.prefixes).toEqual(shardPrefixes('emoflow', 3));
+      expect(three.flags).toBe('--prefix emoflow --shards 3');
+      const seen = new Set<string>();
+      for (let i = 0; i < 30; i++) {
+        const batch = `b-${i}`;
+        expect(three.prefixOf(batch)).toBe(three.prefixes[shardOfBatch(batch, 3)]);
+        seen.add(three.prefixOf(batch));
+      }
+      expect(seen.size).toBe(3);
+    }
+    expect(queueLayout('{emoflow}', 3, cluster).prefixes).toEqual(queueLayout('emoflow', 3).prefixes);
+    expect(() => queueLayout('a{b}', 2, cluster)).toThrow(/braces/);
+  });
+
+  it('take the default shard count from EMOFLOW_SHARDS, and refuse a bad one in one line', () => {
+    expect(defaultShards({})).toBe(1);
+    expect(defaultShards({ EMOFLOW_SHARDS: ' ' })).toBe(1);
+    expect(defaultShards({ EMOFLOW_SHARDS: '3' })).toBe(3);
+    for (const bad of ['0', '-1', '2.5', 'three', '2000'])
+      expect(() => defaultShards({ EMOFLOW_SHARDS: bad }), bad).toThrow(
+        /EMOFLOW_SHARDS='.*': use an integer/,
+      );
   });
 });
 

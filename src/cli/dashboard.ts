@@ -1,4 +1,5 @@
 import { DEFAULT_PREFIX, defaultRedisUrl, REDIS_URL_ENV } from '../runtime/queue/connection.js';
+import { SHARDS_ENV } from '../runtime/queue/layout.js';
 import {
   ALLOWED_HOSTS_ENV,
   allowedHostsFrom,
@@ -11,6 +12,7 @@ import {
   stopDashboard,
 } from '../runtime/queue/dashboard.js';
 import { defineCommand } from './command.js';
+import { shardsFlag, shardsOf } from './shards-flag.js';
 
 export const dashboardCommand = defineCommand({
   spec: {
@@ -30,8 +32,13 @@ export const dashboardCommand = defineCommand({
       prefix: {
         type: 'string',
         value: 'p',
-        description: 'BullMQ key prefix ({name} on a Redis Cluster)',
+        description:
+          'BullMQ key prefix ({name} on a Redis Cluster with one shard; with several, the base of the shards’ prefixes)',
         default: DEFAULT_PREFIX,
+      },
+      shards: {
+        ...shardsFlag,
+        description: `shards of the deployment: shows every shard's queues, as <shard prefix>:<queue> [default: $${SHARDS_ENV}, else 1]`,
       },
       host: {
         type: 'string',
@@ -73,7 +80,7 @@ export const dashboardCommand = defineCommand({
       'EMOFLOW_REDIS_URL=redis://:secret@queue-host:6379 emoflow dashboard --prefix {emoflow} --port 8080',
       'EMOFLOW_DASHBOARD_AUTH=ops:pass emoflow dashboard --host 0.0.0.0 --metrics-token scrape-token',
       'emoflow dashboard --read-only false   # loopback, no credentials: the buttons work',
-      'emoflow dashboard --redis redis+cluster://10.0.0.5:7000,10.0.0.6:7000 --prefix {emoflow-0}',
+      'emoflow dashboard --redis redis+cluster://10.0.0.5:7000,10.0.0.6:7000,10.0.0.7:7000 --shards 3',
     ],
   },
   async run({ flags }, io) {
@@ -84,6 +91,7 @@ export const dashboardCommand = defineCommand({
     const dashboard = await startDashboard({
       redisUrl: flags.redis,
       prefix: flags.prefix,
+      shards: shardsOf(flags.shards),
       host: flags.host,
       port: flags.port,
       ...credentials,

@@ -3,14 +3,13 @@ import { join, resolve } from 'node:path';
 import { EmoflowError } from '../core/errors.js';
 import { packageRoot } from '../core/package-root.js';
 import { FORMATS, formatOf } from '../export/writers.js';
-import { DEFAULT_MAX_TEXT_BYTES } from '../io/text.js';
 import type { Device } from '../models/session-factory.js';
 import { DEFAULT_THREAD_HEAP_MB } from '../runtime/embedded/extract-pool.js';
 import { ingest, type IngestProgress, type IngestSummary } from '../runtime/embedded/ingest.js';
-import { checkPrefix } from '../runtime/queue/connection.js';
 import { ingestViaQueue, type QueueIngestSummary } from '../runtime/queue/ingest-queue.js';
 import { defineCommand, printJson, warningPrinter, type CliIO } from './command.js';
-import { modelFlags, priorFlag, priorOption } from './runtime-flags.js';
+import { modelFlags, priorFlag, priorOption, maxTextBytesFlag } from './runtime-flags.js';
+import { shardsFlag, shardsOf } from './shards-flag.js';
 
 /** The shipped head, used when `--head` is not given. */
 export function defaultHeadDir(): string {
@@ -88,15 +87,7 @@ export const ingestCommand = defineCommand({
         min: 1,
         max: 1024,
       },
-      'max-text-bytes': {
-        type: 'int',
-        value: 'n',
-        description:
-          'the most bytes of a text read (files and inline texts); a longer text is cut at a character boundary with a TEXT_TRUNCATED warning',
-        default: DEFAULT_MAX_TEXT_BYTES,
-        min: 1,
-        max: 1 << 30,
-      },
+      ...maxTextBytesFlag,
       'thread-memory': {
         type: 'int',
         value: 'MB',
@@ -118,6 +109,7 @@ export const ingestCommand = defineCommand({
         description: 'with --redis: the queue key prefix',
         default: 'emoflow',
       },
+      shards: { ...shardsFlag, description: `with --redis: ${shardsFlag.description}` },
       'batch-id': {
         type: 'string',
         value: 'id',
@@ -169,7 +161,8 @@ export const ingestCommand = defineCommand({
               format,
               mode: flags.resume ? 'resume' : flags.force ? 'force' : 'new',
               redisUrl: flags.redis,
-              prefix: checkPrefix(flags.prefix),
+              prefix: flags.prefix,
+              shards: shardsOf(flags.shards),
               ...(flags['batch-id'] === undefined ? {} : { batch: flags['batch-id'] }),
               ...onProgress,
               onNotice: (m) => io.err(`${m}\n`),

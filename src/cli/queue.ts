@@ -4,32 +4,35 @@ import { FORMATS, formatOf } from '../export/writers.js';
 import type { Device } from '../models/session-factory.js';
 import { exportBatch, retry, status, submit } from '../runtime/queue/api.js';
 import {
-  checkPrefix,
   DEFAULT_PREFIX,
   defaultRedisUrl,
   QUEUE_NAMES,
   REDIS_URL_ENV,
   type QueueName,
 } from '../runtime/queue/connection.js';
+import { queueLayout } from '../runtime/queue/layout.js';
 import { startQueueWorker } from '../runtime/queue/worker.js';
 import { defineCommand, printJson, warningPrinter } from './command.js';
 import { defaultHeadDir, pipelineFlags } from './ingest.js';
 import { modelFlags, priorOption } from './runtime-flags.js';
+import { shardsFlag, shardsOf } from './shards-flag.js';
 
-/** `--redis` and `--prefix`, taken by every queue command. */
+/** `--redis`, `--prefix` and `--shards`, taken by every queue command. */
 export const queueFlags = {
   redis: {
     type: 'string',
     value: 'url',
-    description: `redis://[user:password@]host:port[/db] or rediss:// (TLS); $${REDIS_URL_ENV} sets the default`,
+    description: `redis://[user:password@]host:port[/db], rediss:// (TLS) or redis+cluster://host:port,host:port,… (a Redis Cluster); $${REDIS_URL_ENV} sets the default`,
     default: defaultRedisUrl(),
   },
   prefix: {
     type: 'string',
     value: 'p',
-    description: 'queue key prefix ({name} for Redis Cluster)',
+    description:
+      'queue key prefix ({name} on a Redis Cluster with one shard; with several, the base of the shards’ prefixes)',
     default: DEFAULT_PREFIX,
   },
+  shards: shardsFlag,
 } as const;
 
 function parseQueues(list: string): QueueName[] {
@@ -102,13 +105,16 @@ export const workerCommand = defineCommand({
     examples: [
       'emoflow worker --redis redis://127.0.0.1:6379 --input-root /data/calls',
       'emoflow worker --queues text,fuse --concurrency 4 --prefix {emoflow}',
+      'emoflow worker --redis redis+cluster://10.0.0.5:7000,10.0.0.6:7000,10.0.0.7:7000 --shards 3',
     ],
   },
   async run({ flags }, io) {
-    const prefix = checkPrefix(flags.prefix);
+    const layout = queueLayout(flags.prefix, shardsOf(flags.shards), flags.redis);
+    const prefix = layout.prefix;
     const worker = await startQueueWorker({
       redisUrl: flags.redis,
       prefix,
+      shards: layout.shards,
       queues: parseQueues(flags.queues),
       head: flags.head ?? defaultHeadDir(),
       device: flags.device as Device,
@@ -132,8 +138,12 @@ export const workerCommand = defineCommand({
       flags['input-root'].length === 0
         ? 'inline inputs only'
         : `input roots ${flags['input-root'].join(', ')}`;
+    const where =
+      layout.shards === 1
+        ? `prefix ${prefix}${worker.masters === undefined ? '' : ` on ${worker.masters[0]}`}`
+        : `${layout.shards} shards: ${worker.prefixes.map((p, i) => (worker.masters === undefined ? p : `${p} on ${worker.masters[i]}`)).join(', ')}`;
     io.err(
-      `worker ready (pid ${process.pid}, queues ${flags.queues}, prefix ${prefix}, ${worker.device}, ${roots})\n`,
+      `worker ready (pid ${process.pid}, queues ${flags.queues}, ${where}, ${worker.device}, ${roots})\n`,
     );
     await new Promise<void>((done) => {
       const stop = (signal: string) => {
@@ -184,13 +194,14 @@ export const submitCommand = defineCommand({
     const r = await submit(positionals[0]!, {
       redis: flags.redis,
       prefix: flags.prefix,
+      shards: shardsOf(flags.shards),
       ttlSeconds: flags['ttl-days'] * 86400,
       ...(flags.batch === undefined ? {} : { batch: flags.batch }),
     });
     if (flags.json) printJson(io, r);
     else
       io.err(
-        `${r.samples} samples, ${r.added} flows added${r.redone > 0 ? ` (${r.redone} redoing failed samples)` : ''}, ${r.existing} already there\n`,
+        `${r.samples} samples, ${r.added} flows added${r.redone > 0 ? ` (${r.redone} redoing failed samples)` : ''}, ${r.existing} already there${r.prefix === flags.prefix ? '' : ` (batch under shard prefix ${r.prefix})`}\n`,
       );
     io.out(`${r.batch}\n`);
     return 0;
@@ -206,7 +217,11 @@ export const statusCommand = defineCommand({
     examples: ['emoflow status b-3f9a… --json'],
   },
   async run({ flags, positionals }, io) {
-    const s = await status(positionals[0]!, { redis: flags.redis, prefix: flags.prefix });
+    const s = await status(positionals[0]!, {
+      redis: flags.redis,
+      prefix: flags.prefix,
+      shards: shardsOf(flags.shards),
+    });
     if (flags.json) printJson(io, s);
     else
       io.out(
@@ -244,6 +259,7 @@ export const exportCommand = defineCommand({
     const r = await exportBatch(positionals[0]!, {
       redis: flags.redis,
       prefix: flags.prefix,
+      shards: shardsOf(flags.shards),
       out: resolve(flags.out),
       format: formatOf(flags.out, flags.format),
       mode: flags.resume ? 'resume' : flags.force ? 'force' : 'new',
@@ -302,6 +318,7 @@ export const retryCommand = defineCommand({
     const r = await retry(positionals[0]!, {
       redis: flags.redis,
       prefix: flags.prefix,
+      shards: shardsOf(flags.shards),
       ...(codes.length === 0 ? {} : { codes: ['EXTRACTION_FAILED', ...codes] }),
     });
     if (flags.json) printJson(io, r);

@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import { EmoflowError, type ErrorCode } from '../../core/errors.js';
 import { openOutput, type Format, type OutputMode } from '../../export/writers.js';
-import { connectRedis, DEFAULT_PREFIX, DEFAULT_REDIS_URL, checkPrefix } from './connection.js';
+import { connectRedisClient, DEFAULT_PREFIX, DEFAULT_REDIS_URL, type RedisClient } from './connection.js';
+import { defaultShards, findBatch, queueLayout, type QueueLayout } from './layout.js';
 import { isRedisReply, redisReason } from './redis-errors.js';
 import { retryBatch, type RetryResult } from './retry.js';
 import { batchRecords, batchStatus, deleteBatch, type BatchStatus } from './store.js';
@@ -10,14 +10,26 @@ import { incompleteNotice, watchWorkers } from './worker-watch.js';
 
 /** Where the queue lives. */
 export interface QueueTarget {
-  /** `redis://[user:password@]host:port[/db]` or `rediss://…` (TLS). Default redis://127.0.0.1:6379. */
+  /**
+   * `redis://[user:password@]host:port[/db]`, `rediss://…` (TLS), or
+   * `redis+cluster://host:port,host:port,…` (a Redis Cluster). Default redis://127.0.0.1:6379.
+   */
   redis?: string;
-  /** Key prefix of the queues (a hash-tagged `{emoflow}` for Redis Cluster). Default `emoflow`. */
+  /**
+   * Key prefix of the queues. Default `emoflow`. On a Redis Cluster with one shard it needs a
+   * hash tag (`{emoflow}`); with several shards it is the base of the shards' prefixes.
+   */
   prefix?: string;
+  /**
+   * Shards of the deployment (default `$EMOFLOW_SHARDS`, else 1): each batch lives in one
+   * (`shardOfBatch`); every command and worker of a deployment must use the same number.
+   */
+  shards?: number;
 }
 
-function target(t: QueueTarget): { url: string; prefix: string } {
-  return { url: t.redis ?? DEFAULT_REDIS_URL, prefix: checkPrefix(t.prefix ?? DEFAULT_PREFIX) };
+function target(t: QueueTarget): { url: string; layout: QueueLayout } {
+  const url = t.redis ?? DEFAULT_REDIS_URL;
+  return { url, layout: queueLayout(t.prefix ?? DEFAULT_PREFIX, t.shards ?? defaultShards(), url) };
 }
 
 /**
@@ -28,12 +40,13 @@ export async function submit(
   input: string,
   options: QueueTarget & { batch?: string; ttlSeconds?: number; onProgress?: (n: number) => void } = {},
 ): Promise<SubmitResult> {
-  const { url, prefix } = target(options);
-  const redis = await connectRedis(url);
+  const { url, layout } = target(options);
+  const redis = await connectRedisClient(url);
   try {
     return await submitBatch(redis, input, {
       redisUrl: url,
-      prefix,
+      prefix: layout.prefix,
+      shards: layout.shards,
       ...(options.batch === undefined ? {} : { batch: options.batch }),
       ...(options.ttlSeconds === undefined ? {} : { ttlSeconds: options.ttlSeconds }),
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
@@ -43,23 +56,37 @@ export async function submit(
   }
 }
 
-/** The batch's status, or CONFIG_INVALID naming why it may be missing. */
-async function existingBatch(redis: Redis, prefix: string, batch: string): Promise<BatchStatus> {
-  const s = await batchStatus(redis, prefix, batch);
-  if (s === undefined)
+/**
+ * The key prefix the batch lives under (its shard's) and its status, or CONFIG_INVALID naming
+ * why it may be missing.
+ */
+async function existingBatch(
+  redis: RedisClient,
+  layout: QueueLayout,
+  batch: string,
+  url: string,
+): Promise<{ prefix: string; status: BatchStatus }> {
+  const prefix = await findBatch(redis, layout, batch, url);
+  const s = prefix === undefined ? undefined : await batchStatus(redis, prefix, batch);
+  if (prefix === undefined || s === undefined) {
+    const where =
+      layout.shards === 1
+        ? `prefix '${layout.prefix}'`
+        : `${layout.flags} (its shard's prefix '${layout.prefixOf(batch)}')`;
     throw new EmoflowError(
       'CONFIG_INVALID',
-      `no batch '${batch}' under prefix '${prefix}' (expired, exported, or never submitted)`,
+      `no batch '${batch}' under ${where} (expired, exported, or never submitted)`,
     );
-  return s;
+  }
+  return { prefix, status: s };
 }
 
 /** Counts of a batch's samples: `{batch, samples, done, pending, records: {ok, partial, failed}}`. */
 export async function status(batch: string, options: QueueTarget = {}): Promise<BatchStatus> {
-  const { url, prefix } = target(options);
-  const redis = await connectRedis(url);
+  const { url, layout } = target(options);
+  const redis = await connectRedisClient(url);
   try {
-    return await existingBatch(redis, prefix, batch);
+    return (await existingBatch(redis, layout, batch, url)).status;
   } finally {
     redis.disconnect();
   }
@@ -98,15 +125,18 @@ export interface ExportResult {
  * unless `keep`; an incomplete one leaves them (a later export, or `--resume`, finishes it).
  */
 export async function exportBatch(batch: string, options: ExportOptions): Promise<ExportResult> {
-  const { url, prefix } = target(options);
-  const redis = await connectRedis(url);
+  const { url, layout } = target(options);
+  const redis = await connectRedisClient(url);
   try {
-    let s = await existingBatch(redis, prefix, batch);
+    const found = await existingBatch(redis, layout, batch, url);
+    const prefix = found.prefix;
+    let s = found.status;
     if (options.wait === true && s.done < s.samples) {
       const notice = options.onNotice ?? (() => undefined);
       const stop = watchWorkers({
         redis,
         prefix,
+        workerFlags: layout.flags,
         batch,
         notice,
         ...(options.watchMs === undefined ? {} : { checkMs: options.watchMs }),
@@ -175,10 +205,10 @@ export async function retry(
   batch: string,
   options: QueueTarget & { codes?: readonly ErrorCode[] } = {},
 ): Promise<RetryResult> {
-  const { url, prefix } = target(options);
-  const redis = await connectRedis(url);
+  const { url, layout } = target(options);
+  const redis = await connectRedisClient(url);
   try {
-    await existingBatch(redis, prefix, batch);
+    const { prefix } = await existingBatch(redis, layout, batch, url);
     return await retryBatch(redis, {
       redisUrl: url,
       prefix,

@@ -190,7 +190,7 @@ export function redisOptions(url: string): RedisOptions {
 function clusterNotSupported(url: string): EmoflowError {
   return invalid(
     url,
-    'names a Redis Cluster, which this command does not take yet (emoflow dashboard does): give one Redis as redis://host:port',
+    'names a Redis Cluster, which this command does not take (the queue commands do; benchmarks measure one Redis): give one Redis as redis://host:port',
   );
 }
 
@@ -313,9 +313,9 @@ export async function connectRedisClient(
 }
 
 /**
- * `connectRedisClient` for the commands that take one Redis only: a cluster URL is
- * CONFIG_INVALID (see `connectRedisClient` for the other errors). Commands call this first so
- * that a wrong URL is one clear line rather than a hang.
+ * `connectRedisClient` for the commands that take one Redis only (the benchmarks, which read one
+ * server's counters): a cluster URL is CONFIG_INVALID (see `connectRedisClient` for the other
+ * errors). Commands call this first so that a wrong URL is one clear line rather than a hang.
  */
 export async function connectRedis(value: string, timeoutMs = defaultTimeoutMs()): Promise<Redis> {
   const url = resolveRedisUrl(value);
@@ -324,6 +324,18 @@ export async function connectRedis(value: string, timeoutMs = defaultTimeoutMs()
     throw clusterNotSupported(url);
   }
   return (await connectRedisClient(url, timeoutMs)) as Redis;
+}
+
+/**
+ * BullMQ's `connection` beside a client of `connectRedisClient(url)`: for one Redis, its options
+ * (each BullMQ object opens and closes connections of its own); for a cluster, the connected
+ * Cluster client itself, shared (BullMQ leaves it open on close; workers duplicate it for their
+ * blocking commands).
+ */
+export function bullConnectionOf(client: RedisClient, url: string): ConnectionOptions {
+  if (client instanceof Cluster) return client;
+  const target = parseRedisUrl(url);
+  return target.kind === 'single' ? target.options : client;
 }
 
 /** What BullMQ's Queue, Worker, QueueEvents and FlowProducer take as `connection` for a URL. */

@@ -7,8 +7,9 @@ import { Queue } from 'bullmq';
 import express, { type Express } from 'express';
 import type { Registry } from 'prom-client';
 import { EmoflowError } from '../../core/errors.js';
-import { checkPrefix, connectRedisClient, DEFAULT_PREFIX, QUEUE_NAMES } from './connection.js';
+import { connectRedisClient, DEFAULT_PREFIX, QUEUE_NAMES } from './connection.js';
 import { accessGuards, resolveAccess, type DashboardAccess } from './dashboard-access.js';
+import { defaultShards, queueLayout } from './layout.js';
 import { startQueueMetrics } from './metrics.js';
 
 export const DEFAULT_DASHBOARD_HOST = '127.0.0.1';
@@ -29,6 +30,11 @@ export {
 export interface DashboardOptions {
   redisUrl: string;
   prefix?: string;
+  /**
+   * Shards of the deployment (default `$EMOFLOW_SHARDS`, else 1): with several, the dashboard
+   * shows the four queues of every shard, each named `<shard prefix>:<queue>`.
+   */
+  shards?: number;
   host?: string;
   /** 0 picks a free port; the running dashboard reports the real one. */
   port?: number;
@@ -56,6 +62,8 @@ export interface RunningDashboard {
   /** `http://host:port/`, with the real port when 0 was asked for. */
   url: string;
   prefix: string;
+  /** The key prefixes shown: one per shard. */
+  prefixes: readonly string[];
   /** Whether bull-board's actions are refused. */
   readOnly: boolean;
 }
@@ -87,8 +95,16 @@ export function buildDashboardApp(
   });
   const board = new ExpressAdapter();
   board.setBasePath('/');
+  // Several shards: the same four queue names under each shard's prefix, told apart by it.
+  const sharded = new Set(queues.map((q) => q.opts.prefix)).size > 1;
   createBullBoard({
-    queues: queues.map((q) => new BullMQAdapter(q, { readOnlyMode: access.readOnly })),
+    queues: queues.map(
+      (q) =>
+        new BullMQAdapter(q, {
+          readOnlyMode: access.readOnly,
+          ...(sharded ? { prefix: `${q.opts.prefix ?? prefix}:`, delimiter: ':' } : {}),
+        }),
+    ),
     serverAdapter: board,
     options: { uiConfig: { boardTitle: `emoflow ${prefix}` } },
   });
@@ -99,15 +115,21 @@ export function buildDashboardApp(
 const running = new WeakMap<RunningDashboard, () => Promise<void>>();
 
 /**
- * Connects to Redis (or a Redis Cluster: a `redis+cluster://` URL and a hash-tagged prefix),
- * opens the four queues under `prefix`, and serves bull-board and `/metrics`.
+ * Connects to Redis (or a Redis Cluster: a `redis+cluster://` URL and a hash-tagged prefix, or
+ * several shards), opens the four queues under `prefix` (under each shard's prefix with several
+ * shards), and serves bull-board and `/metrics`.
  * Throws CONFIG_INVALID (access settings, port in use) or REDIS_UNAVAILABLE, having released
  * whatever it had opened.
  */
 export async function startDashboard(options: DashboardOptions): Promise<RunningDashboard> {
   const host = options.host ?? DEFAULT_DASHBOARD_HOST;
   const port = options.port ?? DEFAULT_DASHBOARD_PORT;
-  const prefix = checkPrefix(options.prefix ?? DEFAULT_PREFIX, options.redisUrl);
+  const layout = queueLayout(
+    options.prefix ?? DEFAULT_PREFIX,
+    options.shards ?? defaultShards(),
+    options.redisUrl,
+  );
+  const prefix = layout.prefix;
   const access = resolveAccess({
     host,
     auth: options.auth,
@@ -119,7 +141,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
 
   const redis = await connectRedisClient(options.redisUrl, options.redisTimeoutMs);
   // One shared connection for the queues (BullMQ leaves a passed-in connection open on close).
-  const queues = QUEUE_NAMES.map((name) => new Queue(name, { connection: redis, prefix }));
+  const queues = layout.prefixes.flatMap((p) =>
+    QUEUE_NAMES.map((name) => new Queue(name, { connection: redis, prefix: p })),
+  );
   for (const q of queues) q.on('error', onError);
   const closers: (() => Promise<unknown>)[] = [
     async () => {
@@ -144,6 +168,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       port: actual,
       url: `http://${urlHost}:${actual}/`,
       prefix,
+      prefixes: layout.prefixes,
       readOnly: access.readOnly,
     };
     running.set(dashboard, closeAll);

@@ -1,9 +1,9 @@
-import { FlowProducer, Queue, type FlowJob } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { FlowProducer, Queue, type ConnectionOptions, type FlowJob } from 'bullmq';
+import type { ChainableCommander } from 'ioredis';
 import type { ErrorCode } from '../../core/errors.js';
 import type { Modality } from '../../core/labels.js';
 import type { PredictionRecord } from '../../pipeline/record.js';
-import { redisOptions, type QueueName } from './connection.js';
+import type { QueueName, RedisClient } from './connection.js';
 import { batchKeys, fuseJobId, jobKey, modalityJobId, queueKey } from './keys.js';
 import type { FuseJob, JobInput, ModalityJob } from './schemas.js';
 import { forgetRecord, isRetryableRecord, RETRYABLE_CODES } from './store.js';
@@ -39,21 +39,26 @@ export interface AddCounts {
  * redone: its record and leftover jobs are removed and its flow added again. A parent that is
  * missing children (a submit cut off mid-flow) gets its flow added again, which adds only the
  * missing children (BullMQ keeps an existing job and re-links it to its parent).
+ *
+ * `prefix` is the batch's shard's: every key read or written here (the batch's, its jobs', the
+ * queues') is under it, so on a Redis Cluster each pipeline and each flow (one MULTI over the
+ * four queues) stays in one slot.
  */
 export class FlowWriter {
   private readonly producer: FlowProducer;
   private readonly queues = new Map<QueueName, Queue>();
 
   constructor(
-    private readonly redis: Redis,
-    private readonly redisUrl: string,
+    private readonly redis: RedisClient,
+    /** BullMQ's `connection` (`bullConnectionOf`). */
+    private readonly connection: ConnectionOptions,
     private readonly prefix: string,
     private readonly batch: string,
     private readonly ttl: number,
     /** Record error codes that make a sample redone (default: EXTRACTION_FAILED). */
     private readonly retryCodes: ReadonlySet<ErrorCode> = RETRYABLE_CODES,
   ) {
-    this.producer = new FlowProducer({ connection: redisOptions(redisUrl), prefix });
+    this.producer = new FlowProducer({ connection, prefix });
     this.producer.on('error', () => undefined); // connection errors: ioredis reconnects
   }
 
@@ -141,7 +146,7 @@ export class FlowWriter {
   private queue(name: QueueName): Queue {
     let q = this.queues.get(name);
     if (q === undefined) {
-      q = new Queue(name, { connection: redisOptions(this.redisUrl), prefix: this.prefix });
+      q = new Queue(name, { connection: this.connection, prefix: this.prefix });
       q.on('error', () => undefined); // connection errors: ioredis reconnects
       this.queues.set(name, q);
     }
@@ -154,7 +159,7 @@ export class FlowWriter {
 }
 
 /** A pipeline's replies; the first command error is thrown (a refused write is not a reply). */
-export async function execOrThrow(pipe: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
+export async function execOrThrow(pipe: ChainableCommander): Promise<unknown[]> {
   const answers = (await pipe.exec()) ?? [];
   for (const [err] of answers) if (err) throw err;
   return answers.map(([, v]) => v);

@@ -2,7 +2,8 @@ import type { ErrorCode } from '../../core/errors.js';
 import { openOutput, type Format, type OutputMode } from '../../export/writers.js';
 import type { PredictionRecord } from '../../pipeline/record.js';
 import { tally, type IngestProgress, type RunSummary } from '../embedded/ingest.js';
-import { connectRedis } from './connection.js';
+import { connectRedisClient } from './connection.js';
+import { queueLayout } from './layout.js';
 import { batchKeys } from './keys.js';
 import { batchStatus, deleteBatch } from './store.js';
 import { submitBatch } from './submit.js';
@@ -14,7 +15,10 @@ export interface QueueIngestOptions {
   format: Format;
   mode: OutputMode;
   redisUrl: string;
+  /** The `--prefix` (with several shards, the base of the shards' prefixes). */
   prefix: string;
+  /** Shards of the deployment (default 1); the batch goes to its shard, as with `emoflow submit`. */
+  shards?: number;
   batch?: string;
   ttlSeconds?: number;
   /** How often the completion log is read (default 50 ms: a poll costs only what is new). */
@@ -43,15 +47,19 @@ export interface QueueIngestSummary extends RunSummary {
 export async function ingestViaQueue(options: QueueIngestOptions): Promise<QueueIngestSummary> {
   const t0 = performance.now();
   const notice = options.onNotice ?? (() => undefined);
-  const redis = await connectRedis(options.redisUrl);
+  const layout = queueLayout(options.prefix, options.shards ?? 1, options.redisUrl);
+  const redis = await connectRedisClient(options.redisUrl);
   try {
     const sub = await submitBatch(redis, options.input, {
       redisUrl: options.redisUrl,
-      prefix: options.prefix,
+      prefix: layout.prefix,
+      shards: layout.shards,
       ...(options.batch === undefined ? {} : { batch: options.batch }),
       ...(options.ttlSeconds === undefined ? {} : { ttlSeconds: options.ttlSeconds }),
     });
-    const keys = batchKeys(options.prefix, sub.batch);
+    // Every key of the batch is under its shard's prefix.
+    const prefix = sub.prefix;
+    const keys = batchKeys(prefix, sub.batch);
     const { writer, done } = await openOutput(options.out, options.format, options.mode);
     const records = { ok: 0, partial: 0, failed: 0 };
     const errors: Partial<Record<ErrorCode, number>> = {};
@@ -59,7 +67,8 @@ export async function ingestViaQueue(options: QueueIngestOptions): Promise<Queue
     let resumed = 0;
     const stopWatch = watchWorkers({
       redis,
-      prefix: options.prefix,
+      prefix,
+      workerFlags: layout.flags,
       batch: sub.batch,
       notice,
       ...(options.watchMs === undefined ? {} : { checkMs: options.watchMs }),
@@ -106,7 +115,7 @@ export async function ingestViaQueue(options: QueueIngestOptions): Promise<Queue
         if (Date.now() - lastSweep > 10_000 && pending.size > 0) {
           lastSweep = Date.now();
           await take([...pending]);
-          const s = await batchStatus(redis, options.prefix, sub.batch);
+          const s = await batchStatus(redis, prefix, sub.batch);
           if (s?.submitted !== undefined && Date.now() - toldIncomplete > 30_000) {
             notice(incompleteNotice(s));
             toldIncomplete = Date.now();
@@ -121,7 +130,7 @@ export async function ingestViaQueue(options: QueueIngestOptions): Promise<Queue
     } finally {
       await stopWatch();
     }
-    await deleteBatch(redis, options.prefix, sub.batch);
+    await deleteBatch(redis, prefix, sub.batch);
     notice(`removed batch ${sub.batch} from Redis (all ${written + resumed} records are in ${options.out})`);
     const seconds = (performance.now() - t0) / 1000;
     return {

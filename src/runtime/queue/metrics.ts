@@ -30,7 +30,10 @@ export const METRIC_NAMES = {
 export interface QueueMetricsOptions {
   /** The connection the queues use (one Redis or a cluster); QueueEvents duplicates it for its blocking XREAD. */
   connection: RedisClient;
-  /** Added as a `prefix` label to every series, so one Prometheus can tell deployments apart. */
+  /**
+   * A `prefix` label on every series, so one Prometheus can tell deployments apart: each queue's
+   * own key prefix (its shard's), or this one where a queue has none.
+   */
   prefix: string;
   /** Errors of the event listeners (a lost connection, a job hash that cannot be read). */
   onError: (error: Error) => void;
@@ -56,16 +59,18 @@ export async function startQueueMetrics(
   // (tests) do not clash over metric names.
   const registry = new Registry();
   registry.setDefaultLabels({ prefix: options.prefix });
+  const prefixOf = (q: Queue): string => q.opts.prefix ?? options.prefix;
 
   const jobs = new Gauge({
     name: METRIC_NAMES.jobs,
     help: 'Jobs in each queue by state, read from Redis at scrape time (BullMQ getJobCounts).',
-    labelNames: ['queue', 'state'] as const,
+    labelNames: ['queue', 'state', 'prefix'] as const,
     registers: [registry],
     async collect() {
       const counts = await Promise.all(queues.map((q) => q.getJobCounts(...JOB_STATES)));
       queues.forEach((q, i) => {
-        for (const state of JOB_STATES) jobs.set({ queue: q.name, state }, counts[i]?.[state] ?? 0);
+        for (const state of JOB_STATES)
+          jobs.set({ queue: q.name, state, prefix: prefixOf(q) }, counts[i]?.[state] ?? 0);
       });
     },
   });
@@ -73,27 +78,29 @@ export async function startQueueMetrics(
   const workers = new Gauge({
     name: METRIC_NAMES.workers,
     help: 'Workers connected to each queue at scrape time (BullMQ getWorkersCount, from CLIENT LIST).',
-    labelNames: ['queue'] as const,
+    labelNames: ['queue', 'prefix'] as const,
     registers: [registry],
     async collect() {
       const counts = await Promise.all(queues.map((q) => q.getWorkersCount()));
-      queues.forEach((q, i) => workers.set({ queue: q.name }, counts[i] ?? 0));
+      queues.forEach((q, i) => workers.set({ queue: q.name, prefix: prefixOf(q) }, counts[i] ?? 0));
     },
   });
 
   const processingTime = new Histogram({
     name: METRIC_NAMES.processingTime,
     help: 'Processing time of completed jobs per queue (finishedOn - processedOn), in seconds.',
-    labelNames: ['queue'] as const,
+    labelNames: ['queue', 'prefix'] as const,
     buckets: PROCESSING_TIME_BUCKETS,
     registers: [registry],
   });
   // Every queue has a series from the start, so rate() sees 0 rather than no data.
-  for (const q of queues) processingTime.zero({ queue: q.name });
+  for (const q of queues) processingTime.zero({ queue: q.name, prefix: prefixOf(q) });
 
   const listeners = await Promise.all(
     queues.map((q) =>
-      watchCompletions(q, options, (seconds) => processingTime.observe({ queue: q.name }, seconds)),
+      watchCompletions({ ...options, prefix: prefixOf(q) }, q, (seconds) =>
+        processingTime.observe({ queue: q.name, prefix: prefixOf(q) }, seconds),
+      ),
     ),
   );
 
@@ -125,8 +132,8 @@ function entryMs(id: string): number {
  * A job that started before the listener did, and was removed, has neither and is skipped.
  */
 async function watchCompletions(
-  queue: Queue,
   options: QueueMetricsOptions,
+  queue: Queue,
   observe: (seconds: number) => void,
 ): Promise<{ close(): Promise<void> }> {
   // Starting from the stream's current last id rather than BullMQ's default '$' means no event

@@ -1,14 +1,14 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { ErrorCode } from '../../core/errors.js';
 import type { PredictionRecord } from '../../pipeline/record.js';
-import { redisOptions } from './connection.js';
+import { bullConnectionOf, type RedisClient } from './connection.js';
 import { FlowWriter, planFromData, type SamplePlan } from './flows.js';
 import { batchKeys, DEFAULT_TTL_SECONDS } from './keys.js';
 import { isRetryableRecord, RETRYABLE_CODES } from './store.js';
 
 export interface RetryOptions {
   redisUrl: string;
+  /** The key prefix the batch lives under (its shard's). */
   prefix: string;
   batch: string;
   /** Record error codes that make a sample redone (default: EXTRACTION_FAILED). */
@@ -41,7 +41,7 @@ export interface RetryResult {
  * with a final record or a live flow are left alone. Batches without a plan (a producer of its
  * own) get their failed fuse jobs retried in place (BullMQ `Job.retry`).
  */
-export async function retryBatch(redis: Redis, options: RetryOptions): Promise<RetryResult> {
+export async function retryBatch(redis: RedisClient, options: RetryOptions): Promise<RetryResult> {
   const k = batchKeys(options.prefix, options.batch);
   const codes = new Set(options.codes ?? RETRYABLE_CODES);
   const result: RetryResult = {
@@ -54,7 +54,14 @@ export async function retryBatch(redis: Redis, options: RetryOptions): Promise<R
   };
   if ((await redis.hlen(k.plan)) === 0) return retryWithoutPlan(redis, options, codes, result);
   const ttl = Number((await redis.hget(k.meta, 'ttlSeconds')) ?? DEFAULT_TTL_SECONDS);
-  const writer = new FlowWriter(redis, options.redisUrl, options.prefix, options.batch, ttl, codes);
+  const writer = new FlowWriter(
+    redis,
+    bullConnectionOf(redis, options.redisUrl),
+    options.prefix,
+    options.batch,
+    ttl,
+    codes,
+  );
   try {
     const total = await redis.llen(k.ids);
     for (let start = 0; start < total; start += 500) {
@@ -79,12 +86,15 @@ export async function retryBatch(redis: Redis, options: RetryOptions): Promise<R
 }
 
 async function retryWithoutPlan(
-  redis: Redis,
+  redis: RedisClient,
   options: RetryOptions,
   codes: ReadonlySet<ErrorCode>,
   result: RetryResult,
 ): Promise<RetryResult> {
-  const fuse = new Queue('fuse', { connection: redisOptions(options.redisUrl), prefix: options.prefix });
+  const fuse = new Queue('fuse', {
+    connection: bullConnectionOf(redis, options.redisUrl),
+    prefix: options.prefix,
+  });
   fuse.on('error', () => undefined);
   try {
     for (let start = 0; ; start += 500) {

@@ -1,6 +1,7 @@
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import type { ErrorCode } from '../../core/errors.js';
 import type { PredictionRecord } from '../../pipeline/record.js';
+import type { RedisClient } from './connection.js';
 import { batchKeys } from './keys.js';
 import { runLua } from './lua.js';
 
@@ -36,7 +37,7 @@ return 1
 `;
 
 export async function storeRecord(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   batch: string,
   record: PredictionRecord,
@@ -71,7 +72,7 @@ export const RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set(['EXTRACTION_FAIL
 
 /** Deletes the stored record `json` of `sampleId` (as read), so that its sample is redone. */
 export async function forgetRecord(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   batch: string,
   sampleId: string,
@@ -100,7 +101,7 @@ export interface BatchStatus {
  * added by a producer of its own has none, and counts its stored records.
  */
 export async function batchStatus(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   batch: string,
 ): Promise<BatchStatus | undefined> {
@@ -131,7 +132,7 @@ export async function batchStatus(
  * without a record yet are skipped. Batches without an ids list (own producers) go by HSCAN.
  */
 export async function* batchRecords(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   batch: string,
   chunk = 500,
@@ -158,17 +159,29 @@ export async function* batchRecords(
 }
 
 /** Removes a batch's stored results (after a complete export). */
-export async function deleteBatch(redis: Redis, prefix: string, batch: string): Promise<void> {
+export async function deleteBatch(redis: RedisClient, prefix: string, batch: string): Promise<void> {
   const k = batchKeys(prefix, batch);
   await redis.del(k.meta, k.ids, k.plan, k.records, k.counts, k.done);
 }
 
-/** Deletes every key under `prefix` (SCAN and DEL, never KEYS): tests and benchmarks clean up with it. */
-export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
+/**
+ * Deletes every key under `prefix` (SCAN and UNLINK, never KEYS): tests and benchmarks clean up
+ * with it. On a Redis Cluster every master is scanned (SCAN sees one node's keys), and keys are
+ * unlinked one by one (a multi-key command must stay in one slot).
+ */
+export async function deletePrefix(redis: RedisClient, prefix: string): Promise<void> {
+  const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length === 0) continue;
+      if (redis instanceof Cluster) {
+        const pipe = node.pipeline();
+        for (const key of keys) pipe.unlink(key);
+        await pipe.exec();
+      } else await node.del(...keys);
+    } while (cursor !== '0');
+  }
 }

@@ -1,23 +1,26 @@
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
-import type { Redis } from 'ioredis';
 import { EmoflowError } from '../../core/errors.js';
 import { modalityPath, type Sample } from '../../core/sample.js';
 import { readModality } from '../../data/extract-features.js';
 import type { SkippedFile } from '../../data/folder.js';
 import { inputsOf, presentModalities } from '../../pipeline/extract.js';
 import { openInput } from '../embedded/input-source.js';
-import { QUEUE_NAMES } from './connection.js';
+import { bullConnectionOf, QUEUE_NAMES, type RedisClient } from './connection.js';
 import { FlowWriter, type AddCounts, type SamplePlan } from './flows.js';
 import { batchKeys, DEFAULT_TTL_SECONDS, deriveBatchId } from './keys.js';
+import { queueLayout } from './layout.js';
 import { isRedisReply, redisReason } from './redis-errors.js';
 
 export { JOB_ATTEMPTS, JOB_BACKOFF } from './flows.js';
 
 export interface SubmitOptions {
   redisUrl: string;
+  /** The `--prefix`; with `shards` > 1, the base of the shards' prefixes. */
   prefix: string;
+  /** Shards of the deployment (default 1): the batch goes to `shardOfBatch(batch, shards)`. */
+  shards?: number;
   /** A batch id of the user's; default: derived from the inputs. */
   batch?: string;
   ttlSeconds?: number;
@@ -27,6 +30,8 @@ export interface SubmitOptions {
 
 export interface SubmitResult {
   batch: string;
+  /** The key prefix the batch lives under: the `--prefix`, or its shard's with several shards. */
+  prefix: string;
   samples: number;
   /** Flows added by this call (0 when the same inputs were submitted before and all went well). */
   added: number;
@@ -141,12 +146,16 @@ function waveSizes(): () => number {
  * Resumable: the meta's `submitted` says how many samples (in order) have their flow. If Redis
  * refuses a write (out of memory, read-only) the submit stops with SUBMIT_INCOMPLETE naming the
  * batch and that count; running it again adds exactly the missing flows.
+ *
+ * With several shards the batch's id is known first (given, or derived as above: it does not
+ * depend on the shard count), and every key and flow of the batch goes under its shard's prefix.
  */
 export async function submitBatch(
-  redis: Redis,
+  redis: RedisClient,
   input: string,
   options: SubmitOptions,
 ): Promise<SubmitResult> {
+  const layout = queueLayout(options.prefix, options.shards ?? 1, options.redisUrl);
   const source = await openInput(input);
   const samples: Sample[] = [];
   const seen = new Set<string>();
@@ -167,7 +176,8 @@ export async function submitBatch(
     batch = deriveBatchId(prints);
   }
   const ttl = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
-  const keys = batchKeys(options.prefix, batch);
+  const prefix = layout.prefixOf(batch);
+  const keys = batchKeys(prefix, batch);
   const total = samples.length;
   let submitted = 0;
   const incomplete = (e: unknown): unknown =>
@@ -206,7 +216,7 @@ export async function submitBatch(
       const part = ids.slice(listed, listed + 10_000);
       listed = (await redis.eval(APPEND_IDS, 1, keys.ids, String(listed), String(ttl), ...part)) as number;
     }
-    writer = new FlowWriter(redis, options.redisUrl, options.prefix, batch, ttl);
+    writer = new FlowWriter(redis, bullConnectionOf(redis, options.redisUrl), prefix, batch, ttl);
     const w = writer;
     // Wave k+1 is read and hashed while wave k's flows are added.
     const size = waveSizes();
@@ -235,6 +245,7 @@ export async function submitBatch(
   }
   return {
     batch,
+    prefix,
     samples: total,
     ...counts,
     skipped: source.skippedCount(),

@@ -1,13 +1,15 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { QUEUE_NAMES, type QueueName } from './connection.js';
+import { QUEUE_NAMES, type QueueName, type RedisClient } from './connection.js';
 import { batchKeys } from './keys.js';
 import type { BatchStatus } from './store.js';
 
 export interface WorkerWatchOptions {
   /** A connection of the caller's (shared, not closed here). */
-  redis: Redis;
+  redis: RedisClient;
+  /** The key prefix of the batch's queues (its shard's). */
   prefix: string;
+  /** The `emoflow worker` flags that serve that prefix (default `--prefix <prefix>`). */
+  workerFlags?: string;
   batch: string;
   notice: (message: string) => void;
   /** How often the queues are looked at (default 2.5 s: a missing worker is said within seconds). */
@@ -17,7 +19,7 @@ export interface WorkerWatchOptions {
 }
 
 /** The queues a batch needs: `fuse` and the modalities its submit recorded (all, when unknown). */
-export async function queuesOfBatch(redis: Redis, prefix: string, batch: string): Promise<QueueName[]> {
+export async function queuesOfBatch(redis: RedisClient, prefix: string, batch: string): Promise<QueueName[]> {
   const listed = await redis.hget(batchKeys(prefix, batch).meta, 'modalities');
   if (listed === null) return [...QUEUE_NAMES];
   return QUEUE_NAMES.filter((q) => listed.split(',').includes(q));
@@ -53,7 +55,7 @@ export function watchWorkers(options: WorkerWatchOptions): () => Promise<void> {
     const now = Date.now();
     if (missing.length > 0 && (missing.join() !== missingBefore.join() || now - lastSaid >= repeatMs)) {
       options.notice(
-        `no worker is serving queue${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (prefix ${options.prefix}) for batch ${options.batch}: still waiting; start one with \`emoflow worker --prefix ${options.prefix} --queues ${missing.join(',')}\` (and --input-root for file inputs)`,
+        `no worker is serving queue${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (prefix ${options.prefix}) for batch ${options.batch}: still waiting; start one with \`emoflow worker ${options.workerFlags ?? `--prefix ${options.prefix}`} --queues ${missing.join(',')}\` (and --input-root for file inputs)`,
       );
       lastSaid = now;
     } else if (missing.length === 0 && missingBefore.length > 0) {

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { PriorChoice } from '../../head/label-prior.js';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import { ERROR_CODES, EmoflowError, type EmoflowWarning, type ErrorCode } from '../../core/errors.js';
 import type { Modality } from '../../core/labels.js';
 import type { Sample } from '../../core/sample.js';
@@ -11,9 +11,11 @@ import type { SampleFeatures } from '../../pipeline/extract.js';
 import { HeadRunner } from '../../pipeline/head-runner.js';
 import type { PredictionRecord, RecordError } from '../../pipeline/record.js';
 import { oncePerRun, startHeadExtraction, type Extraction } from '../embedded/extract-pool.js';
-import { connectRedis, redisOptions, type QueueName } from './connection.js';
+import { bullConnectionOf, connectRedisClient, type QueueName, type RedisClient } from './connection.js';
 import { InputRoots, withoutInputBytes } from './input-guard.js';
 import { DEFAULT_TTL_SECONDS, queueOfJobKey } from './keys.js';
+import { queueLayout } from './layout.js';
+import { keySlot } from './shards.js';
 import { MicroBatcher, type Outcome } from './micro-batcher.js';
 import { redisReason } from './redis-errors.js';
 import {
@@ -29,7 +31,10 @@ import { WriteBackoff } from './write-backoff.js';
 
 export interface QueueWorkerOptions {
   redisUrl: string;
+  /** The `--prefix`; with `shards` > 1, the base of the shards' prefixes. */
   prefix: string;
+  /** Shards of the deployment (default 1): the worker serves its queues on every shard. */
+  shards?: number;
   queues: readonly QueueName[];
   head: string;
   device: Device;
@@ -63,6 +68,36 @@ export interface QueueWorker {
   /** Drains: stops taking jobs, finishes the active ones, then releases everything. */
   close(): Promise<void>;
   readonly device: Device;
+  /** The key prefixes whose queues it serves: one per shard. */
+  readonly prefixes: readonly string[];
+  /** On a Redis Cluster, the master (`host:port`) that holds each shard, in the order of `prefixes`. */
+  readonly masters?: readonly string[];
+}
+
+/**
+ * On a Redis Cluster: the master that serves each shard's slot, and a line for the operator when
+ * the shards do not use the masters one each (two shards on one master, masters without a shard).
+ */
+export function shardPlacement(
+  redis: RedisClient,
+  prefixes: readonly string[],
+): { masters: string[]; notice?: string } | undefined {
+  if (!(redis instanceof Cluster)) return undefined;
+  const masters = prefixes.map((p) => redis.slots[keySlot(p)]?.[0] ?? 'unknown');
+  const all = redis.nodes('master').length;
+  const used = new Set(masters).size;
+  const flags = prefixes.length === 1 ? 'one shard' : `${prefixes.length} shards`;
+  if (used < Math.min(prefixes.length, all))
+    return {
+      masters,
+      notice: `${flags} on ${used} of the cluster's ${all} masters (${prefixes.map((p, i) => `${p} on ${masters[i]}`).join(', ')}): move the shards' slots apart (redis-cli --cluster rebalance, or reshard), or use --shards ${all} on every command`,
+    };
+  if (all > prefixes.length)
+    return {
+      masters,
+      notice: `${flags} on a cluster of ${all} masters: ${all - used} hold no queue; to use them all, give every command --shards ${all} (or set EMOFLOW_SHARDS) after the queues drain`,
+    };
+  return { masters };
 }
 
 /** Input errors travel as a child's failure reason: JSON `{code, message}` (UnrecoverableError). */
@@ -131,12 +166,22 @@ function errorLogger(notice: (m: string) => void): (e: unknown) => void {
  * runtime), so this thread stays free for BullMQ's lock renewal however long a batch runs. Fuse
  * jobs read their children's features, run the head (micro-batched too) and store the record
  * once under the batch.
+ *
+ * With several shards it runs one BullMQ Worker per queue and shard (all sharing one connection
+ * for their commands on a Redis Cluster; each Worker adds one of its own for its blocking fetch),
+ * and the micro-batches gather jobs of every shard. A fuse job stores its record under the prefix
+ * of the shard it came from. Redis refusing writes pauses only the shard it refused them on
+ * (one master of a cluster).
  */
 export async function startQueueWorker(options: QueueWorkerOptions): Promise<QueueWorker> {
   const warn = oncePerRun(options.onWarning ?? (() => undefined));
   const notice = options.onNotice ?? (() => undefined);
+  const layout = queueLayout(options.prefix, options.shards ?? 1, options.redisUrl);
   const roots = await InputRoots.open(options.inputRoots ?? []);
-  const redis: Redis = await connectRedis(options.redisUrl);
+  const redis: RedisClient = await connectRedisClient(options.redisUrl);
+  const connection = bullConnectionOf(redis, options.redisUrl);
+  const placement = shardPlacement(redis, layout.prefixes);
+  if (placement?.notice !== undefined) notice(placement.notice);
   const factory = new SessionFactory({
     device: options.device,
     intraOpThreads: 1,
@@ -147,15 +192,19 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
   const gatherMs = options.gatherMs ?? 5;
   const threads = options.concurrency ?? Math.max(1, availableParallelism());
   let extraction: Extraction | undefined;
-  const workers: Worker[] = [];
-  const backoff = new WriteBackoff({
-    redis,
-    prefix: options.prefix,
-    pause: async () => {
-      await Promise.all(workers.map((w) => w.pause(true)));
-    },
-    resume: () => workers.forEach((w) => w.resume()),
-    notice,
+  // Per shard: its Workers, and a backoff that pauses them while its Redis refuses writes.
+  const shards = layout.prefixes.map((prefix) => {
+    const own: Worker[] = [];
+    const backoff = new WriteBackoff({
+      redis,
+      prefix,
+      pause: async () => {
+        await Promise.all(own.map((w) => w.pause(true)));
+      },
+      resume: () => own.forEach((w) => w.resume()),
+      notice: layout.shards === 1 ? notice : (m) => notice(`${prefix}: ${m}`),
+    });
+    return { prefix, workers: own, backoff };
   });
   const logError = errorLogger(notice);
   // A worker started without the --input-root its producers' files need fails each such
@@ -170,8 +219,8 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      backoff.close();
-      await Promise.all(workers.map((w) => w.close()));
+      for (const s of shards) s.backoff.close();
+      await Promise.all(shards.flatMap((s) => s.workers).map((w) => w.close()));
       await extraction?.close();
       await factory.release();
       redis.disconnect();
@@ -184,8 +233,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     const head = await HeadRunner.load(options.head, factory, options.prior);
     const modalities = options.queues.filter((q): q is Modality => q !== 'fuse');
     const workerOpts = {
-      connection: redisOptions(options.redisUrl),
-      prefix: options.prefix,
+      connection,
       lockDuration: options.lockDurationMs ?? 30_000,
       stalledInterval: options.stalledIntervalMs ?? options.lockDurationMs ?? 30_000,
       maxStalledCount: 2,
@@ -242,31 +290,34 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
           splitOnError: (e) => !isFatal(e),
         },
       );
-      for (const m of modalities) {
-        workers.push(
-          new Worker(
-            m,
-            async (job: Job) => {
-              const parsed = modalityJobSchema.safeParse(job.data);
-              if (!parsed.success)
-                throw inputFailure({
-                  code: 'CONFIG_INVALID',
-                  message: `job ${job.id}: ${parsed.error.issues[0]?.message ?? 'bad payload'}`,
-                });
-              let sample: Sample;
-              try {
-                sample = await sampleOf(parsed.data, roots);
-              } catch (e) {
-                if (!(e instanceof EmoflowError)) throw e;
-                if (e.code === 'PATH_OUTSIDE_ROOT') refused(parsed.data, e);
-                throw inputFailure(e.toRecord());
-              }
-              // A job that stalled before may have killed its last worker: it runs alone.
-              return batcher.submit({ job: parsed.data, sample }, { alone: job.stalledCounter > 0 });
-            },
-            { ...workerOpts, concurrency: batch * Math.max(1, threads) * 2 },
-          ),
-        );
+      const processModality = async (job: Job) => {
+        const parsed = modalityJobSchema.safeParse(job.data);
+        if (!parsed.success)
+          throw inputFailure({
+            code: 'CONFIG_INVALID',
+            message: `job ${job.id}: ${parsed.error.issues[0]?.message ?? 'bad payload'}`,
+          });
+        let sample: Sample;
+        try {
+          sample = await sampleOf(parsed.data, roots);
+        } catch (e) {
+          if (!(e instanceof EmoflowError)) throw e;
+          if (e.code === 'PATH_OUTSIDE_ROOT') refused(parsed.data, e);
+          throw inputFailure(e.toRecord());
+        }
+        // A job that stalled before may have killed its last worker: it runs alone.
+        return batcher.submit({ job: parsed.data, sample }, { alone: job.stalledCounter > 0 });
+      };
+      for (const shard of shards) {
+        for (const m of modalities) {
+          shard.workers.push(
+            new Worker(m, processModality, {
+              ...workerOpts,
+              prefix: shard.prefix,
+              concurrency: batch * Math.max(1, threads) * 2,
+            }),
+          );
+        }
       }
     }
     if (options.queues.includes('fuse')) {
@@ -276,51 +327,60 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
         async (items) => (await head.predict(items)).map((r) => ({ ok: true, value: r })),
         { max: batch, gatherMs, parallel: 1 },
       );
-      workers.push(
-        new Worker(
-          'fuse',
-          async (job: Job) => {
-            const parsed = fuseJobSchema.safeParse(job.data);
-            if (!parsed.success)
-              throw new UnrecoverableError(
-                `job ${job.id}: ${parsed.error.issues[0]?.message ?? 'bad payload'}`,
-              );
-            const data = parsed.data;
-            const features = await collectFeatures(job, data, options.prefix);
-            const record = await fuser.submit(features);
-            // Redis out of memory is not the sample's fault: wait for it rather than fail.
-            for (;;) {
-              try {
-                await storeRecord(
-                  redis,
-                  options.prefix,
-                  data.batch,
-                  record,
-                  data.ttlSeconds ?? DEFAULT_TTL_SECONDS,
+      for (const { prefix, workers: own, backoff } of shards) {
+        own.push(
+          new Worker(
+            'fuse',
+            async (job: Job) => {
+              const parsed = fuseJobSchema.safeParse(job.data);
+              if (!parsed.success)
+                throw new UnrecoverableError(
+                  `job ${job.id}: ${parsed.error.issues[0]?.message ?? 'bad payload'}`,
                 );
-                break;
-              } catch (e) {
-                if (!backoff.report(e) || closing !== undefined) throw e;
-                await backoff.whenWritable();
+              const data = parsed.data;
+              const features = await collectFeatures(job, data, prefix);
+              const record = await fuser.submit(features);
+              // Redis out of memory is not the sample's fault: wait for it rather than fail.
+              for (;;) {
+                try {
+                  await storeRecord(
+                    redis,
+                    prefix,
+                    data.batch,
+                    record,
+                    data.ttlSeconds ?? DEFAULT_TTL_SECONDS,
+                  );
+                  break;
+                } catch (e) {
+                  if (!backoff.report(e) || closing !== undefined) throw e;
+                  await backoff.whenWritable();
+                }
               }
-            }
-            return { status: record.status };
-          },
-          { ...workerOpts, concurrency: batch * 2 },
-        ),
-      );
+              return { status: record.status };
+            },
+            { ...workerOpts, prefix, concurrency: batch * 2 },
+          ),
+        );
+      }
     }
     // BullMQ reports connection errors elsewhere (ioredis reconnects); what comes here is Redis
     // refusing a write (the worker backs off) or something unexpected (logged, rate-limited).
-    for (const w of workers)
-      w.on('error', (e) => {
-        if (!backoff.report(e)) logError(e);
-      });
+    for (const { workers: own, backoff } of shards) {
+      for (const w of own)
+        w.on('error', (e) => {
+          if (!backoff.report(e)) logError(e);
+        });
+    }
   } catch (e) {
     await close();
     throw e;
   }
-  return { close, device: extraction?.device ?? factory.effectiveDevice };
+  return {
+    close,
+    device: extraction?.device ?? factory.effectiveDevice,
+    prefixes: layout.prefixes,
+    ...(placement === undefined ? {} : { masters: placement.masters }),
+  };
 }
 
 /** The sample's features from its children: their results, or their failures as modality errors. */

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import { probeKey } from './keys.js';
 import { isRedisWriteError, redisReason } from './redis-errors.js';
 
 export interface WriteBackoffOptions {
-  redis: Redis;
+  redis: RedisClient;
+  /** The key prefix probed: on a cluster, the shard whose master refused the write. */
   prefix: string;
   /** Stops taking jobs (BullMQ `Worker.pause(true)`: active jobs go on). */
   pause: () => Promise<void>;
