@@ -3,7 +3,7 @@ import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import { EmoflowError } from '../../core/errors.js';
 import { hashTag } from './shards.js';
 
-/** The four queues of DESIGN.md §8: one per modality, and `fuse` for the parent jobs. */
+/** The four queues of docs/queue.md: one per modality, and `fuse` for the parent jobs. */
 export const QUEUE_NAMES = ['text', 'image', 'audio', 'fuse'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 

@@ -67,7 +67,7 @@ export function deriveBatchId(entries: Iterable<{ sampleId: string; hashes: stri
   return 'b-' + hex(...lines).slice(0, 24);
 }
 
-/** The id of a sample's modality job (DESIGN.md §8): batch, sample, modality and content. */
+/** The id of a sample's modality job (docs/queue.md): batch, sample, modality and content. */
 export function modalityJobId(batch: string, sampleId: string, modality: Modality, sha256: string): string {
   return `${modality}-${hex(batch, sampleId, modality, sha256).slice(0, 32)}`;
 }

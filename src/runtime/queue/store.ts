@@ -97,7 +97,7 @@ export interface BatchStatus {
 }
 
 /**
- * Counts of samples, not jobs (DESIGN.md §8). `samples` comes from the batch's meta; a batch
+ * Counts of samples, not jobs (docs/queue.md). `samples` comes from the batch's meta; a batch
  * added by a producer of its own has none, and counts its stored records.
  */
 export async function batchStatus(

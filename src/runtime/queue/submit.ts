@@ -133,7 +133,7 @@ function waveSizes(): () => number {
 }
 
 /**
- * Submits a folder, manifest or corpus spec as one flow per sample (DESIGN.md §8): a parent on
+ * Submits a folder, manifest or corpus spec as one flow per sample (docs/queue.md): a parent on
  * `fuse`, a child per modality.
  *
  * The batch is named before any file is read (its id comes from the sample ids and each input's
