@@ -2,6 +2,7 @@ import { SAMPLE_RATE } from '../features/audio/mfcc.js';
 import { TextEncoder } from '../features/text/text-encoder.js';
 import { benchImage } from '../bench/image-bench.js';
 import { benchMfcc } from '../bench/mfcc-bench.js';
+import { benchProsody } from '../bench/prosody-bench.js';
 import { benchText } from '../bench/text-bench.js';
 import { benchHeadTrain } from '../bench/head-train-bench.js';
 import { benchE2e } from '../bench/e2e-bench.js';
@@ -59,6 +60,38 @@ export const benchMfccCommand = defineCommand({
       torchaudio: !flags['no-torchaudio'],
       ...(path === undefined ? {} : { wavPath: path }),
     });
+    report(io, flags.json, { ...r, input, audioSeconds: x.length / SAMPLE_RATE });
+    return 0;
+  },
+});
+
+export const benchProsodyCommand = defineCommand({
+  spec: {
+    name: 'bench prosody',
+    summary:
+      'Seconds of audio per second of compute for the speech prosody features (audio-prosody v1: YIN F0, energy, ZCR, spectral centroid/slope/flux, jitter, shimmer, clip statistics) on one thread, decoding and resampling excluded.',
+    positionals: [],
+    flags: {
+      input: {
+        type: 'string',
+        value: 'wav',
+        description:
+          "WAV clip [default: ../shared/fixtures/mfcc/bench/speech60s.wav where present, else a generated 60 s speech-like signal; the JSON's input says which]",
+      },
+      repeats: {
+        type: 'int',
+        description: 'timed runs (median)',
+        default: 7,
+        min: 1,
+        max: 1000,
+      },
+      json: { type: 'boolean', description: 'print the result as one JSON line' },
+    },
+    examples: ['emoflow bench prosody --json', 'emoflow bench prosody --input speech.wav --json'],
+  },
+  async run({ flags }, io) {
+    const { x16k: x, input } = await audioBenchInput(flags.input);
+    const r = benchProsody(x, flags.repeats);
     report(io, flags.json, { ...r, input, audioSeconds: x.length / SAMPLE_RATE });
     return 0;
   },

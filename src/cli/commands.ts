@@ -7,6 +7,7 @@ import {
   benchHeadTrainCommand,
   benchImageCommand,
   benchMfccCommand,
+  benchProsodyCommand,
   benchTextCommand,
 } from './bench.js';
 import { dashboardCommand } from './dashboard.js';
@@ -35,11 +36,11 @@ export const COMMANDS = [
   modelsVerify,
   modelsFetch,
   benchMfccCommand,
+  benchProsodyCommand,
   benchTextCommand,
   benchImageCommand,
   benchHeadTrainCommand,
   benchE2eCommand,
   benchQueueCommand,
-  benchRssCommand,
   benchRssCommand,
 ] as unknown as readonly Command<Record<string, FlagSpec>>[];
