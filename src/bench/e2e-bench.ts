@@ -207,6 +207,7 @@ async function timeStages(
     store,
     modalities: [...MODALITIES],
     vad: head.vad,
+    prosody: head.prosody,
     batch,
   });
   try {

@@ -25,6 +25,7 @@ export function datasetContext(
     store: ModelStore;
     cacheDir: string;
     vad: boolean;
+    prosody: boolean;
     textModel: string | undefined;
     progress: boolean;
   },
@@ -39,6 +40,7 @@ export function datasetContext(
         store: options.store,
         modalities: ['text', 'image', 'audio'],
         vad: options.vad,
+        prosody: options.prosody,
         ...(options.textModel === undefined ? {} : { textModel: options.textModel }),
       })),
     onProgress: (corpus, done, total) => {

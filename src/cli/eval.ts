@@ -4,6 +4,7 @@ import { EmoflowError } from '../core/errors.js';
 import { parseCorpusSpec } from '../data/corpus-spec.js';
 import { loadDataset } from '../data/datasets.js';
 import { applySpeakerNorm } from '../data/speaker-norm.js';
+import { audioOptionsOfSpec } from '../features/audio/audio-extractor.js';
 import { renderReport, type TrainingLogEntry } from '../eval/report.js';
 import { loadHead } from '../head/artifact.js';
 import { crossValidate } from '../head/cross-validate.js';
@@ -60,6 +61,7 @@ export const evalCommand = defineCommand({
         description: 'with --cv: training config JSON (docs/head.md)',
       },
       vad: { type: 'boolean', description: 'with --cv: trim audio with Silero VAD' },
+      prosody: { type: 'boolean', description: 'with --cv: append speech prosody to the audio features' },
       data: { type: 'string', value: 'spec', description: 'corpus spec to evaluate on (required)' },
       'speaker-norm': {
         type: 'string',
@@ -100,10 +102,10 @@ export const evalCommand = defineCommand({
       priorOption(flags.prior).prior ?? sourcePrior(head.json.priors?.['emotion'], specAdapter(flags.data));
     const factors = priorFactors(head.desc, head.json.priors, { emotion: prior });
     const { factory, store } = modelRuntime(flags, io);
-    // Raw corpora are extracted as the head was trained: VAD on or off is part of its audio spec.
-    const vad = head.json.features.audio?.name.endsWith('-vad') ?? false;
+    // Raw corpora are extracted as the head was trained: VAD and prosody on or off are part of its audio spec.
+    const audio = audioOptionsOfSpec(head.json.features.audio?.name);
     const inputErrors: Partial<Record<string, number>> = {};
-    const raw = await loadFlaggedDataset(flags.data, flags, io, factory, store, vad, (summary) => {
+    const raw = await loadFlaggedDataset(flags.data, flags, io, factory, store, audio, (summary) => {
       for (const [code, n] of Object.entries(summary.errorCodes))
         inputErrors[code] = (inputErrors[code] ?? 0) + n;
     });
@@ -168,6 +170,7 @@ async function runCrossValidation(
     cache: string;
     'text-model': string | undefined;
     vad: boolean;
+    prosody: boolean;
     'no-progress': boolean;
     device: string;
     threads: number;
@@ -179,7 +182,10 @@ async function runCrossValidation(
     throw new EmoflowError('CONFIG_INVALID', 'emoflow eval: --data <spec> is required');
   const config = flags.config === undefined ? parseTrainConfig({}) : await readTrainConfig(flags.config);
   const { factory, store } = modelRuntime(flags, io);
-  const ds = await loadFlaggedDataset(flags.data, flags, io, factory, store, flags.vad);
+  const ds = await loadFlaggedDataset(flags.data, flags, io, factory, store, {
+    vad: flags.vad,
+    prosody: flags.prosody,
+  });
   const trainFactory = new SessionFactory({ intraOpThreads: config.threads, interOpThreads: 1 });
   const cv = await crossValidate(ds, {
     k: flags.cv!,
@@ -212,14 +218,15 @@ function loadFlaggedDataset(
   io: CliIO,
   factory: SessionFactory,
   store: ModelStore,
-  vad: boolean,
+  audio: { vad: boolean; prosody: boolean },
   onSummary?: (summary: ExtractSummary) => void,
 ): Promise<FeatureDataset> {
   const context = datasetContext(io, {
     factory,
     store,
     cacheDir: flags.cache,
-    vad,
+    vad: audio.vad,
+    prosody: audio.prosody,
     textModel: flags['text-model'],
     progress: !flags['no-progress'],
   });

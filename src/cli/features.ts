@@ -42,6 +42,11 @@ export const featuresCommand = defineCommand({
         type: 'boolean',
         description: 'trim audio to the speech that Silero VAD finds (part of the audio feature spec)',
       },
+      prosody: {
+        type: 'boolean',
+        description:
+          'append the 19 speech prosody values to the audio features (part of the audio feature spec)',
+      },
       batch: { type: 'int', description: 'texts / images per ONNX call', default: 32, min: 1, max: 4096 },
       ...maxTextBytesFlag,
       ...modelFlags,
@@ -65,6 +70,7 @@ export const featuresCommand = defineCommand({
       modalities,
       batch: flags.batch,
       vad: flags.vad,
+      prosody: flags.prosody,
       allowRemote: flags['allow-remote'],
       ...(flags['text-model'] === undefined ? {} : { textModel: flags['text-model'] }),
     });

@@ -69,6 +69,11 @@ export const trainCommand = defineCommand({
         type: 'boolean',
         description: 'trim audio to speech with Silero VAD (part of the audio feature spec)',
       },
+      prosody: {
+        type: 'boolean',
+        description:
+          'append speech prosody (F0, energy, spectral shape, jitter, shimmer) to the audio features (part of the audio feature spec)',
+      },
       'speaker-norm': {
         type: 'boolean',
         description:
@@ -108,6 +113,7 @@ export const trainCommand = defineCommand({
       store: openModelStore(flags['models-dir']),
       cacheDir: flags.cache,
       vad: flags.vad,
+      prosody: flags.prosody,
       textModel: flags['text-model'],
       progress: !flags['no-progress'],
     });

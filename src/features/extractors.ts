@@ -76,6 +76,8 @@ export interface ExtractorSetOptions {
   textModel?: string;
   allowRemote?: boolean;
   vad?: boolean;
+  /** Append speech prosody to the audio features (AUDIO_FEATURE_SPEC). */
+  prosody?: boolean;
   batch?: number;
 }
 
@@ -100,7 +102,12 @@ export async function buildExtractors(options: ExtractorSetOptions): Promise<Mod
     } else {
       out.push(
         new AudioModality(
-          new AudioExtractor({ factory: options.factory, store: options.store, vad: options.vad === true }),
+          new AudioExtractor({
+            factory: options.factory,
+            store: options.store,
+            vad: options.vad === true,
+            prosody: options.prosody === true,
+          }),
         ),
       );
     }

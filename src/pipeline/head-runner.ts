@@ -3,6 +3,7 @@ import { temperByModality } from '../head/calibration.js';
 import { EmoflowError } from '../core/errors.js';
 import { EMOTIONS, MODALITIES, type Emotion, type Modality } from '../core/labels.js';
 import { argmaxRow } from '../eval/metrics.js';
+import { audioOptionsOfSpec } from '../features/audio/audio-extractor.js';
 import type { FeatureSpec } from '../features/feature-spec.js';
 import { loadHead, type LoadedHead } from '../head/artifact.js';
 import { contextAdjacency } from '../head/context-graph.js';
@@ -92,7 +93,12 @@ export class HeadRunner {
 
   /** Whether the head's audio features were trimmed by VAD (the extractor must match). */
   get vad(): boolean {
-    return this.head.json.features.audio?.name.endsWith('-vad') ?? false;
+    return audioOptionsOfSpec(this.head.json.features.audio?.name).vad;
+  }
+
+  /** Whether the head's audio features include speech prosody (the extractor must match). */
+  get prosody(): boolean {
+    return audioOptionsOfSpec(this.head.json.features.audio?.name).prosody;
   }
 
   /** HEAD_INCOMPATIBLE unless each extractor produces exactly what the head was trained on. */

@@ -4,36 +4,53 @@ import type { ModelStore } from '../../models/model-store.js';
 import type { SessionFactory } from '../../models/session-factory.js';
 import { CLIP_STATS_DIM, CLIP_STATS_NAMES, clipStats } from './clip-stats.js';
 import { N_MFCC, SAMPLE_RATE, deltas64, mfcc64 } from './mfcc.js';
+import { PROSODY_DIM, prosodyVector } from './prosody.js';
 import { resample } from './resample.js';
 import { speechProbabilities, speechSegments, trimToSpeech } from './vad.js';
 
 /**
  * The audio extractor (docs/features.md): WAV -> mono float64 -> 16 kHz -> optional Silero VAD trim
- * -> MFCC + delta + delta2 -> 78 clip statistics.
+ * -> MFCC + delta + delta2 -> 78 clip statistics [-> + the 19 prosody values (prosody.ts), opt-in].
  */
 
 export interface AudioFeatureSpec {
   name: string;
   version: string;
   dim: number;
-  options: { vad: boolean };
+  /** `prosody` is present (true) only when on, so the specs without it are as they always were. */
+  options: { vad: boolean; prosody?: boolean };
 }
 
 /** Names of the vector's entries, in order (clip-stats.ts). */
 export const AUDIO_FEATURE_NAMES: readonly string[] = CLIP_STATS_NAMES;
 
+const PROSODY_SUFFIX = '+prosody';
+
 /**
  * VAD trimming changes the vector, so it is part of the spec twice over: the name differs
  * ('audio-mfcc-stats' vs 'audio-mfcc-stats-vad'), so a cache keyed on (sha256, name, version)
  * as in docs/features.md never mixes the two, and `options.vad` states it for a head's features.
+ * Prosody (opt-in) appends the 19 values of `prosodyVector` and a `+prosody` suffix after the VAD
+ * part: 'audio-mfcc-stats+prosody', 'audio-mfcc-stats-vad+prosody'.
  */
-export function AUDIO_FEATURE_SPEC(vad: boolean): AudioFeatureSpec {
+export function AUDIO_FEATURE_SPEC(vad: boolean, prosody = false): AudioFeatureSpec {
+  const base = vad ? 'audio-mfcc-stats-vad' : 'audio-mfcc-stats';
   return {
-    name: vad ? 'audio-mfcc-stats-vad' : 'audio-mfcc-stats',
+    name: prosody ? `${base}${PROSODY_SUFFIX}` : base,
     version: '1',
-    dim: CLIP_STATS_DIM,
-    options: { vad },
+    dim: CLIP_STATS_DIM + (prosody ? PROSODY_DIM : 0),
+    options: prosody ? { vad, prosody } : { vad },
   };
+}
+
+/**
+ * The extractor options an audio spec name was made with (a head's `features.audio.name`):
+ * `-vad` ends the MFCC part, `+prosody` follows it. Undefined (no audio features): both off.
+ */
+export function audioOptionsOfSpec(name: string | undefined): { vad: boolean; prosody: boolean } {
+  if (name === undefined) return { vad: false, prosody: false };
+  const [base = '', ...extras] = name.split('+');
+  return { vad: base.endsWith('-vad'), prosody: extras.includes('prosody') };
 }
 
 export const VAD_MODEL = 'silero_vad_v5';
@@ -82,6 +99,8 @@ export interface AudioExtractorOptions {
   factory: SessionFactory;
   store: ModelStore;
   vad: boolean;
+  /** Append the 19 prosody values (prosody.ts) to the MFCC statistics; default off. */
+  prosody?: boolean;
   /** Longer clips fail with AUDIO_TOO_LONG; default 600 s (docs/errors.md). */
   maxSeconds?: number;
 }
@@ -91,14 +110,16 @@ export class AudioExtractor {
   private readonly factory: SessionFactory;
   private readonly store: ModelStore;
   private readonly vad: boolean;
+  private readonly prosody: boolean;
   private readonly maxSeconds: number;
 
   constructor(opts: AudioExtractorOptions) {
     this.factory = opts.factory;
     this.store = opts.store;
     this.vad = opts.vad;
+    this.prosody = opts.prosody === true;
     this.maxSeconds = opts.maxSeconds ?? DEFAULT_MAX_SECONDS;
-    this.spec = AUDIO_FEATURE_SPEC(opts.vad);
+    this.spec = AUDIO_FEATURE_SPEC(opts.vad, this.prosody);
   }
 
   /**
@@ -159,7 +180,14 @@ export class AudioExtractor {
     const m = mfcc64(x);
     const d = deltas64(m.mfcc, m.frames, N_MFCC);
     const d2 = deltas64(d, m.frames, N_MFCC);
-    const vector = clipStats(m.mfcc, d, d2, m.frames);
+    const stats = clipStats(m.mfcc, d, d2, m.frames);
+    let vector = stats;
+    if (this.prosody) {
+      // On the same (trimmed) 16 kHz signal as the MFCCs.
+      vector = new Float32Array(stats.length + PROSODY_DIM);
+      vector.set(stats);
+      vector.set(prosodyVector(x), stats.length);
+    }
     const out: AudioFeatures = { vector, frames: m.frames, sampleRate: SAMPLE_RATE, warnings };
     if (vad !== undefined) out.vad = vad;
     return out;

@@ -101,8 +101,8 @@ export interface HeadExtractionOptions {
 }
 
 /**
- * Extraction for a head: the extractors of `modalities` the head takes, with VAD as its audio
- * features were made, checked to give exactly the feature specs it was trained on
+ * Extraction for a head: the extractors of `modalities` the head takes, with VAD and prosody as
+ * its audio features were made, checked to give exactly the feature specs it was trained on
  * (HEAD_INCOMPATIBLE otherwise). Both runtimes start their extraction through this.
  */
 export async function startHeadExtraction(
@@ -115,6 +115,7 @@ export async function startHeadExtraction(
     onWarning: options.onWarning,
     modalities: modalities.filter((m) => head.specs[m] !== undefined),
     vad: head.vad,
+    prosody: head.prosody,
     device: options.device,
     threads: options.threads ?? 1,
     batch: options.batch,
@@ -149,6 +150,7 @@ export async function loadExtractors(
       store: openStore(init),
       modalities: init.modalities,
       vad: init.vad,
+      prosody: init.prosody === true,
       batch: init.batch,
       ...(init.textModel === undefined ? {} : { textModel: init.textModel }),
     });

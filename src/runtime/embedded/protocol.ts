@@ -9,6 +9,8 @@ import type { SampleFeatures } from '../../pipeline/extract.js';
 export interface ExtractWorkerInit {
   modalities: Modality[];
   vad: boolean;
+  /** Audio features with speech prosody appended (absent: off). */
+  prosody?: boolean;
   device: Device;
   threads: number;
   batch: number;
