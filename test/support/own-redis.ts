@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { repoRoot } from './paths.js';
+import { answersPing } from './queue.js';
 
 export interface OwnRedis {
   url: string;
@@ -24,30 +25,20 @@ export async function startOwnRedis(extraArgs: readonly string[] = []): Promise<
       { stdio: 'ignore' },
     );
     const url = `redis://127.0.0.1:${port}`;
-    for (let i = 0; i < 50 && child.exitCode === null; i++) {
-      const probe = new Redis(url, { maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
-      probe.on('error', () => undefined); // refused while the server starts: the loop retries
-      try {
-        await probe.connect();
-        await probe.ping();
-        probe.disconnect();
-        const client = new Redis(url, { maxRetriesPerRequest: 1 });
-        client.on('error', () => undefined);
-        return {
-          url,
-          client,
-          stop: () =>
-            new Promise<void>((resolve) => {
-              client.disconnect();
-              if (child.exitCode !== null) return resolve();
-              child.once('exit', () => resolve());
-              child.kill('SIGTERM');
-            }),
-        };
-      } catch {
-        probe.disconnect();
-        await new Promise((r) => setTimeout(r, 100));
-      }
+    if (await answersPing(url, 50, () => child.exitCode === null)) {
+      const client = new Redis(url, { maxRetriesPerRequest: 1 });
+      client.on('error', () => undefined);
+      return {
+        url,
+        client,
+        stop: () =>
+          new Promise<void>((resolve) => {
+            client.disconnect();
+            if (child.exitCode !== null) return resolve();
+            child.once('exit', () => resolve());
+            child.kill('SIGTERM');
+          }),
+      };
     }
     child.kill('SIGKILL'); // the port was taken: try another
   }

@@ -59,20 +59,7 @@ export async function startRedisServer(port: number, dir: string): Promise<Redis
       ],
       { stdio: 'ignore' },
     );
-    for (let i = 0; i < 100; i++) {
-      const probe = new Redis(url, { maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
-      probe.on('error', () => undefined); // refused while the server starts: the loop retries
-      try {
-        await probe.connect();
-        await probe.ping();
-        probe.disconnect();
-        return;
-      } catch {
-        probe.disconnect();
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-    throw new Error(`redis-server on port ${port} did not start`);
+    if (!(await answersPing(url, 100))) throw new Error(`redis-server on port ${port} did not start`);
   };
   const stop = () =>
     new Promise<void>((resolve) => {
@@ -89,6 +76,31 @@ export async function startRedisServer(port: number, dir: string): Promise<Redis
       await launch();
     },
   };
+}
+
+/**
+ * Whether a Redis starting at `url` answers PING within `tries` probes 100 ms apart; `alive`
+ * stops early when the server process has exited (its port was taken, say).
+ */
+export async function answersPing(
+  url: string,
+  tries: number,
+  alive: () => boolean = () => true,
+): Promise<boolean> {
+  for (let i = 0; i < tries && alive(); i++) {
+    const probe = new Redis(url, { maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
+    probe.on('error', () => undefined); // refused while the server starts: the loop retries
+    try {
+      await probe.connect();
+      await probe.ping();
+      return true;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      probe.disconnect();
+    }
+  }
+  return false;
 }
 
 export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
