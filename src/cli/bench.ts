@@ -28,6 +28,16 @@ function report(io: CliIO, json: boolean, result: Record<string, unknown>): void
       io.out(`${k.padEnd(34)}${typeof v === 'number' ? v.toFixed(3) : String(v)}\n`);
 }
 
+/** The clip of the audio benches (mfcc, prosody). */
+const wavInputFlag = {
+  input: {
+    type: 'string',
+    value: 'wav',
+    description:
+      "WAV clip [default: ../shared/fixtures/mfcc/bench/speech60s.wav where present, else a generated 60 s speech-like signal; the JSON's input says which]",
+  },
+} as const;
+
 export const benchMfccCommand = defineCommand({
   spec: {
     name: 'bench mfcc',
@@ -35,12 +45,7 @@ export const benchMfccCommand = defineCommand({
       'Seconds of audio per second of compute for MFCC + delta + delta2 on one thread (decoding and resampling excluded), and torchaudio on the same clip in the same run when Debian python3-torchaudio is installed.',
     positionals: [],
     flags: {
-      input: {
-        type: 'string',
-        value: 'wav',
-        description:
-          "WAV clip [default: ../shared/fixtures/mfcc/bench/speech60s.wav where present, else a generated 60 s speech-like signal; the JSON's input says which]",
-      },
+      ...wavInputFlag,
       repeats: {
         type: 'int',
         description: 'timed runs per measurement (median)',
@@ -72,12 +77,7 @@ export const benchProsodyCommand = defineCommand({
       'Seconds of audio per second of compute for the speech prosody features (audio-prosody v1: YIN F0, energy, ZCR, spectral centroid/slope/flux, jitter, shimmer, clip statistics) on one thread, decoding and resampling excluded.',
     positionals: [],
     flags: {
-      input: {
-        type: 'string',
-        value: 'wav',
-        description:
-          "WAV clip [default: ../shared/fixtures/mfcc/bench/speech60s.wav where present, else a generated 60 s speech-like signal; the JSON's input says which]",
-      },
+      ...wavInputFlag,
       repeats: {
         type: 'int',
         description: 'timed runs (median)',
