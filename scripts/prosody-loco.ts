@@ -8,35 +8,22 @@
  *
  *   npm run build && node dist/scripts/prosody-loco.js [--seeds 1,2,3] [--json out.json]
  */
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EMOTIONS } from '../src/core/labels.js';
 import { packageRoot } from '../src/core/package-root.js';
-import { loadCorpus, loadDataset } from '../src/data/datasets.js';
+import { loadCorpus } from '../src/data/datasets.js';
 import type { FeatureDataset } from '../src/data/feature-dataset.js';
 import { applySpeakerNorm } from '../src/data/speaker-norm.js';
 import { classificationMetrics } from '../src/eval/metrics.js';
 import { PROSODY_DIM, prosodyVector } from '../src/features/audio/prosody.js';
 import { resample } from '../src/features/audio/resample.js';
-import { loadHead } from '../src/head/artifact.js';
 import { predict, truthOf } from '../src/head/evaluate.js';
 import { priorFactors, withPriors } from '../src/head/label-prior.js';
-import { graphSession } from '../src/head/trainer.js';
 import { decodeWav } from '../src/io/wav.js';
-import { SessionFactory } from '../src/models/session-factory.js';
-import {
-  CORPORA,
-  anonymous,
-  defaultMix,
-  featureContext,
-  fitMix,
-  keepTasks,
-  readRecipe,
-} from './train-default.js';
-
-const SPEECH = ['ravdess', 'emodb', 'emovo', 'nemo'] as const;
-const SPLIT = new Set(['emovo', 'nemo']);
+import { CORPORA, anonymous, featureContext, readRecipe } from './train-default.js';
+import { SPEECH, loadSpeechSets, mapSpeechSets, withFoldHead, type SpeechCorpus } from './speech-folds.js';
 
 /** Each sample's prosody vector by id, from the corpus's own WAVs (16 kHz mono as the MFCCs). */
 async function prosodyOf(spec: string): Promise<Map<string, Float32Array>> {
@@ -78,34 +65,17 @@ async function main(): Promise<void> {
   const seeds = (values.seeds ?? '1,2,3').split(',').map(Number);
   const cacheDir = values.cache ?? join(packageRoot(), '.cache', 'features');
   const { context, release } = featureContext(cacheDir);
-  const sets: Record<
-    'mfcc' | 'mfcc+prosody',
-    {
-      train: Map<string, FeatureDataset>;
-      dev: Map<string, FeatureDataset>;
-      whole: Map<string, FeatureDataset>;
-    }
-  > = {
-    mfcc: { train: new Map(), dev: new Map(), whole: new Map() },
-    'mfcc+prosody': { train: new Map(), dev: new Map(), whole: new Map() },
-  };
-  for (const key of SPEECH) {
-    const spec = CORPORA[key]!.train;
-    const prosody = await prosodyOf(spec);
-    process.stderr.write(`${key}: prosody of ${prosody.size} clips\n`);
-    const whole = keepTasks(await loadDataset(spec, context));
-    const train = SPLIT.has(key) ? keepTasks(await loadDataset(`${spec}#train`, context)) : whole;
-    const dev = SPLIT.has(key) ? keepTasks(await loadDataset(`${spec}#dev`, context)) : undefined;
-    for (const [variant, f] of [
-      ['mfcc', (d: FeatureDataset) => d],
-      ['mfcc+prosody', (d: FeatureDataset) => withProsody(d, prosody)],
-    ] as const) {
-      sets[variant].whole.set(key, f(whole));
-      sets[variant].train.set(key, f(train));
-      if (dev !== undefined) sets[variant].dev.set(key, f(dev));
-    }
-  }
+  const mfcc = await loadSpeechSets(context);
   await release();
+  const prosody = new Map<SpeechCorpus, Map<string, Float32Array>>();
+  for (const key of SPEECH) {
+    prosody.set(key, await prosodyOf(CORPORA[key]!.train));
+    process.stderr.write(`${key}: prosody of ${prosody.get(key)!.size} clips\n`);
+  }
+  const sets = {
+    mfcc,
+    'mfcc+prosody': mapSpeechSets(mfcc, (key, ds) => withProsody(ds, prosody.get(key)!)),
+  };
 
   const rows: Record<string, unknown>[] = [];
   for (const seed of seeds) {
@@ -113,33 +83,24 @@ async function main(): Promise<void> {
     for (const variant of ['mfcc', 'mfcc+prosody'] as const) {
       const s = sets[variant];
       for (const key of SPEECH) {
-        const keys = SPEECH.filter((k) => k !== key);
-        const mix = defaultMix(
-          { train: keys.map((k) => s.train.get(k)!), dev: keys.flatMap((k) => s.dev.get(k) ?? []) },
-          config,
-          { repeats, pairs: 0 },
-        );
-        const factory = new SessionFactory({ intraOpThreads: config.threads, interOpThreads: 1 });
-        const dir = join(packageRoot(), '.cache', 'prosody-loco', `${variant}-${key}-${seed}`);
-        await fitMix(mix, config, factory, { name: `prosody-loco-${key}`, out: dir });
-        const head = await loadHead(dir);
-        const session = await graphSession(factory, head.onnx);
-        const factors = priorFactors(head.desc, head.json.priors, { emotion: 'uniform' });
         const row: Record<string, unknown> = { seed, variant, heldOut: key };
-        for (const [speakers, ds] of [
-          ['unknown', applySpeakerNorm(anonymous(s.whole.get(key)!), head.json.speakerNorm, false)],
-          ['known', applySpeakerNorm(s.whole.get(key)!, head.json.speakerNorm, true)],
-        ] as const) {
-          const probs = withPriors(await predict(session, head.desc, ds), head.desc, factors).get('emotion')!;
-          const m = classificationMetrics(probs, truthOf(ds.tasks['emotion']!, EMOTIONS.length), [
-            ...EMOTIONS,
-          ]);
-          row[`uar_${speakers}`] = Math.round(m.uar * 1e4) / 1e4;
-        }
+        await withFoldHead(s, key, { config, repeats }, `prosody-loco-${variant}`, async (head, session) => {
+          const factors = priorFactors(head.desc, head.json.priors, { emotion: 'uniform' });
+          for (const [speakers, ds] of [
+            ['unknown', applySpeakerNorm(anonymous(s.whole.get(key)!), head.json.speakerNorm, false)],
+            ['known', applySpeakerNorm(s.whole.get(key)!, head.json.speakerNorm, true)],
+          ] as const) {
+            const probs = withPriors(await predict(session, head.desc, ds), head.desc, factors).get(
+              'emotion',
+            )!;
+            const m = classificationMetrics(probs, truthOf(ds.tasks['emotion']!, EMOTIONS.length), [
+              ...EMOTIONS,
+            ]);
+            row[`uar_${speakers}`] = Math.round(m.uar * 1e4) / 1e4;
+          }
+        });
         rows.push(row);
         process.stderr.write(JSON.stringify(row) + '\n');
-        await factory.release();
-        await rm(dir, { recursive: true, force: true });
       }
     }
   }

@@ -15,34 +15,18 @@
  * `--write <head>` records the pooled k as head.json `modalityTemperature.audio` (applied by
  * ingest, the queue worker and eval: src/head/calibration.ts `temperByModality`).
  */
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EMOTIONS } from '../src/core/labels.js';
 import { packageRoot } from '../src/core/package-root.js';
-import { loadDataset } from '../src/data/datasets.js';
-import type { FeatureDataset } from '../src/data/feature-dataset.js';
 import { applySpeakerNorm } from '../src/data/speaker-norm.js';
 import { classificationMetrics } from '../src/eval/metrics.js';
-import { loadHead } from '../src/head/artifact.js';
 import { fitTemperature, temperByModality } from '../src/head/calibration.js';
 import { predict, truthOf } from '../src/head/evaluate.js';
 import { priorFactors, withPriors } from '../src/head/label-prior.js';
-import { graphSession } from '../src/head/trainer.js';
-import { SessionFactory } from '../src/models/session-factory.js';
-import {
-  CORPORA,
-  anonymous,
-  defaultMix,
-  featureContext,
-  fitMix,
-  keepTasks,
-  readRecipe,
-} from './train-default.js';
-
-const SPEECH = ['ravdess', 'emodb', 'emovo', 'nemo'] as const;
-/** Corpora with a speaker split: trained on #train, their #dev speakers calibrate. */
-const SPLIT = new Set(['emovo', 'nemo']);
+import { anonymous, featureContext, readRecipe } from './train-default.js';
+import { SPEECH, loadSpeechSets, withFoldHead } from './speech-folds.js';
 
 interface Held {
   corpus: string;
@@ -105,46 +89,26 @@ async function main(): Promise<void> {
   const cacheDir = values.cache ?? join(packageRoot(), '.cache', 'features');
   const { config, repeats } = await readRecipe(undefined);
   const { context, release } = featureContext(cacheDir);
-  const train = new Map<string, FeatureDataset>();
-  const dev = new Map<string, FeatureDataset>();
-  const whole = new Map<string, FeatureDataset>();
-  for (const key of SPEECH) {
-    const spec = CORPORA[key]!.train;
-    whole.set(key, keepTasks(await loadDataset(spec, context)));
-    if (SPLIT.has(key)) {
-      train.set(key, keepTasks(await loadDataset(`${spec}#train`, context)));
-      dev.set(key, keepTasks(await loadDataset(`${spec}#dev`, context)));
-    } else train.set(key, whole.get(key)!);
-  }
+  const sets = await loadSpeechSets(context);
   await release();
 
   const held: Held[] = [];
   for (const key of SPEECH) {
-    const keys = SPEECH.filter((k) => k !== key);
-    const mix = defaultMix(
-      { train: keys.map((k) => train.get(k)!), dev: keys.flatMap((k) => dev.get(k) ?? []) },
-      config,
-      { repeats, pairs: 0 },
+    held.push(
+      await withFoldHead(sets, key, { config, repeats }, 'speech-calibration', async (head, session) => {
+        // Speakers unknown (the head's global statistics), uniform prior: a user's folder of calls.
+        const ds = applySpeakerNorm(anonymous(sets.whole.get(key)!), head.json.speakerNorm, false);
+        const outputs = await predict(session, head.desc, ds);
+        const factors = priorFactors(head.desc, head.json.priors, { emotion: 'uniform' });
+        const probs = withPriors(outputs, head.desc, factors).get('emotion')!;
+        return {
+          corpus: key,
+          logits: Float32Array.from(probs, (p) => Math.log(Math.max(p, 1e-30))),
+          contribution: outputs.get('contribution')!,
+          truth: truthOf(ds.tasks['emotion']!, EMOTIONS.length),
+        };
+      }),
     );
-    const factory = new SessionFactory({ intraOpThreads: config.threads, interOpThreads: 1 });
-    const dir = join(packageRoot(), '.cache', 'speech-calibration', key);
-    process.stderr.write(`without ${key}: training on ${keys.join(', ')}\n`);
-    await fitMix(mix, config, factory, { name: `speech-without-${key}`, out: dir });
-    const head = await loadHead(dir);
-    const session = await graphSession(factory, head.onnx);
-    // Speakers unknown (the head's global statistics), uniform prior: a user's folder of calls.
-    const ds = applySpeakerNorm(anonymous(whole.get(key)!), head.json.speakerNorm, false);
-    const outputs = await predict(session, head.desc, ds);
-    const factors = priorFactors(head.desc, head.json.priors, { emotion: 'uniform' });
-    const probs = withPriors(outputs, head.desc, factors).get('emotion')!;
-    held.push({
-      corpus: key,
-      logits: Float32Array.from(probs, (p) => Math.log(Math.max(p, 1e-30))),
-      contribution: outputs.get('contribution')!,
-      truth: truthOf(ds.tasks['emotion']!, EMOTIONS.length),
-    });
-    await factory.release();
-    await rm(dir, { recursive: true, force: true });
   }
 
   const folds = held.map((h) => {
