@@ -98,6 +98,7 @@ async function run(values: Record<string, string | boolean | undefined>): Promis
     repeats,
     pairs,
     mix: mixKeys,
+    features,
   } = await readRecipe(
     values['config'] as string | undefined,
     values['seed'] === undefined ? {} : { seed: Number(values['seed']) },
@@ -109,7 +110,7 @@ async function run(values: Record<string, string | boolean | undefined>): Promis
       : (values['folds'] as string).split(',').map((f) => Number(f) - 1);
   const cacheDir = (values['cache'] as string | undefined) ?? join(packageRoot(), '.cache', 'features');
 
-  const { context, release } = featureContext(cacheDir);
+  const { context, release } = featureContext(cacheDir, features);
   const train = new Map<string, FeatureDataset>();
   const dev = new Map<string, FeatureDataset>();
   const scoring = new Map<string, FeatureDataset>();

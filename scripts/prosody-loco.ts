@@ -64,7 +64,8 @@ async function main(): Promise<void> {
   });
   const seeds = (values.seeds ?? '1,2,3').split(',').map(Number);
   const cacheDir = values.cache ?? join(packageRoot(), '.cache', 'features');
-  const { context, release } = featureContext(cacheDir);
+  // The MFCC statistics alone: this script appends prosody itself.
+  const { context, release } = featureContext(cacheDir, { prosody: false, lexicalBuckets: null });
   const mfcc = await loadSpeechSets(context);
   await release();
   const prosody = new Map<SpeechCorpus, Map<string, Float32Array>>();

@@ -87,8 +87,8 @@ async function main(): Promise<void> {
     return;
   }
   const cacheDir = values.cache ?? join(packageRoot(), '.cache', 'features');
-  const { config, repeats } = await readRecipe(undefined);
-  const { context, release } = featureContext(cacheDir);
+  const { config, repeats, features } = await readRecipe(undefined);
+  const { context, release } = featureContext(cacheDir, features);
   const sets = await loadSpeechSets(context);
   await release();
 

@@ -88,6 +88,17 @@ export const DEFAULT_HEAD_CONFIG = {
 /** Whether speech goes through Silero VAD (chosen on RAVDESS actor cross-validation, docs/RESULTS.md). */
 export const DEFAULT_HEAD_VAD = false;
 
+/** The feature options of a recipe beyond the extractors' defaults (part of the feature specs). */
+export interface RecipeFeatures {
+  /** Speech prosody appended to the MFCC statistics (src/features/audio/prosody.ts). */
+  prosody: boolean;
+  /** The lexical text channel's bucket count (src/features/text/lexical.ts); null: off. */
+  lexicalBuckets: number | null;
+}
+
+/** The shipped head's feature options (docs/RESULTS.md, "New evidence", says how they were chosen). */
+export const DEFAULT_FEATURES: RecipeFeatures = { prosody: false, lexicalBuckets: null };
+
 /** A corpus the default head can train on, and what it is scored on when held out or as dev. */
 export interface CorpusEntry {
   modality: 'text' | 'image' | 'audio';
@@ -229,9 +240,13 @@ export function onlyModality(ds: FeatureDataset, m: number): FeatureDataset {
 
 /**
  * Where the default head's corpora get their features: the feature cache, filled on a miss by
- * the default extractors (VAD as DEFAULT_HEAD_VAD) on every core.
+ * the default extractors (VAD as DEFAULT_HEAD_VAD; prosody and the lexical channel as `features`
+ * says) on every core.
  */
-export function featureContext(cacheDir: string): { context: DatasetContext; release: () => Promise<void> } {
+export function featureContext(
+  cacheDir: string,
+  features: RecipeFeatures = DEFAULT_FEATURES,
+): { context: DatasetContext; release: () => Promise<void> } {
   const store = new ModelStore();
   const extraction = new SessionFactory({
     onWarning: (w) => process.stderr.write(`warning ${w.code}: ${w.message}\n`),
@@ -245,6 +260,8 @@ export function featureContext(cacheDir: string): { context: DatasetContext; rel
         store,
         modalities: ['text', 'image', 'audio'],
         vad: DEFAULT_HEAD_VAD,
+        prosody: features.prosody,
+        ...(features.lexicalBuckets === null ? {} : { lexicalBuckets: features.lexicalBuckets }),
       })),
     onProgress: (corpus, done, total) => {
       if (done === total || done % 4096 < 256) process.stderr.write(`features ${corpus}: ${done}/${total}\n`);
@@ -364,24 +381,27 @@ export interface Recipe {
   pairs: number;
   /** The corpora trained on (DEFAULT_MIX, overridden). */
   mix: string[];
+  /** Feature options (DEFAULT_FEATURES, overridden key by key). */
+  features: RecipeFeatures;
 }
 
 /**
  * The recipe of `npm run train:default -- --config <file>` (and the ablation and LOCO scripts'):
- * the file's keys over DEFAULT_HEAD_CONFIG, plus `repeats` (merged over REPEATS), `paired` and
- * `mix`; `extra` keys (a `--seed`, say) go over both.
+ * the file's keys over DEFAULT_HEAD_CONFIG, plus `repeats` (merged over REPEATS), `paired`,
+ * `mix` and `features` (merged over DEFAULT_FEATURES); `extra` keys (a `--seed`, say) go over both.
  */
 export async function readRecipe(
   file: string | undefined,
   extra: Record<string, unknown> = {},
 ): Promise<Recipe> {
-  const { repeats, paired, mix, ...train } =
+  const { repeats, paired, mix, features, ...train } =
     file === undefined ? {} : (JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>);
   return {
     config: parseTrainConfig({ ...DEFAULT_HEAD_CONFIG, ...train, ...extra }),
     repeats: { ...REPEATS, ...(repeats as Record<string, number> | undefined) },
     pairs: (paired as number | undefined) ?? PAIRED,
     mix: (mix as string[] | undefined) ?? DEFAULT_MIX,
+    features: { ...DEFAULT_FEATURES, ...(features as Partial<RecipeFeatures> | undefined) },
   };
 }
 
@@ -475,15 +495,15 @@ async function main(): Promise<void> {
         '  RAVDESS actors (each fold trains on every corpus but the held-out actors, scores those actors).\n' +
         "--config merges keys over the default head's config (for experiments; the shipped head uses none);\n" +
         '  also "repeats" ({"meld": 2, "dair": 0.5}: passes per epoch, fractions a seeded subset), "paired" (pairs)\n' +
-        '  and "mix" (the corpora trained on, names of CORPORA).\n',
+        '  "mix" (the corpora trained on, names of CORPORA) and "features" ({"prosody": true, "lexicalBuckets": 131072}).\n',
     );
     return;
   }
   const out = values.out ?? join(packageRoot(), 'models', 'heads', 'default');
   const cacheDir = values.cache ?? join(packageRoot(), '.cache', 'features');
   const t0 = Date.now();
-  const { context, release: releaseExtraction } = featureContext(cacheDir);
-  const { config, repeats, pairs, mix: mixKeys } = await readRecipe(values.config);
+  const { config, repeats, pairs, mix: mixKeys, features } = await readRecipe(values.config);
+  const { context, release: releaseExtraction } = featureContext(cacheDir, features);
   const raw = await loadDefaultCorpora(context, mixKeys);
   const mix = defaultMix(raw, config, { repeats, pairs });
   const { trainSets } = mix;

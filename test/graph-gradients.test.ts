@@ -180,6 +180,31 @@ describe('gradient rules (float64, central differences)', () => {
     expect(await check(build, { a: P.a })).toBeGreaterThan(0.1);
   });
 
+  it('gather (embedding lookup): repeated ids sum their gradients; an embedding bag through it', async () => {
+    // Ids 1 and 4 occur twice, 0 and 2 never: their rows' gradients must be sums and zeros.
+    const ids = new ort.Tensor('int64', BigInt64Array.from([1n, 4n, 3n, 1n, 4n, 5n]), [2, 3]);
+    const table = rand([6, 4], 11);
+    const bagWeights = [0.5, 0.25, 0.25, 0.2, 0.3, 0.5];
+    const build = (g: Graph) => {
+      const rows = g.gather(g.param('table', [6, 4], table.data), g.intInput('ids', [2, 3]));
+      const w = g.unsqueeze(g.constant(bagWeights, [2, 3]), [2]);
+      // Σ_l w[n, l]·E[ids[n, l]] then a non-linearity, as the head's lexical channel uses it.
+      return probe(g, g.tanh(g.reduceSum(g.mul(rows, w), [1], false)));
+    };
+    expect(await check(build, { table }, { ids })).toBeLessThan(TOL);
+    // The rows no id names get exactly zero gradient.
+    const g = new Graph('float64');
+    const loss = build(g);
+    g.output('loss', loss);
+    g.output('grad', g.gradients(loss, ['table']).get('table')!);
+    const session = await ort.InferenceSession.create(encodeModel(g.toModel({ params: 'inputs' })));
+    const res = await session.run({ ids, table: new ort.Tensor('float64', table.data, [6, 4]) });
+    const grad = res['grad']!.data as Float64Array;
+    for (const row of [0, 2]) expect(Array.from(grad.subarray(row * 4, row * 4 + 4))).toEqual([0, 0, 0, 0]);
+    expect(Math.abs(grad[4]!)).toBeGreaterThan(1e-3);
+    await session.release();
+  });
+
   it.each(cases)('%s', async (_name, build) => {
     // Each case declares the params it uses through g.param; collect them by running the builder once.
     const probeGraph = new Graph('float64');

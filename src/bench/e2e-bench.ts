@@ -208,6 +208,7 @@ async function timeStages(
     modalities: [...MODALITIES],
     vad: head.vad,
     prosody: head.prosody,
+    ...(head.lexicalBuckets === undefined ? {} : { lexicalBuckets: head.lexicalBuckets }),
     batch,
   });
   try {

@@ -26,6 +26,8 @@ export function datasetContext(
     cacheDir: string;
     vad: boolean;
     prosody: boolean;
+    /** The lexical channel's bucket count (undefined: off). */
+    lexicalBuckets?: number | undefined;
     textModel: string | undefined;
     progress: boolean;
   },
@@ -41,6 +43,7 @@ export function datasetContext(
         modalities: ['text', 'image', 'audio'],
         vad: options.vad,
         prosody: options.prosody,
+        ...(options.lexicalBuckets === undefined ? {} : { lexicalBuckets: options.lexicalBuckets }),
         ...(options.textModel === undefined ? {} : { textModel: options.textModel }),
       })),
     onProgress: (corpus, done, total) => {

@@ -29,7 +29,15 @@ import { temperByModality } from '../head/calibration.js';
 import { EMOTIONS } from '../core/labels.js';
 import { defineCommand, printJson, type CliIO } from './command.js';
 import { cacheFlags, datasetContext } from './dataset-context.js';
-import { modelFlags, modelRuntime, priorFlag, priorOption } from './runtime-flags.js';
+import { lexicalBucketsOfSpec } from '../features/text/lexical.js';
+import {
+  lexicalBucketsOf,
+  lexicalFlags,
+  modelFlags,
+  modelRuntime,
+  priorFlag,
+  priorOption,
+} from './runtime-flags.js';
 
 export const evalCommand = defineCommand({
   spec: {
@@ -62,6 +70,7 @@ export const evalCommand = defineCommand({
       },
       vad: { type: 'boolean', description: 'with --cv: trim audio with Silero VAD' },
       prosody: { type: 'boolean', description: 'with --cv: append speech prosody to the audio features' },
+      ...lexicalFlags,
       data: { type: 'string', value: 'spec', description: 'corpus spec to evaluate on (required)' },
       'speaker-norm': {
         type: 'string',
@@ -103,7 +112,10 @@ export const evalCommand = defineCommand({
     const factors = priorFactors(head.desc, head.json.priors, { emotion: prior });
     const { factory, store } = modelRuntime(flags, io);
     // Raw corpora are extracted as the head was trained: VAD and prosody on or off are part of its audio spec.
-    const audio = audioOptionsOfSpec(head.json.features.audio?.name);
+    const audio = {
+      ...audioOptionsOfSpec(head.json.features.audio?.name),
+      lexicalBuckets: lexicalBucketsOfSpec(head.json.features.text?.name),
+    };
     const inputErrors: Partial<Record<string, number>> = {};
     const raw = await loadFlaggedDataset(flags.data, flags, io, factory, store, audio, (summary) => {
       for (const [code, n] of Object.entries(summary.errorCodes))
@@ -171,6 +183,8 @@ async function runCrossValidation(
     'text-model': string | undefined;
     vad: boolean;
     prosody: boolean;
+    lexical: boolean;
+    'lexical-buckets': number | undefined;
     'no-progress': boolean;
     device: string;
     threads: number;
@@ -185,6 +199,7 @@ async function runCrossValidation(
   const ds = await loadFlaggedDataset(flags.data, flags, io, factory, store, {
     vad: flags.vad,
     prosody: flags.prosody,
+    lexicalBuckets: lexicalBucketsOf(flags),
   });
   const trainFactory = new SessionFactory({ intraOpThreads: config.threads, interOpThreads: 1 });
   const cv = await crossValidate(ds, {
@@ -218,7 +233,7 @@ function loadFlaggedDataset(
   io: CliIO,
   factory: SessionFactory,
   store: ModelStore,
-  audio: { vad: boolean; prosody: boolean },
+  audio: { vad: boolean; prosody: boolean; lexicalBuckets: number | undefined },
   onSummary?: (summary: ExtractSummary) => void,
 ): Promise<FeatureDataset> {
   const context = datasetContext(io, {
@@ -227,6 +242,7 @@ function loadFlaggedDataset(
     cacheDir: flags.cache,
     vad: audio.vad,
     prosody: audio.prosody,
+    lexicalBuckets: audio.lexicalBuckets,
     textModel: flags['text-model'],
     progress: !flags['no-progress'],
   });

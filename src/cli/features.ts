@@ -8,7 +8,14 @@ import { sampleIndexName } from '../data/feature-cache.js';
 import { buildExtractors } from '../features/extractors.js';
 import { defineCommand, printJson, warningPrinter } from './command.js';
 import { progressReporter } from './progress.js';
-import { modelFlags, modelRuntime, maxTextBytesFlag } from './runtime-flags.js';
+import {
+  lexicalBucketsOf,
+  lexicalFlags,
+  lexicalOption,
+  modelFlags,
+  modelRuntime,
+  maxTextBytesFlag,
+} from './runtime-flags.js';
 
 export const featuresCommand = defineCommand({
   spec: {
@@ -47,6 +54,7 @@ export const featuresCommand = defineCommand({
         description:
           'append the 19 speech prosody values to the audio features (part of the audio feature spec)',
       },
+      ...lexicalFlags,
       batch: { type: 'int', description: 'texts / images per ONNX call', default: 32, min: 1, max: 4096 },
       ...maxTextBytesFlag,
       ...modelFlags,
@@ -71,6 +79,7 @@ export const featuresCommand = defineCommand({
       batch: flags.batch,
       vad: flags.vad,
       prosody: flags.prosody,
+      ...lexicalOption(lexicalBucketsOf(flags)),
       allowRemote: flags['allow-remote'],
       ...(flags['text-model'] === undefined ? {} : { textModel: flags['text-model'] }),
     });

@@ -1,5 +1,7 @@
 import { NUM_EMOTIONS } from '../core/labels.js';
 import { DEFAULT_MAX_TEXT_BYTES } from '../io/text.js';
+import { EmoflowError } from '../core/errors.js';
+import { DEFAULT_LEXICAL_BUCKETS } from '../features/text/lexical.js';
 import { parsePriorChoice, type PriorChoice } from '../head/label-prior.js';
 import { DEVICES, SessionFactory, type Device } from '../models/session-factory.js';
 import { ModelStore } from '../models/model-store.js';
@@ -80,3 +82,36 @@ export const maxTextBytesFlag = {
     max: 1 << 30,
   },
 } as const;
+
+/** The lexical text channel's flags (train, features, eval --cv): part of the text feature spec. */
+export const lexicalFlags = {
+  lexical: {
+    type: 'boolean',
+    description: `append the hashed word and character n-gram bag to the text features, for the head's learned lexical channel (part of the text feature spec; ${DEFAULT_LEXICAL_BUCKETS} buckets)`,
+  },
+  'lexical-buckets': {
+    type: 'int',
+    value: 'n',
+    description: 'with --lexical: the bucket count of its hash (part of the text feature spec)',
+    min: 16,
+    max: 1 << 24,
+  },
+} as const;
+
+/** `{ lexicalBuckets }` for an options object when the channel is on, else nothing. */
+export function lexicalOption(buckets: number | undefined): { lexicalBuckets?: number } {
+  return buckets === undefined ? {} : { lexicalBuckets: buckets };
+}
+
+/** The bucket count the lexical flags ask for, undefined without --lexical. */
+export function lexicalBucketsOf(flags: {
+  lexical: boolean;
+  'lexical-buckets': number | undefined;
+}): number | undefined {
+  if (!flags.lexical) {
+    if (flags['lexical-buckets'] !== undefined)
+      throw new EmoflowError('CONFIG_INVALID', '--lexical-buckets needs --lexical');
+    return undefined;
+  }
+  return flags['lexical-buckets'] ?? DEFAULT_LEXICAL_BUCKETS;
+}

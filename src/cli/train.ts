@@ -9,7 +9,7 @@ import { parseTrainConfig, readTrainConfig } from '../head/train-config.js';
 import type { TrainProgress } from '../head/trainer.js';
 import type { FeatureDataset } from '../data/feature-dataset.js';
 import { cacheFlags, datasetContext } from './dataset-context.js';
-import { modelsDirFlag, openModelStore } from './runtime-flags.js';
+import { lexicalBucketsOf, lexicalFlags, modelsDirFlag, openModelStore } from './runtime-flags.js';
 import { defineCommand, printJson, warningPrinter, type CliIO } from './command.js';
 import { DEVICES, SessionFactory, type Device } from '../models/session-factory.js';
 
@@ -74,6 +74,7 @@ export const trainCommand = defineCommand({
         description:
           'append speech prosody (F0, energy, spectral shape, jitter, shimmer) to the audio features (part of the audio feature spec)',
       },
+      ...lexicalFlags,
       'speaker-norm': {
         type: 'boolean',
         description:
@@ -114,6 +115,7 @@ export const trainCommand = defineCommand({
       cacheDir: flags.cache,
       vad: flags.vad,
       prosody: flags.prosody,
+      lexicalBuckets: lexicalBucketsOf(flags),
       textModel: flags['text-model'],
       progress: !flags['no-progress'],
     });

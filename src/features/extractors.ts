@@ -78,6 +78,8 @@ export interface ExtractorSetOptions {
   vad?: boolean;
   /** Append speech prosody to the audio features (AUDIO_FEATURE_SPEC). */
   prosody?: boolean;
+  /** Append the lexical bag, hashed into this many buckets, to the text features (lexical.ts). */
+  lexicalBuckets?: number;
   batch?: number;
 }
 
@@ -94,7 +96,12 @@ export async function buildExtractors(options: ExtractorSetOptions): Promise<Mod
         batchSize: batch,
         ...(options.allowRemote === true ? { allowRemote: true } : {}),
       });
-      out.push(new TextExtractor(encoder));
+      out.push(
+        new TextExtractor(
+          encoder,
+          options.lexicalBuckets === undefined ? {} : { lexicalBuckets: options.lexicalBuckets },
+        ),
+      );
     } else if (m === 'image') {
       const ex = new ImageExtractor({ factory: options.factory, store: options.store });
       await ex.models();

@@ -6,6 +6,7 @@ import { EmoflowError } from '../core/errors.js';
 import { speakerNormSchema } from '../data/speaker-norm.js';
 import { MODALITIES, type Modality } from '../core/labels.js';
 import {
+  LEXICAL_DIM,
   architectureSchema,
   contextOf,
   contextSchema,
@@ -13,6 +14,8 @@ import {
   type HeadDescription,
 } from './head-spec.js';
 import { buildHead, paramShapes, type ParamStore } from './head-model.js';
+import { lexicalBucketsOfSpec, lexicalSettings } from '../features/text/lexical.js';
+import { slotLayout } from './slot-inputs.js';
 import { priorRecordSchema } from './label-prior.js';
 import { decodeModel, encodeModel, tensorToArray } from './onnx/proto.js';
 import type { TrainLogEntry } from './trainer.js';
@@ -25,6 +28,18 @@ const featureSchema = z.object({
   dim: z.number().int().positive(),
   mean: z.array(z.number()),
   std: z.array(z.number()),
+  /** The lexical channel's settings (text, spec `+lex<buckets>`): how its ids are computed. */
+  lexical: z
+    .object({
+      tokenizer: z.literal('emoflow-lexical-1'),
+      hash: z.literal('fnv1a-32'),
+      buckets: z.number().int().positive(),
+      maxIds: z.number().int().positive(),
+      wordNgrams: z.number().int().positive(),
+      charNgrams: z.tuple([z.number().int(), z.number().int()]),
+      dim: z.number().int().positive(),
+    })
+    .optional(),
 });
 
 const corpusSchema = z.object({
@@ -123,7 +138,22 @@ export async function saveHead(
   const onnx = headOnnx(desc, params, meta.name);
   const sha256 = createHash('sha256').update(onnx).digest('hex');
   const features: HeadJson['features'] = {};
-  for (const s of desc.slots) features[s.modality] = { ...s.spec, mean: s.mean, std: s.std };
+  for (const s of desc.slots) {
+    const lexical = slotLayout(s).lexical;
+    features[s.modality] = {
+      ...s.spec,
+      mean: s.mean,
+      std: s.std,
+      ...(lexical === undefined
+        ? {}
+        : {
+            lexical: {
+              ...lexicalSettings(lexical.buckets),
+              dim: desc.architecture.lexicalDim ?? LEXICAL_DIM,
+            },
+          }),
+    };
+  }
   // speakerNorm only when set: head.json of heads without it stays as it was.
   const json: Omit<HeadJson, 'speakerNorm'> & Partial<Pick<HeadJson, 'speakerNorm'>> = {
     formatVersion: HEAD_FORMAT_VERSION,
@@ -188,6 +218,7 @@ export async function loadHead(dir: string): Promise<LoadedHead> {
   const desc: HeadDescription = {
     slots: MODALITIES.filter((m) => json.features[m] !== undefined).map((m) => {
       const f = json.features[m]!;
+      checkLexical(dir, m, f);
       return {
         modality: m,
         spec: { name: f.name, version: f.version, dim: f.dim },
@@ -218,3 +249,34 @@ export async function loadHead(dir: string): Promise<LoadedHead> {
 }
 
 export type { TrainLogEntry };
+
+/**
+ * HEAD_INCOMPATIBLE unless a head's lexical channel is the one this version computes: the
+ * settings head.json records must be those its text spec names (lexical.ts).
+ */
+function checkLexical(
+  dir: string,
+  m: string,
+  f: HeadJson['features'][keyof HeadJson['features']] & object,
+): void {
+  const buckets = m === 'text' ? lexicalBucketsOfSpec(f.name) : undefined;
+  if (buckets === undefined && f.lexical === undefined) return;
+  const want = buckets === undefined ? undefined : lexicalSettings(buckets);
+  const got = f.lexical;
+  const same =
+    want !== undefined &&
+    got !== undefined &&
+    got.tokenizer === want.tokenizer &&
+    got.hash === want.hash &&
+    got.buckets === want.buckets &&
+    got.maxIds === want.maxIds &&
+    got.wordNgrams === want.wordNgrams &&
+    got.charNgrams[0] === want.charNgrams[0] &&
+    got.charNgrams[1] === want.charNgrams[1];
+  if (!same)
+    throw new EmoflowError(
+      'HEAD_INCOMPATIBLE',
+      `${dir}: the ${m} features' lexical channel (${JSON.stringify(got ?? null)}) is not the one ${f.name} names (${JSON.stringify(want ?? null)})`,
+      { path: dir },
+    );
+}

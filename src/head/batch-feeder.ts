@@ -4,6 +4,7 @@ import { Random } from '../core/random.js';
 import type { FeatureDataset } from '../data/feature-dataset.js';
 import { contextAdjacency } from './context-graph.js';
 import { taskWidth } from './head-model.js';
+import { slotFeeds, slotLayout } from './slot-inputs.js';
 import {
   contextOf,
   isAdversarial,
@@ -76,13 +77,15 @@ export class BatchFeeder {
       if (src !== undefined) {
         for (let r = 0; r < b; r++) x.set(src.data.subarray(idx[r]! * dim, (idx[r]! + 1) * dim), r * dim);
         if (train && config.inputNoise > 0) {
+          // Noise on the dense values only: a lexical tail holds ids.
+          const noisy = slotLayout(slot).dense;
           for (let r = 0; r < b; r++)
-            for (let d = 0; d < dim; d++)
+            for (let d = 0; d < noisy; d++)
               x[r * dim + d]! +=
                 this.rnd.normal() * config.inputNoise * (slot.std[d]! > 1e-8 ? slot.std[d]! : 1);
         }
       }
-      feeds[slot.modality] = new ort.Tensor('float32', x, [b, dim]);
+      Object.assign(feeds, slotFeeds(slot, x, b));
     }
     const context = contextOf(desc.architecture);
     if (context !== undefined)

@@ -80,6 +80,8 @@ export class Graph {
   readonly type: FloatType;
   private readonly nodes: Node[] = [];
   private readonly inputs: Value[] = [];
+  /** Graph inputs of integer type (token ids), by name. */
+  private readonly intInputs = new Set<string>();
   private readonly outputs: Value[] = [];
   private readonly params = new Map<string, { value: Value; data: FloatArray }>();
   private readonly constants = new Map<string, TensorProto>();
@@ -125,6 +127,12 @@ export class Graph {
     const v = this.value(name, shape);
     this.inputs.push(v);
     return v;
+  }
+
+  /** An int64 input (ids); no gradient flows into it. */
+  intInput(name: string, shape: readonly Dim[]): Value {
+    this.intInputs.add(name);
+    return this.input(name, shape);
   }
 
   /** A trainable parameter; `data` holds its current values (shared with the caller, not copied). */
@@ -302,6 +310,23 @@ export class Graph {
       g.emit('Gemm', [dy, b], a.shape, { transB: { type: 'int', value: 1 } }),
       g.emit('Gemm', [a, dy], b.shape, { transA: { type: 'int', value: 1 } }),
     ]);
+  }
+
+  /**
+   * Rows of a table: `table` [V, D] gathered at int64 `ids` [N, L] gives [N, L, D] (an embedding
+   * lookup). Backward: the table's gradient is dy scattered back with additions (ScatterND,
+   * reduction 'add', opset 16+) into zeros of the table's shape, so an id that appears several
+   * times gets the sum of its rows' gradients; the ids get none.
+   */
+  gather(table: Value, ids: Value): Value {
+    if (table.shape.length !== 2 || ids.shape.length !== 2) throw new Error('gather takes [V, D] and [N, L]');
+    const shape: Dim[] = [...ids.shape, table.shape[1]!];
+    return this.emit('Gather', [table, ids], shape, { axis: { type: 'int', value: 0 } }, (g, dy) => {
+      const zeros = g.emit('Expand', [g.constant(0), g.emit('Shape', [table], [2])], table.shape);
+      const index = g.emit('Unsqueeze', [ids, g.ints([2], 'axes')], [...ids.shape, 1]);
+      const reduction = { reduction: { type: 'string' as const, value: 'add' } };
+      return [g.emit('ScatterND', [zeros, index, dy], table.shape, reduction), undefined];
+    });
   }
 
   /** Swaps the two axes of a 2-D value ([N, 1] scores to [1, N]). Backward: the same swap of dy. */
@@ -486,7 +511,9 @@ export class Graph {
     const et = elemType(this.type);
     const vi = (v: Value): ValueInfoProto => ({ name: v.name, elemType: et, shape: [...v.shape] });
     const initializers: TensorProto[] = [...this.constants.values()];
-    const inputs: ValueInfoProto[] = this.inputs.map(vi);
+    const inputs: ValueInfoProto[] = this.inputs.map((v) =>
+      this.intInputs.has(v.name) ? { name: v.name, elemType: DataType.INT64, shape: [...v.shape] } : vi(v),
+    );
     for (const [name, p] of this.params) {
       if (options.params === 'initializers')
         initializers.push(tensor(name, p.data, p.value.shape as number[]));

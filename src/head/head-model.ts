@@ -1,7 +1,8 @@
 import { EmoflowError } from '../core/errors.js';
 import { MODALITIES, type Modality } from '../core/labels.js';
 import { Graph, type FloatArray, type FloatType, type Value } from './graph.js';
-import { contextOf, isAdversarial, type HeadDescription, type TaskSpec } from './head-spec.js';
+import { LEXICAL_DIM, contextOf, isAdversarial, type HeadDescription, type TaskSpec } from './head-spec.js';
+import { lexicalInputNames, slotLayout } from './slot-inputs.js';
 
 /** Parameter values by name: the head's trainable state. */
 export type ParamStore = Map<string, FloatArray>;
@@ -16,7 +17,16 @@ export function paramShapes(
     out.push({ name: `${name}.W`, shape: [inDim, outDim], fanIn: inDim, kind: 'weight' });
     out.push({ name: `${name}.b`, shape: [outDim], fanIn: inDim, kind: 'bias' });
   };
-  for (const s of desc.slots) dense(`${s.modality}.proj`, s.spec.dim, h);
+  for (const s of desc.slots) {
+    const layout = slotLayout(s);
+    dense(`${s.modality}.proj`, layout.dense, h);
+    if (layout.lexical !== undefined) {
+      const d = desc.architecture.lexicalDim ?? LEXICAL_DIM;
+      // The table starts as a He-initialised weight of fan-in d: its bag (a mean of rows) starts small.
+      out.push({ name: `${s.modality}.lex.E`, shape: [layout.lexical.buckets, d], fanIn: d, kind: 'weight' });
+      out.push({ name: `${s.modality}.lex.W`, shape: [d, h], fanIn: d, kind: 'weight' });
+    }
+  }
   const fusion = desc.architecture.fusion;
   if (desc.slots.length > 1 && fusion === 'gated') {
     dense('gate.hidden', h, desc.architecture.gate);
@@ -91,6 +101,12 @@ export interface BuildOptions {
    * loss only (logit adjustment, label-prior.ts); the outputs stay the evidence alone.
    */
   logitAdjustment?: boolean;
+  /**
+   * Train mode: each lexical table is an input `<m>.lex.E` of shape [U, d] holding only the rows
+   * a batch uses (the trainer gathers them and renumbers the batch's ids), so that a step moves
+   * U·d values in and out of onnxruntime instead of the whole table (lexicalRows in trainer.ts).
+   */
+  compactTables?: boolean;
 }
 
 /**
@@ -138,17 +154,37 @@ export function buildHead(
   const maskCols: Value[] = [];
   for (const slot of desc.slots) {
     const col = MODALITIES.indexOf(slot.modality);
-    const x = g.input(slot.modality, ['N', slot.spec.dim]);
+    const layout = slotLayout(slot);
+    const dim = layout.dense;
+    const x = g.input(slot.modality, ['N', dim]);
     const m = g.slice(mask, 1, col, col + 1);
-    const std = slot.std.map((s) => (s > 1e-8 ? 1 / s : 1));
+    const std = slot.std.slice(0, dim).map((s) => (s > 1e-8 ? 1 / s : 1));
     const standardised = g.mul(
       g.mul(
-        g.sub(x, g.constant(slot.mean, [slot.spec.dim], `${slot.modality}_mean`)),
-        g.constant(std, [slot.spec.dim], `${slot.modality}_inv_std`),
+        g.sub(x, g.constant(slot.mean.slice(0, dim), [dim], `${slot.modality}_mean`)),
+        g.constant(std, [dim], `${slot.modality}_inv_std`),
       ),
       m,
     );
-    projected.push(drop(act(dense(standardised, `${slot.modality}.proj`)), `${slot.modality}`));
+    let pre = dense(standardised, `${slot.modality}.proj`);
+    if (layout.lexical !== undefined) {
+      // The lexical channel: an embedding bag (Σ weight·row of the table at each id; a text's
+      // weights have unit L2 norm, lexical.ts), zeroed where the modality is absent, projected
+      // to `hidden` and added to the sentence embedding's projection before the activation.
+      const names = lexicalInputNames(slot);
+      const k = layout.lexical.maxIds;
+      const d = desc.architecture.lexicalDim ?? LEXICAL_DIM;
+      const ids = g.intInput(names.ids, ['N', k]);
+      const weights = g.unsqueeze(g.input(names.weights, ['N', k]), [2]);
+      const tableName = `${slot.modality}.lex.E`;
+      const table =
+        mode === 'train' && options.compactTables === true
+          ? g.input(tableName, ['U', d])
+          : p(tableName, [layout.lexical.buckets, d]);
+      const bag = g.mul(g.reduceSum(g.mul(g.gather(table, ids), weights), [1], false), m);
+      pre = g.add(pre, g.matmul(bag, p(`${slot.modality}.lex.W`, [d, desc.architecture.hidden])));
+    }
+    projected.push(drop(act(pre), `${slot.modality}`));
     maskCols.push(m);
   }
 

@@ -92,8 +92,17 @@ export const architectureSchema = z.object({
   fusion: z.enum(['gated', 'concat', 'late']).default('gated'),
   /** Dialogue context over the fused vectors; absent = off (gated and concat fusion, or one modality). */
   context: contextSchema.optional(),
+  /**
+   * Width of the lexical channel's embedding table (buckets × lexicalDim), for a text slot whose
+   * spec has the channel (`+lex<buckets>`); its bag is projected to `hidden` beside the sentence
+   * embedding's projection. Absent: LEXICAL_DIM (32).
+   */
+  lexicalDim: z.number().int().positive().optional(),
 });
 export type Architecture = z.infer<typeof architectureSchema>;
+
+/** The lexical embedding width when the architecture does not set it (docs/RESULTS.md says how it was chosen). */
+export const LEXICAL_DIM = 32;
 
 /** A modality slot of the head: its feature spec and the training statistics that standardise it. */
 export interface ModalitySlot {

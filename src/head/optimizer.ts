@@ -28,13 +28,21 @@ export class AdamW {
     this.eps = options.eps ?? 1e-8;
   }
 
-  /** One step over every parameter in `grads`; `decay(name)` says whether weight decay applies. */
+  /**
+   * One step over every parameter in `grads`; `decay(name)` says whether weight decay applies.
+   * `sparse` names parameters whose gradient is zero outside some rows (an embedding table:
+   * the rows a batch's ids name), given compactly: their gradient in `grads` holds those rows
+   * only, in the order of `rows`. Only those rows are updated, their moments included, as
+   * TensorFlow Addons' LazyAdam does; other rows keep their moments until their next use,
+   * instead of decaying them on every step where their gradient is exactly zero.
+   */
   step(
     params: Map<string, FloatArray>,
     grads: Map<string, FloatArray>,
     lr: number,
     decay: (name: string) => boolean,
     scale = 1,
+    sparse: ReadonlyMap<string, { rows: Int32Array; width: number }> = new Map(),
   ): void {
     this.t++;
     const b1 = this.beta1;
@@ -57,19 +65,24 @@ export class AdamW {
       const sqrtC2 = Math.sqrt(c2);
       const a1 = 1 - b1;
       const a2 = 1 - b2;
-      for (let i = 0; i < p.length; i++) {
-        const gi = g[i]! * scale;
-        const mi = b1 * m[i]! + a1 * gi;
-        const vi = b2 * v[i]! + a2 * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        p[i] = p[i]! * wd - (stepSize * mi) / (Math.sqrt(vi) / sqrtC2 + eps);
-      }
+      const update = (from: number, to: number, gAt: number) => {
+        for (let i = from; i < to; i++) {
+          const gi = g[i - from + gAt]! * scale;
+          const mi = b1 * m[i]! + a1 * gi;
+          const vi = b2 * v[i]! + a2 * gi * gi;
+          m[i] = mi;
+          v[i] = vi;
+          p[i] = p[i]! * wd - (stepSize * mi) / (Math.sqrt(vi) / sqrtC2 + eps);
+        }
+      };
+      const rows = sparse.get(name);
+      if (rows === undefined) update(0, p.length, 0);
+      else rows.rows.forEach((r, k) => update(r * rows.width, (r + 1) * rows.width, k * rows.width));
     }
   }
 }
 
-/** Global L2 norm of the gradients, for clipping. */
+/** Global L2 norm of the gradients, for clipping (a compact sparse gradient holds all its non-zeros). */
 export function globalNorm(grads: Map<string, FloatArray>): number {
   let s = 0;
   for (const g of grads.values()) for (let i = 0; i < g.length; i++) s += g[i]! * g[i]!;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as ort from 'onnxruntime-node';
 import { EmoflowError } from '../core/errors.js';
+import { lexicalInputNames, slotLayout } from './slot-inputs.js';
 import { MODALITIES, type Modality } from '../core/labels.js';
 import { Random } from '../core/random.js';
 import type { FeatureDataset } from '../data/feature-dataset.js';
@@ -76,7 +77,12 @@ function slotStats(ds: FeatureDataset, m: Modality): { mean: number[]; std: numb
   if (moments.count === 0)
     return { mean: new Array(f.spec.dim).fill(0), std: new Array(f.spec.dim).fill(1), present: 0 };
   // Moments rounds through float32, so that head.json holds exactly what the graph uses.
-  return { ...moments.stats(), present: moments.count };
+  const st = moments.stats();
+  // A lexical tail (ids and weights) is not standardised: mean 0, std 1 there.
+  const dense = slotLayout({ modality: m, spec: f.spec }).dense;
+  st.mean.fill(0, dense);
+  st.std.fill(1, dense);
+  return { ...st, present: moments.count };
 }
 
 /** The head's description: from `init`, or from the data's features and tasks. */
@@ -194,6 +200,41 @@ export function paramFeeds(
   return feeds;
 }
 
+/**
+ * A training step's lexical feeds: for each table, the rows that the batch's ids with a non-zero
+ * weight name (ascending), gathered into a compact [U, d] table under the parameter's name, and
+ * the ids renumbered into it (ids of weight 0, the padding, point at row 0: they add nothing).
+ * `rows` says which table row each compact row is, for the optimizer's sparse update; a batch
+ * without text feeds one row of the table and updates none.
+ */
+export function lexicalRows(
+  feeds: Record<string, ort.Tensor>,
+  tables: readonly { param: string; ids: string; weights: string; width: number }[],
+  params: ParamStore,
+): { feeds: Record<string, ort.Tensor>; rows: Map<string, { rows: Int32Array; width: number }> } {
+  const out: Record<string, ort.Tensor> = {};
+  const rows = new Map<string, { rows: Int32Array; width: number }>();
+  for (const t of tables) {
+    const ids = feeds[t.ids]!.data as BigInt64Array;
+    const w = feeds[t.weights]!.data as Float32Array;
+    const used = new Set<number>();
+    for (let i = 0; i < ids.length; i++) if (w[i] !== 0) used.add(Number(ids[i]));
+    const touched = Int32Array.from(used).sort();
+    const index = new Map<number, number>();
+    touched.forEach((r, k) => index.set(r, k));
+    const renumbered = new BigInt64Array(ids.length);
+    for (let i = 0; i < ids.length; i++) if (w[i] !== 0) renumbered[i] = BigInt(index.get(Number(ids[i]))!);
+    const table = params.get(t.param) as Float32Array;
+    const fed = touched.length > 0 ? touched : Int32Array.of(0);
+    const compact = new Float32Array(fed.length * t.width);
+    fed.forEach((r, k) => compact.set(table.subarray(r * t.width, (r + 1) * t.width), k * t.width));
+    out[t.ids] = new ort.Tensor('int64', renumbered, feeds[t.ids]!.dims);
+    out[t.param] = new ort.Tensor('float32', compact, [fed.length, t.width]);
+    rows.set(t.param, { rows: touched, width: t.width });
+  }
+  return { feeds: out, rows };
+}
+
 /** A session over ONNX bytes built in memory, keyed by their hash so that identical graphs share one. */
 export async function graphSession(
   factory: SessionFactory,
@@ -268,6 +309,7 @@ export async function trainHead(input: TrainInput): Promise<TrainResult> {
   const built = buildHead(desc, params, 'train', {
     uncertainty,
     logitAdjustment: config.logitAdjustment,
+    compactTables: true,
   });
   const grads = built.graph.gradients(built.loss!, trainable);
   for (const [name, g] of grads) built.graph.output(`grad.${name}`, g);
@@ -292,6 +334,13 @@ export async function trainHead(input: TrainInput): Promise<TrainResult> {
   const log: TrainLogEntry[] = [];
   const idx = Int32Array.from({ length: train.size }, (_, i) => i);
   const decay = (name: string) => name.endsWith('.W');
+  // Lexical tables: fed as the rows each batch uses, and updated only there (lexicalRows).
+  const tables = desc.slots.flatMap((slot) => {
+    const param = `${slot.modality}.lex.E`;
+    if (slotLayout(slot).lexical === undefined) return [];
+    return [{ ...lexicalInputNames(slot), param, width: shapes.get(param)![1]! }];
+  });
+  const denseParams = all.filter((n) => !tables.some((t) => t.param === n));
   let best: { metric: number; params: ParamStore } | undefined;
   let sinceBest = 0;
   let step = 0;
@@ -306,16 +355,20 @@ export async function trainHead(input: TrainInput): Promise<TrainResult> {
       const rows =
         plan?.[epoch - 1]![s] ??
         idx.subarray(s * config.batchSize, Math.min(train.size, (s + 1) * config.batchSize));
+      const batchFeeds = feeder.feeds(rows, true, built.dropout);
+      const lexical = lexicalRows(batchFeeds, tables, params);
       const res = await trainSession.run({
-        ...paramFeeds(params, all, shapes),
-        ...feeder.feeds(rows, true, built.dropout),
+        ...paramFeeds(params, denseParams, shapes),
+        ...batchFeeds,
+        ...lexical.feeds,
       });
       const g = new Map<string, FloatArray>();
       for (const name of trainable) g.set(name, res[`grad.${name}`]!.data as Float32Array);
+      const sparse = lexical.rows;
       const norm = globalNorm(g);
       const scale = config.clip > 0 && norm > config.clip ? config.clip / norm : 1;
       const lr = learningRate(step, total, warmup, config.lr);
-      opt.step(params, g, lr, decay, scale);
+      opt.step(params, g, lr, decay, scale, sparse);
       const loss = (res['loss']!.data as Float32Array)[0]!;
       if (!Number.isFinite(loss))
         throw new Error(`training diverged at step ${step} (loss ${loss}); lower lr in the config`);

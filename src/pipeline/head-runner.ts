@@ -8,6 +8,8 @@ import type { FeatureSpec } from '../features/feature-spec.js';
 import { loadHead, type LoadedHead } from '../head/artifact.js';
 import { contextAdjacency } from '../head/context-graph.js';
 import { contextOf, type TaskSpec } from '../head/head-spec.js';
+import { slotFeeds } from '../head/slot-inputs.js';
+import { lexicalBucketsOfSpec } from '../features/text/lexical.js';
 import { applyPrior, priorFactors, sourcePrior, type PriorChoice } from '../head/label-prior.js';
 import type { SessionFactory } from '../models/session-factory.js';
 import { standardise, type SpeakerNorm } from '../data/speaker-norm.js';
@@ -101,6 +103,11 @@ export class HeadRunner {
     return audioOptionsOfSpec(this.head.json.features.audio?.name).prosody;
   }
 
+  /** The bucket count of the head's lexical text channel, undefined without one (the extractor must match). */
+  get lexicalBuckets(): number | undefined {
+    return lexicalBucketsOfSpec(this.head.json.features.text?.name);
+  }
+
   /** HEAD_INCOMPATIBLE unless each extractor produces exactly what the head was trained on. */
   checkExtractors(extractors: readonly { modality: Modality; spec: FeatureSpec }[]): void {
     for (const e of extractors) {
@@ -179,7 +186,7 @@ export class HeadRunner {
         }
         mask[k * 3 + c] = 1;
       });
-      feeds[slot.modality] = new ort.Tensor('float32', x, [n, dim]);
+      Object.assign(feeds, slotFeeds(slot, x, n));
     }
     feeds['mask'] = new ort.Tensor('float32', mask, [n, 3]);
     const context = contextOf(this.head.desc.architecture);

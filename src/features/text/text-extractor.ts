@@ -3,6 +3,7 @@ import { decodeText, normalizeText } from '../../io/text.js';
 import type { FeatureSpec } from '../feature-spec.js';
 import type { ExtractorInput, ExtractorResult, ModalityExtractor } from '../modality-extractor.js';
 import type { TextEncoder } from './text-encoder.js';
+import { LEXICAL_TAIL, lexicalBag, lexicalSpecName, packLexical } from './lexical.js';
 
 export interface TextFeatures {
   vector: Float32Array;
@@ -14,15 +15,29 @@ export type TextInput = { text: string; path?: string } | { bytes: Uint8Array; p
 
 export type TextResult = { status: 'ok'; features: TextFeatures } | { status: 'error'; error: EmoflowError };
 
-/** Text features: strict decoding and normalisation per item, then one batched encoder pass. */
+/**
+ * Text features: strict decoding and normalisation per item, then one batched encoder pass.
+ * With `lexicalBuckets`, each vector is the sentence embedding followed by the text's lexical
+ * bag (lexical.ts, packed: ids then weights), and the spec is `<base>+lex<buckets>`.
+ */
 export class TextExtractor implements ModalityExtractor {
   readonly modality = 'text' as const;
   readonly spec: FeatureSpec;
   private readonly encoder: TextEncoder;
+  private readonly lexicalBuckets: number | undefined;
 
-  constructor(encoder: TextEncoder) {
+  constructor(encoder: TextEncoder, options: { lexicalBuckets?: number } = {}) {
     this.encoder = encoder;
-    this.spec = { name: `text-${encoder.modelId}-mean`, version: '1', dim: encoder.dim };
+    this.lexicalBuckets = options.lexicalBuckets;
+    const base = `text-${encoder.modelId}-mean`;
+    this.spec =
+      options.lexicalBuckets === undefined
+        ? { name: base, version: '1', dim: encoder.dim }
+        : {
+            name: lexicalSpecName(base, options.lexicalBuckets),
+            version: '1',
+            dim: encoder.dim + LEXICAL_TAIL,
+          };
   }
 
   async extractBatch(inputs: readonly TextInput[]): Promise<TextResult[]> {
@@ -53,10 +68,14 @@ export class TextExtractor implements ModalityExtractor {
               },
             ]
           : [];
-        results[i] = {
-          status: 'ok',
-          features: { vector: vectors.slice(k * dim, (k + 1) * dim), tokens: tok.ids.length, warnings },
-        };
+        let vector = vectors.slice(k * dim, (k + 1) * dim);
+        if (this.lexicalBuckets !== undefined) {
+          const full = new Float32Array(this.spec.dim);
+          full.set(vector);
+          packLexical(lexicalBag(texts[k]!, this.lexicalBuckets), full, dim);
+          vector = full;
+        }
+        results[i] = { status: 'ok', features: { vector, tokens: tok.ids.length, warnings } };
       });
     }
     return results as TextResult[];

@@ -102,7 +102,7 @@ export interface HeadExtractionOptions {
 
 /**
  * Extraction for a head: the extractors of `modalities` the head takes, with VAD and prosody as
- * its audio features were made, checked to give exactly the feature specs it was trained on
+ * its audio features were made and its text's lexical channel (if any), checked to give exactly the feature specs it was trained on
  * (HEAD_INCOMPATIBLE otherwise). Both runtimes start their extraction through this.
  */
 export async function startHeadExtraction(
@@ -116,6 +116,7 @@ export async function startHeadExtraction(
     modalities: modalities.filter((m) => head.specs[m] !== undefined),
     vad: head.vad,
     prosody: head.prosody,
+    ...(head.lexicalBuckets === undefined ? {} : { lexicalBuckets: head.lexicalBuckets }),
     device: options.device,
     threads: options.threads ?? 1,
     batch: options.batch,
@@ -151,6 +152,7 @@ export async function loadExtractors(
       modalities: init.modalities,
       vad: init.vad,
       prosody: init.prosody === true,
+      ...(init.lexicalBuckets === undefined ? {} : { lexicalBuckets: init.lexicalBuckets }),
       batch: init.batch,
       ...(init.textModel === undefined ? {} : { textModel: init.textModel }),
     });

@@ -11,6 +11,8 @@ export interface ExtractWorkerInit {
   vad: boolean;
   /** Audio features with speech prosody appended (absent: off). */
   prosody?: boolean;
+  /** Text features with the lexical bag appended, hashed into this many buckets (absent: off). */
+  lexicalBuckets?: number;
   device: Device;
   threads: number;
   batch: number;
