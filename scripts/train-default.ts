@@ -39,6 +39,7 @@ import { withCorpusPriors } from '../src/head/label-prior.js';
 import { applySpeakerNorm, type SpeakerNorm } from '../src/data/speaker-norm.js';
 import { parseTrainConfig } from '../src/head/train-config.js';
 import { ModelStore } from '../src/models/model-store.js';
+import { DEFAULT_LEXICAL_BUCKETS } from '../src/features/text/lexical.js';
 import { SessionFactory } from '../src/models/session-factory.js';
 
 /** The default head's settings (docs/RESULTS.md says how they were chosen). */
@@ -97,7 +98,7 @@ export interface RecipeFeatures {
 }
 
 /** The shipped head's feature options (docs/RESULTS.md, "New evidence", says how they were chosen). */
-export const DEFAULT_FEATURES: RecipeFeatures = { prosody: false, lexicalBuckets: null };
+export const DEFAULT_FEATURES: RecipeFeatures = { prosody: true, lexicalBuckets: DEFAULT_LEXICAL_BUCKETS };
 
 /** A corpus the default head can train on, and what it is scored on when held out or as dev. */
 export interface CorpusEntry {

@@ -9,6 +9,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -72,6 +73,60 @@ describe('FeatureCache', () => {
     await expect(FeatureCache.open(root, { name: 'odd', version: '1', dim: 5 })).rejects.toMatchObject({
       code: 'CONFIG_INVALID',
     });
+  });
+});
+
+describe('FeatureCache with two writers', () => {
+  const spec2 = { name: 'shared', version: '1', dim: 2 };
+
+  it('lets one write at a time: the second waits, reads what the first appended, then appends its own', async () => {
+    const a = await FeatureCache.open(root, spec2);
+    const waits: string[] = [];
+    const b = await FeatureCache.open(root, spec2, { onWait: (m) => waits.push(m) });
+    await a.put(sha(1), { status: 'ok', vector: Float32Array.of(1, 1), meta: {} });
+    let bDone = false;
+    const bWrites = b
+      .put(sha(2), { status: 'ok', vector: Float32Array.of(2, 2), meta: {} })
+      .then(() => (bDone = true));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(bDone).toBe(false); // a holds the writer lock
+    await a.put(sha(3), { status: 'ok', vector: Float32Array.of(3, 3), meta: {} });
+    await a.close();
+    await bWrites;
+    // b caught up with a's two rows before appending: its row is the third.
+    expect(b.get(sha(1))).toEqual({ status: 'ok', vector: Float32Array.of(1, 1), meta: {} });
+    await b.close();
+    const c = await FeatureCache.open(root, spec2);
+    expect(c.size).toBe(3);
+    for (const i of [1, 2, 3])
+      expect(c.get(sha(i))).toEqual({ status: 'ok', vector: Float32Array.of(i, i), meta: {} });
+    await c.close();
+    expect(existsSync(join(root, 'shared@1', 'writer.lock'))).toBe(false);
+  });
+
+  it('waits for another process that holds the lock, saying so once, and takes over a stale lock', async () => {
+    const dir = join(root, 'shared@1');
+    // A live process (a child that sleeps) holds the lock.
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 1500)'], { stdio: 'ignore' });
+    writeFileSync(join(dir, 'writer.lock'), `${child.pid}\n`);
+    const waits: string[] = [];
+    const d = await FeatureCache.open(root, spec2, { onWait: (m) => waits.push(m) });
+    const started = Date.now();
+    await d.put(sha(4), { status: 'ok', vector: Float32Array.of(4, 4), meta: {} });
+    expect(Date.now() - started).toBeGreaterThan(500);
+    expect(waits).toEqual([
+      `${dir}: process ${child.pid} is writing to this feature cache; waiting for it to finish`,
+    ]);
+    await d.close();
+    // A lock left by a process that is gone does not block.
+    writeFileSync(join(dir, 'writer.lock'), `${child.pid}\n`);
+    const e = await FeatureCache.open(root, spec2, { onWait: () => expect.fail('no wait for a stale lock') });
+    await e.put(sha(5), { status: 'ok', vector: Float32Array.of(5, 5), meta: {} });
+    await e.close();
+    const f = await FeatureCache.open(root, spec2);
+    expect(f.size).toBe(5);
+    expect(f.get(sha(4))).toEqual({ status: 'ok', vector: Float32Array.of(4, 4), meta: {} });
+    await f.close();
   });
 });
 

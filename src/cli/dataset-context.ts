@@ -4,7 +4,7 @@ import { buildExtractors } from '../features/extractors.js';
 import type { ModalityExtractor } from '../features/modality-extractor.js';
 import type { ModelStore } from '../models/model-store.js';
 import type { SessionFactory } from '../models/session-factory.js';
-import type { CliIO } from './command.js';
+import { warningPrinter, type CliIO } from './command.js';
 import { progressReporter } from './progress.js';
 
 /** Flags of the commands that read raw corpora through the feature cache. */
@@ -53,5 +53,6 @@ export function datasetContext(
       bar.update(done, total);
       if (done === total) bar.done();
     },
+    onWarning: warningPrinter(io),
   };
 }

@@ -64,7 +64,12 @@ export function isEmoflowError(e: unknown, code?: ErrorCode): e is EmoflowError 
 
 /** Warning codes: they never change a record's status (docs/ingest.md). */
 export type WarningCode =
-  'TEXT_TRUNCATED' | 'DEVICE_FALLBACK' | 'VAD_NO_SPEECH' | 'MODALITY_UNUSED' | 'FACE_NOT_FOUND';
+  | 'TEXT_TRUNCATED'
+  | 'DEVICE_FALLBACK'
+  | 'VAD_NO_SPEECH'
+  | 'MODALITY_UNUSED'
+  | 'FACE_NOT_FOUND'
+  | 'CACHE_WAIT';
 
 export interface EmoflowWarning {
   code: WarningCode;

@@ -1,3 +1,4 @@
+import type { EmoflowWarning } from '../core/errors.js';
 import { MODALITIES } from '../core/labels.js';
 import type { ModalityExtractor } from '../features/modality-extractor.js';
 import { argmaxRow } from '../eval/metrics.js';
@@ -11,6 +12,8 @@ export interface MaterialiseOptions {
   extractors: readonly ModalityExtractor[];
   cacheDir: string;
   onProgress?: (done: number, total: number) => void;
+  /** Warnings of extraction (CACHE_WAIT while another process writes the cache). */
+  onWarning?: (w: EmoflowWarning) => void;
 }
 
 /**
@@ -39,6 +42,7 @@ export async function corpusToDataset(
   const mask = new Uint8Array(n * 3);
   const summary = await extractToCache(corpus.samples, used, options.cacheDir, sampleIndexName(corpus), {
     ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+    ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
     onVector: (i, m, v) => {
       const f = features[m]!;
       f.data.set(v, i * f.spec.dim);

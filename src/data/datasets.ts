@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { EmoflowError } from '../core/errors.js';
+import { EmoflowError, type EmoflowWarning } from '../core/errors.js';
 import { MODALITIES } from '../core/labels.js';
 import { argmaxRow } from '../eval/metrics.js';
 import type { ModalityExtractor } from '../features/modality-extractor.js';
@@ -47,6 +47,8 @@ export interface DatasetContext {
   onProgress?: (corpus: string, done: number, total: number) => void;
   /** Called once per raw corpus with its extraction summary (input errors by code). */
   onSummary?: (corpus: string, summary: ExtractSummary) => void;
+  /** Warnings of extraction (CACHE_WAIT while another process writes the cache). */
+  onWarning?: (w: EmoflowWarning) => void;
 }
 
 export async function loadCorpus(spec: string | CorpusSpec): Promise<Corpus> {
@@ -91,6 +93,7 @@ export async function loadDataset(
       ...(context.onProgress === undefined
         ? {}
         : { onProgress: (d: number, t: number) => context.onProgress!(corpus.name, d, t) }),
+      ...(context.onWarning === undefined ? {} : { onWarning: context.onWarning }),
     });
     context.onSummary?.(corpus.name, summary);
     ds = dataset;

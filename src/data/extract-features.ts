@@ -61,7 +61,12 @@ export async function extractToCache(
   const readOptions = options.maxTextBytes === undefined ? {} : { maxTextBytes: options.maxTextBytes };
   const caches = new Map<Modality, { cache: FeatureCache; extractor: ModalityExtractor }>();
   for (const ex of extractors)
-    caches.set(ex.modality, { cache: await FeatureCache.open(outDir, ex.spec), extractor: ex });
+    caches.set(ex.modality, {
+      cache: await FeatureCache.open(outDir, ex.spec, {
+        onWait: (message) => options.onWarning?.({ code: 'CACHE_WAIT', message }),
+      }),
+      extractor: ex,
+    });
   await mkdir(join(outDir, 'index'), { recursive: true });
   const indexPath = join(outDir, 'index', `${indexName}.jsonl`);
   const index = await open(indexPath, 'w');

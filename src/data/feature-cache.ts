@@ -1,5 +1,16 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, stat, truncate, writeFile, type FileHandle } from 'node:fs/promises';
+import {
+  link,
+  mkdir,
+  open,
+  readFile,
+  rm,
+  stat,
+  truncate,
+  writeFile,
+  type FileHandle,
+} from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join, resolve } from 'node:path';
 import { EmoflowError, type ErrorCode } from '../core/errors.js';
 import type { FeatureSpec } from '../features/feature-spec.js';
@@ -38,7 +49,13 @@ interface IndexLine {
  * (float32 rows of `dim`, little-endian) and `index.jsonl` (one line per input: its sha256 and
  * row, or the input error it gave: errors are a function of the bytes, so they are cached too).
  * Appends only: a vector is written before its index line, and on open a torn tail (a crash
- * mid-write) is cut off, so that a killed run loses at most its last entry. One writer per folder.
+ * mid-write) is cut off, so that a killed run loses at most its last entry.
+ *
+ * One writer per folder at a time: the first write takes `writer.lock` (the writer's pid, made
+ * atomically by a hard link), and a second process that needs to write waits for it (`onWait` is
+ * told once), then reloads what the first one appended before it appends its own. A lock whose
+ * process is gone is stale and taken over. Readers need no lock: an open cache serves what was on
+ * disk when it opened.
  */
 export class FeatureCache {
   readonly spec: FeatureSpec;
@@ -49,8 +66,19 @@ export class FeatureCache {
   private readonly pending: Float32Array[] = [];
   private vectorsFile: FileHandle | undefined;
   private indexFile: FileHandle | undefined;
+  /** Bytes of index.jsonl loaded: with `rows`, what a writer checks for another's appends. */
+  private indexBytes = 0;
+  private locked = false;
+  /** Folders whose lock this process holds (a second cache object of the same folder waits too). */
+  private static readonly held = new Set<string>();
 
-  private constructor(dir: string, spec: FeatureSpec, vectors: Float32Array, rows: number) {
+  private constructor(
+    dir: string,
+    spec: FeatureSpec,
+    vectors: Float32Array,
+    rows: number,
+    private readonly onWait: ((message: string) => void) | undefined,
+  ) {
     this.dir = dir;
     this.spec = spec;
     this.vectors = vectors;
@@ -61,7 +89,11 @@ export class FeatureCache {
     return `${spec.name}@${spec.version}`;
   }
 
-  static async open(root: string, spec: FeatureSpec): Promise<FeatureCache> {
+  static async open(
+    root: string,
+    spec: FeatureSpec,
+    options: { onWait?: (message: string) => void } = {},
+  ): Promise<FeatureCache> {
     const dir = join(root, FeatureCache.folderName(spec));
     await mkdir(dir, { recursive: true });
     const specPath = join(dir, 'spec.json');
@@ -78,31 +110,45 @@ export class FeatureCache {
       if (e instanceof EmoflowError) throw e;
       await writeFile(specPath, JSON.stringify(spec) + '\n');
     }
-    const vecPath = join(dir, 'vectors.f32');
-    const rowBytes = spec.dim * 4;
-    let size = 0;
+    const cache = new FeatureCache(dir, spec, new Float32Array(0), 0, options.onWait);
+    // A torn tail is cut off now when no other process is writing (else at this cache's first write).
+    const free = await cache.tryLock();
     try {
-      size = (await stat(vecPath)).size;
-    } catch {
-      size = 0;
+      await cache.load(free);
+    } finally {
+      if (free) await cache.unlock();
     }
+    return cache;
+  }
+
+  /**
+   * Reads vectors.f32 and index.jsonl. A torn tail (a crash mid-write) is ignored, and cut off
+   * when `repair` (only under the writer lock: another process may be mid-append).
+   */
+  private async load(repair: boolean): Promise<void> {
+    const vecPath = join(this.dir, 'vectors.f32');
+    const rowBytes = this.spec.dim * 4;
+    const size = await fileSize(vecPath);
     const rows = Math.floor(size / rowBytes);
-    if (size !== rows * rowBytes) await truncate(vecPath, rows * rowBytes);
+    if (repair && size !== rows * rowBytes) await truncate(vecPath, rows * rowBytes);
     let vectors = new Float32Array(0);
     if (rows > 0) {
       const buf = await readFile(vecPath);
       vectors = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + rows * rowBytes));
     }
-    const cache = new FeatureCache(dir, spec, vectors, rows);
-    await cache.loadIndex(join(dir, 'index.jsonl'));
-    return cache;
+    this.vectors = vectors;
+    this.rows = rows;
+    this.pending.length = 0;
+    this.entries.clear();
+    await this.loadIndex(join(this.dir, 'index.jsonl'), repair);
   }
 
-  private async loadIndex(path: string): Promise<void> {
+  private async loadIndex(path: string, repair: boolean): Promise<void> {
     let text = '';
     try {
       text = await readFile(path, 'utf8');
     } catch {
+      this.indexBytes = 0;
       return;
     }
     const lines = text.split('\n');
@@ -116,7 +162,8 @@ export class FeatureCache {
       if (line.row !== undefined && line.row >= this.rows) continue; // its vector never reached the disk
       this.entries.set(line.sha256, line);
     }
-    if (keptBytes !== Buffer.byteLength(text)) await truncate(path, keptBytes);
+    if (repair && keptBytes !== Buffer.byteLength(text)) await truncate(path, keptBytes);
+    this.indexBytes = keptBytes;
   }
 
   get size(): number {
@@ -163,8 +210,64 @@ export class FeatureCache {
   }
 
   private async ensureOpen(): Promise<void> {
+    if (this.vectorsFile !== undefined && this.indexFile !== undefined) return;
+    await this.lock();
+    // Another writer may have appended since this cache was read: read it again, whole.
+    const rowBytes = this.spec.dim * 4;
+    const vecSize = await fileSize(join(this.dir, 'vectors.f32'));
+    const indexSize = await fileSize(join(this.dir, 'index.jsonl'));
+    if (vecSize !== this.rows * rowBytes || indexSize !== this.indexBytes) await this.load(true);
     this.vectorsFile ??= await open(join(this.dir, 'vectors.f32'), 'a');
     this.indexFile ??= await open(join(this.dir, 'index.jsonl'), 'a');
+  }
+
+  /** Takes `writer.lock`, waiting while a live process (or another cache object here) holds it. */
+  private async lock(): Promise<void> {
+    let told = false;
+    while (!(await this.tryLock())) {
+      if (!told && !FeatureCache.held.has(this.dir)) {
+        const holder = (await readFile(join(this.dir, 'writer.lock'), 'utf8').catch(() => '')).trim();
+        this.onWait?.(
+          `${this.dir}: process ${holder} is writing to this feature cache; waiting for it to finish`,
+        );
+        told = true;
+      }
+      await sleep(200);
+    }
+  }
+
+  /** One attempt at `writer.lock`; a lock whose process is gone is removed first. */
+  private async tryLock(): Promise<boolean> {
+    if (this.locked) return true;
+    if (FeatureCache.held.has(this.dir)) return false;
+    const path = join(this.dir, 'writer.lock');
+    const mine = `${path}.${process.pid}`;
+    for (;;) {
+      await writeFile(mine, `${process.pid}\n`);
+      try {
+        await link(mine, path); // atomic: fails if the lock exists
+        FeatureCache.held.add(this.dir);
+        this.locked = true;
+        return true;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      } finally {
+        await rm(mine, { force: true });
+      }
+      const text = await readFile(path, 'utf8').catch(() => undefined);
+      if (text === undefined) continue; // released meanwhile: try again
+      const holder = Number(text.trim());
+      // Left by a process that is gone (or by this one, which holds no lock here): stale.
+      if (holder !== process.pid && alive(holder)) return false;
+      await rm(path, { force: true });
+    }
+  }
+
+  private async unlock(): Promise<void> {
+    if (!this.locked) return;
+    await rm(join(this.dir, 'writer.lock'), { force: true });
+    FeatureCache.held.delete(this.dir);
+    this.locked = false;
   }
 
   async close(): Promise<void> {
@@ -172,5 +275,25 @@ export class FeatureCache {
     await this.indexFile?.close();
     this.vectorsFile = undefined;
     this.indexFile = undefined;
+    await this.unlock();
+  }
+}
+
+async function fileSize(path: string): Promise<number> {
+  try {
+    return (await stat(path)).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** Whether a process with this pid runs (EPERM: it runs as another user). */
+function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
