@@ -13,6 +13,10 @@
  * see the same sentence embeddings. Rows are appended to `--out` (JSON lines); `--summary`
  * prints the tables (mean and sd over seeds).
  *
+ * `--variants use,use+lex` and `--held all,dair,…` (`all`: the dev run) pick a part of the grid;
+ * `--config <overrides.json>` changes the recipe (train-default.ts readRecipe) and `--label` names
+ * such a variant in the rows (`use+lex <label>`).
+ *
  *   npm run build && node dist/scripts/lexical-loco.js --seeds 1,2,3 --out .cache/lexical-loco.jsonl
  *   node dist/scripts/lexical-loco.js --summary --out .cache/lexical-loco.jsonl
  */
@@ -63,7 +67,15 @@ interface Row {
   value: number;
 }
 
-async function run(seeds: number[], out: string, cacheDir: string, buckets: number): Promise<void> {
+async function run(
+  seeds: number[],
+  out: string,
+  cacheDir: string,
+  buckets: number,
+  variants: readonly (typeof VARIANTS)[number][],
+  runs: readonly (string | undefined)[],
+  recipe: { config?: string; label?: string } = {},
+): Promise<void> {
   const { context, release } = featureContext(cacheDir, { prosody: false, lexicalBuckets: buckets });
   const train = new Map<string, FeatureDataset>();
   const dev = new Map<string, FeatureDataset>();
@@ -77,10 +89,11 @@ async function run(seeds: number[], out: string, cacheDir: string, buckets: numb
     process.stderr.write(JSON.stringify(row) + '\n');
   };
   for (const seed of seeds) {
-    const { config, repeats } = await readRecipe(undefined, { seed });
-    for (const variant of VARIANTS) {
-      const view = (ds: FeatureDataset) => (variant === 'use' ? withoutLexical(ds) : ds);
-      for (const held of [undefined, ...HELD]) {
+    const { config, repeats } = await readRecipe(recipe.config, { seed });
+    for (const base of variants) {
+      const variant = recipe.label === undefined ? base : `${base} ${recipe.label}`;
+      const view = (ds: FeatureDataset) => (base === 'use' ? withoutLexical(ds) : ds);
+      for (const held of runs) {
         const keys = TEXT.filter((k) => k !== held);
         const mix = defaultMix(
           { train: keys.map((k) => view(train.get(k)!)), dev: keys.map((k) => view(dev.get(k)!)) },
@@ -138,12 +151,13 @@ async function summary(out: string): Promise<void> {
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as Row);
   const keys = [...new Set(rows.map((r) => `${r.kind}|${r.corpus}|${r.metric}`))];
+  const variants = [...new Set(rows.map((r) => r.variant))];
   const print = (s: string) => process.stdout.write(s + '\n');
-  print(`| kind | corpus | metric | ${VARIANTS.join(' | ')} |`);
-  print(`| --- | --- | --- | ${VARIANTS.map(() => '---').join(' | ')} |`);
+  print(`| kind | corpus | metric | ${variants.join(' | ')} |`);
+  print(`| --- | --- | --- | ${variants.map(() => '---').join(' | ')} |`);
   for (const k of keys) {
     const [kind, corpus, metric] = k.split('|');
-    const cells = VARIANTS.map((v) => {
+    const cells = variants.map((v) => {
       const vals = rows
         .filter((r) => r.variant === v && `${r.kind}|${r.corpus}|${r.metric}` === k)
         .map((r) => r.value);
@@ -162,6 +176,10 @@ async function main(): Promise<void> {
       out: { type: 'string' },
       cache: { type: 'string' },
       buckets: { type: 'string' },
+      variants: { type: 'string' },
+      held: { type: 'string' },
+      config: { type: 'string' },
+      label: { type: 'string' },
       summary: { type: 'boolean' },
     },
   });
@@ -172,6 +190,13 @@ async function main(): Promise<void> {
     out,
     values.cache ?? join(packageRoot(), '.cache', 'features'),
     values.buckets === undefined ? DEFAULT_LEXICAL_BUCKETS : Number(values.buckets),
+    (values.variants?.split(',') ?? VARIANTS) as (typeof VARIANTS)[number][],
+    // `all` is the in-corpus dev run (trained on every text corpus).
+    (values.held?.split(',') ?? ['all', ...HELD]).map((h) => (h === 'all' ? undefined : h)),
+    {
+      ...(values.config === undefined ? {} : { config: values.config }),
+      ...(values.label === undefined ? {} : { label: values.label }),
+    },
   );
 }
 

@@ -1,6 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { normalizeText } from '../io/text.js';
 import { TextExtractor } from '../features/text/text-extractor.js';
+import { DEFAULT_LEXICAL_BUCKETS, lexicalBag } from '../features/text/lexical.js';
 import type { TextEncoder, TokenBatch } from '../features/text/text-encoder.js';
 import type { SessionFactory } from '../models/session-factory.js';
 import { cpuModel, timeAlternating } from './timing.js';
@@ -15,6 +16,11 @@ export interface StageBench {
   items: number;
   device: string;
   cpu: string;
+  /**
+   * Text only: the lexical channel's bag (tokenise, hash, count; lexical.ts) alone, texts per
+   * second, and its time as a share of the whole extractor's (measured alternately in one run).
+   */
+  lexical?: { perSecond: number; shareOfExtractor: number; buckets: number };
 }
 
 /**
@@ -46,6 +52,16 @@ export async function benchText(
   );
   const perSecond = sentences.length / t.a;
   const rawOrtPerSecond = sentences.length / t.b;
+  const normalised = sentences.map((s) => normalizeText(s));
+  const lex = await timeAlternating(
+    async () => {
+      for (const s of normalised) lexicalBag(s, DEFAULT_LEXICAL_BUCKETS);
+    },
+    async () => {
+      await extractor.extractBatch(inputs);
+    },
+    rounds,
+  );
   return {
     stage: 'text',
     perSecond,
@@ -56,6 +72,11 @@ export async function benchText(
     items: sentences.length,
     device: factory.effectiveDevice,
     cpu: cpuModel(),
+    lexical: {
+      perSecond: sentences.length / lex.a,
+      shareOfExtractor: lex.a / lex.b,
+      buckets: DEFAULT_LEXICAL_BUCKETS,
+    },
   };
 }
 

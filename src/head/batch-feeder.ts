@@ -4,7 +4,7 @@ import { Random } from '../core/random.js';
 import type { FeatureDataset } from '../data/feature-dataset.js';
 import { contextAdjacency } from './context-graph.js';
 import { taskWidth } from './head-model.js';
-import { slotFeeds, slotLayout } from './slot-inputs.js';
+import { lexicalInputNames, slotFeeds, slotLayout } from './slot-inputs.js';
 import {
   contextOf,
   isAdversarial,
@@ -15,7 +15,8 @@ import {
 import type { TrainConfig } from './train-config.js';
 
 /** What a training batch perturbs. */
-export type Augment = Pick<TrainConfig, 'modalityDropout' | 'inputNoise' | 'dropout'>;
+export type Augment = Pick<TrainConfig, 'modalityDropout' | 'inputNoise' | 'dropout'> &
+  Partial<Pick<TrainConfig, 'lexicalDropout'>>;
 
 /** No perturbation: evaluation and inference. */
 export const NO_AUGMENT: Augment = { modalityDropout: 0, inputNoise: 0, dropout: 0 };
@@ -39,6 +40,26 @@ export class BatchFeeder {
     private readonly logitAdjustment = false,
   ) {
     this.rnd = new Random(seed);
+  }
+
+  /**
+   * Word dropout on a batch's lexical weights (b rows): each non-zero weight is zeroed with
+   * probability p, and each row's survivors rescaled to unit L2 norm, as its bag had.
+   */
+  private dropLexical(w: Float32Array, b: number, p: number): void {
+    const k = w.length / b;
+    for (let r = 0; r < b; r++) {
+      let sum = 0;
+      for (let i = r * k; i < (r + 1) * k; i++) {
+        if (w[i] === 0) continue;
+        if (this.rnd.next() < p) w[i] = 0;
+        else sum += w[i]! * w[i]!;
+      }
+      if (sum > 0) {
+        const scale = 1 / Math.sqrt(sum);
+        for (let i = r * k; i < (r + 1) * k; i++) w[i]! *= scale;
+      }
+    }
   }
 
   /** Feeds for rows `idx` (train: with dropout masks, modality dropout and noise). */
@@ -86,6 +107,9 @@ export class BatchFeeder {
         }
       }
       Object.assign(feeds, slotFeeds(slot, x, b));
+      const p = config.lexicalDropout ?? 0;
+      if (train && p > 0 && slotLayout(slot).lexical !== undefined)
+        this.dropLexical(feeds[lexicalInputNames(slot).weights]!.data as Float32Array, b, p);
     }
     const context = contextOf(desc.architecture);
     if (context !== undefined)

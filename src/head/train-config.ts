@@ -35,6 +35,12 @@ export const trainConfigSchema = z
     modalityDropout: z.number().min(0).max(0.9).default(0.2),
     /** Gaussian noise added to standardised inputs while training (standard deviations). */
     inputNoise: z.number().min(0).default(0.1),
+    /**
+     * Lexical channel (training only): each id of a text's bag is left out with this probability
+     * and the rest renormalised to unit length (word dropout), so the head cannot lean on a few
+     * n-grams it memorised.
+     */
+    lexicalDropout: z.number().min(0).max(0.9).default(0),
     /** Stop after this many epochs without a better dev metric and keep the best epoch (0 = off). */
     patience: z.number().int().nonnegative().default(0),
     /**

@@ -142,14 +142,26 @@ describe('--device cuda on the model benchmarks', () => {
   it.each([
     ['image', ['bench', 'image', '--count', '8', '--batch', '4']],
     ['text', ['bench', 'text', '--count', '16', '--rounds', '1']],
-  ])('bench %s runs on CPU with exactly one DEVICE_FALLBACK warning', async (_stage, args) => {
+  ])('bench %s runs on CPU with exactly one DEVICE_FALLBACK warning', async (stage, args) => {
     const r = await emoflow([...args, '--device', 'cuda', '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr.match(/warning DEVICE_FALLBACK/g)).toHaveLength(1);
-    const j = r.json<{ device: string; threads: number; perSecond: number; rawOrtPerSecond: number }>();
+    const j = r.json<{
+      device: string;
+      threads: number;
+      perSecond: number;
+      rawOrtPerSecond: number;
+      lexical?: { perSecond: number; shareOfExtractor: number; buckets: number };
+    }>();
     expect(j.device).toBe('cpu');
     expect(j.threads).toBe(1);
     expect(j.perSecond).toBeGreaterThan(0);
     expect(j.rawOrtPerSecond).toBeGreaterThan(0);
+    if (stage !== 'text') return;
+    // The lexical bag alone: faster than the whole extractor (it has no model), measured beside it.
+    expect(j.lexical!.perSecond).toBeGreaterThan(j.perSecond);
+    expect(j.lexical!.shareOfExtractor).toBeGreaterThan(0);
+    expect(j.lexical!.shareOfExtractor).toBeLessThan(1);
+    expect(j.lexical!.buckets).toBe(131072);
   });
 });
