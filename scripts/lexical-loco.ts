@@ -149,7 +149,21 @@ async function summary(out: string): Promise<void> {
   const rows = (await readFile(out, 'utf8'))
     .split('\n')
     .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Row);
+    .map((l) => JSON.parse(l) as Row)
+    // A run repeated (an interrupted script run again) counts once: the last row of each key.
+    .filter(
+      (r, i, all) =>
+        !all
+          .slice(i + 1)
+          .some(
+            (q) =>
+              q.variant === r.variant &&
+              q.seed === r.seed &&
+              q.kind === r.kind &&
+              q.corpus === r.corpus &&
+              q.metric === r.metric,
+          ),
+    );
   const keys = [...new Set(rows.map((r) => `${r.kind}|${r.corpus}|${r.metric}`))];
   const variants = [...new Set(rows.map((r) => r.variant))];
   const print = (s: string) => process.stdout.write(s + '\n');

@@ -21,7 +21,8 @@ import { predict } from '../src/head/evaluate.js';
 import { fitHead } from '../src/head/fit-head.js';
 import { paramShapes } from '../src/head/head-model.js';
 import { parseTrainConfig } from '../src/head/train-config.js';
-import { graphSession, lexicalRows } from '../src/head/trainer.js';
+import { describeHead, graphSession, lexicalRows } from '../src/head/trainer.js';
+import { BatchFeeder, NO_AUGMENT } from '../src/head/batch-feeder.js';
 import { decodeModel } from '../src/head/onnx/proto.js';
 import { SessionFactory } from '../src/models/session-factory.js';
 import { AdamW, globalNorm } from '../src/head/optimizer.js';
@@ -198,6 +199,43 @@ describe('a head with the lexical channel', () => {
     expect(check.message).toBe('');
     expect(check.ok).toBe(true);
   }, 120_000);
+});
+
+describe('word dropout on the lexical bag (lexicalDropout)', () => {
+  it('zeroes about that share of each bag in training feeds, renormalises the rest, and leaves evaluation feeds alone', () => {
+    const ds = cueCorpus(64, 3, 4096);
+    const config = parseTrainConfig({ lexicalDropout: 0.5 });
+    const desc = describeHead({ train: ds, config, factory: new SessionFactory({}) });
+    const idx = Int32Array.from({ length: 64 }, (_, i) => i);
+    const plain = new BatchFeeder(ds, desc, NO_AUGMENT, 1).feeds(idx, false, []);
+    const dropped = new BatchFeeder(ds, desc, config, 1).feeds(idx, true, []);
+    const w0 = plain['text_weights']!.data as Float32Array;
+    const w1 = dropped['text_weights']!.data as Float32Array;
+    let kept = 0;
+    let total = 0;
+    for (let r = 0; r < 64; r++) {
+      const a = w0.subarray(r * LEXICAL_MAX_IDS, (r + 1) * LEXICAL_MAX_IDS);
+      const b = w1.subarray(r * LEXICAL_MAX_IDS, (r + 1) * LEXICAL_MAX_IDS);
+      let norm = 0;
+      for (let i = 0; i < LEXICAL_MAX_IDS; i++) {
+        if (a[i] === 0) expect(b[i]).toBe(0);
+        else {
+          total++;
+          if (b[i] !== 0) kept++;
+        }
+        norm += b[i]! * b[i]!;
+      }
+      expect(norm).toBeCloseTo(1, 5);
+    }
+    expect(kept / total).toBeGreaterThan(0.4);
+    expect(kept / total).toBeLessThan(0.6);
+    // The evaluation feeds are the bags as extracted.
+    expect(
+      Array.from(
+        new BatchFeeder(ds, desc, config, 1).feeds(idx, false, [])['text_weights']!.data as Float32Array,
+      ),
+    ).toEqual(Array.from(w0));
+  });
 });
 
 describe('lazy rows of AdamW (the lexical table)', () => {
