@@ -2,6 +2,8 @@ import { basename, resolve } from 'node:path';
 import { EmoflowError } from '../core/errors.js';
 import { loadDataset, mergeDatasets } from '../data/datasets.js';
 import { loadHead } from '../head/artifact.js';
+import { audioOptionsOfSpec } from '../features/audio/audio-extractor.js';
+import { lexicalBucketsOfSpec } from '../features/text/lexical.js';
 import { devSet, fitHead, prepareTrainingSets } from '../head/fit-head.js';
 import { withoutLabels } from '../data/domain-task.js';
 import { applySpeakerNorm } from '../data/speaker-norm.js';
@@ -108,21 +110,27 @@ export const trainCommand = defineCommand({
         'CONFIG_INVALID',
         'emoflow train: --unlabelled data serves only the domain classifier; set domainAdversarial in the config',
       );
+    const init = flags.init === undefined ? undefined : await loadHead(resolve(flags.init));
+    // Fine-tuning extracts raw corpora as the initial head's features were made (VAD, prosody,
+    // the lexical channel), besides what the flags ask for (a conflict is HEAD_INCOMPATIBLE).
+    const inherited = {
+      ...audioOptionsOfSpec(init?.json.features.audio?.name),
+      lexicalBuckets: lexicalBucketsOfSpec(init?.json.features.text?.name),
+    };
     // Extraction (raw corpora) uses every core; training keeps the config's thread count.
     const extraction = datasetContext(io, {
       factory: new SessionFactory({ device: flags.device as Device, onWarning: warningPrinter(io) }),
       store: openModelStore(flags['models-dir']),
       cacheDir: flags.cache,
-      vad: flags.vad,
-      prosody: flags.prosody,
-      lexicalBuckets: lexicalBucketsOf(flags),
+      vad: flags.vad || inherited.vad,
+      prosody: flags.prosody || inherited.prosody,
+      lexicalBuckets: lexicalBucketsOf(flags) ?? inherited.lexicalBuckets,
       textModel: flags['text-model'],
       progress: !flags['no-progress'],
     });
     const datasets: FeatureDataset[] = [];
     for (const s of dataSpecs) datasets.push(await loadDataset(s, extraction));
     for (const s of flags.unlabelled) datasets.push(withoutLabels(await loadDataset(s, extraction)));
-    const init = flags.init === undefined ? undefined : await loadHead(resolve(flags.init));
     // Fine-tuning keeps how the initial head holds its priors: its outputs stay evidence under a
     // uniform prior (logit adjustment) or under its training mix's.
     const initBase = init?.json.priors?.['emotion']?.base;

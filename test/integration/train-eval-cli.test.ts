@@ -1,7 +1,16 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { packageRoot } from '../../src/core/package-root.js';
 import { emoflow } from '../support/cli.js';
 import { sharedNeed } from '../support/paths.js';
 
@@ -83,4 +92,58 @@ describe('emoflow train and eval on MOSI with the default config', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--freeze needs --init');
   });
+});
+
+describe('emoflow train --init extracts as the initial head did', () => {
+  it('fine-tunes the shipped default head on raw files with no feature flags: its lexical and prosody specs are kept', async () => {
+    // A labelled manifest over copies of the example texts and calls (no ../shared needed).
+    const dir = join(work, 'tune-data');
+    mkdirSync(dir, { recursive: true });
+    const rows = [
+      ['p1', 'posts/good-news.txt', '', 'joy'],
+      ['p2', 'posts/goodbye.txt', '', 'sadness'],
+      ['p3', 'posts/commute.txt', '', 'anger'],
+      ['p4', 'posts/parcel.txt', '', 'surprise'],
+      ['c1', '', 'calls/0001.wav', 'anger'],
+      ['c2', '', 'calls/0002.wav', 'joy'],
+      ['c3', '', 'calls/0003.wav', 'sadness'],
+    ];
+    for (const [, t, a] of rows)
+      for (const f of [t, a])
+        if (f !== '') {
+          mkdirSync(join(dir, f!.split('/')[0]!), { recursive: true });
+          copyFileSync(join(packageRoot(), 'examples', f!), join(dir, f!));
+        }
+    writeFileSync(
+      join(dir, 'tune.csv'),
+      'id,text_path,audio,emotion\n' + rows.map((r) => r.join(',')).join('\n') + '\n',
+    );
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ epochs: 1, batchSize: 4 }));
+    const out = join(work, 'tuned-default');
+    const r = await emoflow([
+      'train',
+      '--init',
+      join(packageRoot(), 'models', 'heads', 'default'),
+      '--freeze',
+      'trunk',
+      '--data',
+      `manifest:${join(dir, 'tune.csv')}`,
+      '--config',
+      join(dir, 'config.json'),
+      '--cache',
+      join(work, 'tune-cache'),
+      '--out',
+      out,
+      '--json',
+      '--no-progress',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const base = JSON.parse(
+      readFileSync(join(packageRoot(), 'models', 'heads', 'default', 'head.json'), 'utf8'),
+    ) as { features: Record<string, { name: string; dim: number }> };
+    const tuned = JSON.parse(readFileSync(join(out, 'head.json'), 'utf8')) as typeof base;
+    for (const m of ['text', 'audio']) expect(tuned.features[m]).toMatchObject(base.features[m]!);
+    expect(base.features['text']!.name).toMatch(/\+lex131072$/);
+    expect(base.features['audio']!.name).toBe('audio-mfcc-stats+prosody');
+  }, 300_000);
 });
