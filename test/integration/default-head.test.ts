@@ -25,8 +25,22 @@ describe('the shipped default head', () => {
     expect(head.onnx.length).toBeLessThan(10 * 1024 * 1024);
     expect(head.json.tasks.map((t) => t.name)).toEqual(['emotion', 'valence', 'arousal']);
     expect(Object.keys(head.json.features).sort()).toEqual(['audio', 'image', 'text']);
-    expect(head.json.features.text!.name).toBe('text-universal-sentence-encoder-lite-mean');
-    expect(head.json.features.audio!.name).toBe('audio-mfcc-stats');
+    // The sentence embedding with the lexical bag after it, and the MFCC statistics with prosody.
+    expect(head.json.features.text!.name).toBe('text-universal-sentence-encoder-lite-mean+lex131072');
+    expect(head.json.features.text!.dim).toBe(512 + 512);
+    expect(head.json.features.text!.lexical).toEqual({
+      tokenizer: 'emoflow-lexical-1',
+      hash: 'fnv1a-32',
+      buckets: 131072,
+      maxIds: 256,
+      wordNgrams: 2,
+      charNgrams: [3, 5],
+      dim: 16,
+    });
+    expect(head.json.features.audio!.name).toBe('audio-mfcc-stats+prosody');
+    expect(head.json.features.audio!.dim).toBe(97);
+    // The speech temperature fitted on corpora the speech model never heard (speech-calibration.ts).
+    expect(head.json.modalityTemperature!.audio).toBeGreaterThan(1);
     expect(head.json.notice).toMatch(/non-commercial/);
     expect(head.json.training.corpora.map((c) => c.samples)).toEqual([
       9989, 43410, 16000, 8062, 9934, 8652, 588, 792, 535, 378, 371, 20000,
