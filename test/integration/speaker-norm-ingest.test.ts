@@ -1,3 +1,5 @@
+import { audioOptionsOfSpec } from '../../src/features/audio/audio-extractor.js';
+import { slotFeeds } from '../../src/head/slot-inputs.js';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,7 +65,8 @@ beforeAll(async () => {
     factory,
     store: new ModelStore(),
     modalities: ['audio'],
-    vad: false,
+    // Extracted as the head's audio spec says (the default head's includes prosody).
+    ...audioOptionsOfSpec((json['features'] as { audio: { name: string } }).audio.name),
   });
   const feats = await extractSamples(
     CLIPS.map((c) => ({ id: c.id, root: dir, audio: c.file, labels: {} })),
@@ -84,15 +87,16 @@ afterAll(async () => {
 /** The head's emotion scores for audio-only rows standardised with `stats(i)`. */
 async function expected(stats: (i: number) => { mean: number[]; std: number[] }): Promise<number[][]> {
   const json = JSON.parse(await readFile(join(headDir, 'head.json'), 'utf8')) as {
-    features: Record<string, { dim: number }>;
+    features: Record<string, { name: string; version: string; dim: number }>;
     context: unknown;
     modalityTemperature?: { audio?: number };
   };
   const n = CLIPS.length;
   const feeds: Record<string, ort.Tensor> = {};
-  for (const m of ['text', 'image']) {
-    const dim = json.features[m]!.dim;
-    feeds[m] = new ort.Tensor('float32', new Float32Array(n * dim), [n, dim]);
+  // Absent text and image: zeros (the text's lexical inputs too, where the head has them).
+  for (const m of ['text', 'image'] as const) {
+    const spec = json.features[m]!;
+    Object.assign(feeds, slotFeeds({ modality: m, spec }, new Float32Array(n * spec.dim), n));
   }
   const dim = raw[0]!.length;
   const audio = new Float32Array(n * dim);
