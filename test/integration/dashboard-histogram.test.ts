@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { status, submit } from '../../src/runtime/queue/api.js';
 import { redisOptions } from '../../src/runtime/queue/connection.js';
 import { startDashboard, stopDashboard } from '../../src/runtime/queue/dashboard.js';
+import { metricSample } from '../support/dashboard.js';
 import { cleanPrefix, REDIS_URL, startWorker, stopWorker, uniquePrefix, waitFor } from '../support/queue.js';
 
 let dir: string;
@@ -16,25 +17,14 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** The value of one Prometheus sample whose labels include `labels`, or undefined. */
-function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (m === null || m[1] !== name) continue;
-    const have = Object.fromEntries(
-      [...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]),
-    );
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[3]);
-  }
-  return undefined;
-}
-
 /** /metrics once the processing-time counts of `queues` reach `expected` (or the last scrape after 20 s). */
 async function scrapeUntil(url: string, queues: string[], expected: number): Promise<string> {
   let text = '';
   for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
     text = await (await fetch(`${url}metrics`)).text();
-    const counts = queues.map((queue) => sample(text, 'emoflow_job_processing_seconds_count', { queue }));
+    const counts = queues.map((queue) =>
+      metricSample(text, 'emoflow_job_processing_seconds_count', { queue }),
+    );
     if (counts.every((n) => n === expected)) break;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -68,7 +58,7 @@ describe('the processing-time histogram counts jobs removed on completion', () =
 
       const text = await scrapeUntil(dashboard.url, ['audio'], n);
       const h = (suffix: string, labels: Record<string, string> = {}) =>
-        sample(text, `emoflow_job_processing_seconds${suffix}`, { queue: 'audio', ...labels });
+        metricSample(text, `emoflow_job_processing_seconds${suffix}`, { queue: 'audio', ...labels });
       expect(h('_count')).toBe(n);
       expect(h('_bucket', { le: '+Inf' })).toBe(n);
       // Each job slept 40 ms: none is in the 25 ms bucket.
@@ -76,7 +66,7 @@ describe('the processing-time histogram counts jobs removed on completion', () =
       // The worker's own timings (its clock) against the event stream's (Redis's): a few ms apart each.
       const expected = seen.reduce((a, b) => a + b, 0);
       expect(Math.abs(h('_sum')! - expected)).toBeLessThan(0.01 * n);
-      expect(sample(text, 'emoflow_job_processing_seconds_count', { queue: 'text' })).toBe(0);
+      expect(metricSample(text, 'emoflow_job_processing_seconds_count', { queue: 'text' })).toBe(0);
     } finally {
       await worker.close();
       await queue.close();
@@ -116,15 +106,15 @@ describe('the processing-time histogram counts jobs removed on completion', () =
       );
 
       const text = await scrapeUntil(dashboard.url, ['text', 'fuse'], n);
-      const count = (queue: string) => sample(text, 'emoflow_job_processing_seconds_count', { queue });
+      const count = (queue: string) => metricSample(text, 'emoflow_job_processing_seconds_count', { queue });
       expect(count('text')).toBe(n);
       expect(count('fuse')).toBe(n);
       expect(count('image')).toBe(0);
       expect(count('audio')).toBe(0);
       // The jobs are gone from Redis: the counts came from the event stream.
-      expect(sample(text, 'emoflow_queue_jobs', { queue: 'text', state: 'completed' })).toBe(0);
-      expect(sample(text, 'emoflow_queue_jobs', { queue: 'fuse', state: 'completed' })).toBe(0);
-      expect(sample(text, 'emoflow_job_processing_seconds_sum', { queue: 'text' })).toBeGreaterThan(0);
+      expect(metricSample(text, 'emoflow_queue_jobs', { queue: 'text', state: 'completed' })).toBe(0);
+      expect(metricSample(text, 'emoflow_queue_jobs', { queue: 'fuse', state: 'completed' })).toBe(0);
+      expect(metricSample(text, 'emoflow_job_processing_seconds_sum', { queue: 'text' })).toBeGreaterThan(0);
     } finally {
       await stopWorker(worker);
       await stopDashboard(dashboard);

@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process';
 import { request } from 'node:http';
-import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isEmoflowError } from '../../src/core/errors.js';
@@ -13,7 +11,7 @@ import {
   type DashboardOptions,
   type RunningDashboard,
 } from '../../src/runtime/queue/dashboard.js';
-import { repoRoot } from '../support/paths.js';
+import { dashboardProcess } from '../support/dashboard.js';
 import { cleanPrefix, REDIS_URL, uniquePrefix } from '../support/queue.js';
 
 const dashboards: RunningDashboard[] = [];
@@ -238,31 +236,7 @@ describe('bull-board actions need credentials', () => {
 });
 
 describe('the dashboard command', () => {
-  function command(args: string[], env: Record<string, string>) {
-    const clean = { ...process.env };
-    for (const k of [
-      'EMOFLOW_DASHBOARD_AUTH',
-      'EMOFLOW_METRICS_TOKEN',
-      'EMOFLOW_DASHBOARD_ALLOWED_HOSTS',
-      'EMOFLOW_REDIS_URL',
-    ])
-      delete clean[k];
-    const child = spawn(
-      process.execPath,
-      [join(repoRoot, 'dist', 'src', 'cli', 'main.js'), 'dashboard', ...args],
-      {
-        cwd: repoRoot,
-        env: { ...clean, ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString('utf8')));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
-    const exit = new Promise<number | null>((resolve) => child.on('close', resolve));
-    return { child, exit, out: () => stdout, err: () => stderr };
-  }
+  const command = (args: string[], env: Record<string, string>) => dashboardProcess(args, env);
 
   it('takes Redis from EMOFLOW_REDIS_URL, allowed hosts from flags and environment, and --read-only', async () => {
     const prefix = uniquePrefix('dsec-cli');

@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +12,7 @@ import {
   type RunningDashboard,
 } from '../../src/runtime/queue/dashboard.js';
 import { JOB_STATES } from '../../src/runtime/queue/metrics.js';
-import { repoRoot } from '../support/paths.js';
+import { dashboardProcess, metricSample } from '../support/dashboard.js';
 import { REDIS_URL } from '../support/queue.js';
 
 const connection = redisOptions(REDIS_URL);
@@ -47,19 +45,6 @@ async function start(options: Parameters<typeof startDashboard>[0]): Promise<Run
   const d = await startDashboard(options);
   dashboards.push(d);
   return d;
-}
-
-/** The value of one Prometheus sample whose labels include `labels`, or undefined. */
-function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (m === null || m[1] !== name) continue;
-    const have = Object.fromEntries(
-      [...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]),
-    );
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[3]);
-  }
-  return undefined;
 }
 
 function basic(user: string, password: string): string {
@@ -136,12 +121,12 @@ describe('emoflow dashboard on a loopback address', () => {
         expect(res.status).toBe(200);
         expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
         metrics = await res.text();
-        if (sample(metrics, 'emoflow_job_processing_seconds_count', { queue: 'text' }) === 2) break;
+        if (metricSample(metrics, 'emoflow_job_processing_seconds_count', { queue: 'text' }) === 2) break;
         await new Promise((r) => setTimeout(r, 50));
       }
 
       const jobs = (queue: string, state: string): number | undefined =>
-        sample(metrics, 'emoflow_queue_jobs', { queue, state, prefix });
+        metricSample(metrics, 'emoflow_queue_jobs', { queue, state, prefix });
       for (const q of QUEUE_NAMES) for (const s of JOB_STATES) expect(jobs(q, s), `${q} ${s}`).toBeDefined();
       expect(jobs('text', 'completed')).toBe(2);
       expect(jobs('text', 'waiting')).toBe(0);
@@ -151,21 +136,21 @@ describe('emoflow dashboard on a loopback address', () => {
       expect(jobs('fuse', 'failed')).toBe(1);
       expect(jobs('fuse', 'completed')).toBe(0);
 
-      expect(sample(metrics, 'emoflow_queue_workers', { queue: 'text' })).toBe(1);
-      expect(sample(metrics, 'emoflow_queue_workers', { queue: 'fuse' })).toBe(0);
-      expect(sample(metrics, 'emoflow_queue_workers', { queue: 'audio' })).toBe(0);
+      expect(metricSample(metrics, 'emoflow_queue_workers', { queue: 'text' })).toBe(1);
+      expect(metricSample(metrics, 'emoflow_queue_workers', { queue: 'fuse' })).toBe(0);
+      expect(metricSample(metrics, 'emoflow_queue_workers', { queue: 'audio' })).toBe(0);
 
       // The histogram holds exactly the two text jobs' processing times, read back independently.
       const done = (await queues['text']!.getJobs(['completed'])) as Job[];
       const seconds = done.map((j) => (j.finishedOn! - j.processedOn!) / 1000);
       expect(seconds).toHaveLength(2);
       const h = (suffix: string, labels: Record<string, string>): number | undefined =>
-        sample(metrics, `emoflow_job_processing_seconds${suffix}`, { queue: 'text', ...labels });
+        metricSample(metrics, `emoflow_job_processing_seconds${suffix}`, { queue: 'text', ...labels });
       expect(h('_count', {})).toBe(2);
       expect(h('_bucket', { le: '+Inf' })).toBe(2);
       expect(h('_sum', {})).toBeCloseTo(seconds[0]! + seconds[1]!, 6);
       expect(h('_bucket', { le: '0.005' })).toBe(seconds.filter((s) => s <= 0.005).length);
-      expect(sample(metrics, 'emoflow_job_processing_seconds_count', { queue: 'fuse' })).toBe(0);
+      expect(metricSample(metrics, 'emoflow_job_processing_seconds_count', { queue: 'fuse' })).toBe(0);
 
       const page = await fetch(d.url);
       expect(page.status).toBe(200);
@@ -207,7 +192,9 @@ describe('emoflow dashboard on a loopback address', () => {
       expect(keys.every((k) => k.startsWith(`${prefix}:fuse:`))).toBe(true);
 
       const metrics = await (await fetch(`${d.url}metrics`)).text();
-      expect(sample(metrics, 'emoflow_queue_jobs', { queue: 'fuse', state: 'waiting', prefix })).toBe(1);
+      expect(metricSample(metrics, 'emoflow_queue_jobs', { queue: 'fuse', state: 'waiting', prefix })).toBe(
+        1,
+      );
       const body = (await (await fetch(`${d.url}api/queues`)).json()) as {
         queues: { name: string; counts: Record<string, number> }[];
       };
@@ -315,26 +302,7 @@ describe('emoflow dashboard on a public address', () => {
 
 describe('the dashboard command', () => {
   /** Runs the built command as main.js would (it is not in commands.ts yet), in its own process. */
-  function command(args: string[]) {
-    const env = { ...process.env };
-    delete env['EMOFLOW_DASHBOARD_AUTH'];
-    delete env['EMOFLOW_METRICS_TOKEN'];
-    const child = spawn(
-      process.execPath,
-      [join(repoRoot, 'dist', 'src', 'cli', 'main.js'), 'dashboard', ...args],
-      {
-        cwd: repoRoot,
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString('utf8')));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
-    const exit = new Promise<number | null>((resolve) => child.on('close', resolve));
-    return { child, exit, out: () => stdout, err: () => stderr };
-  }
+  const command = (args: string[]) => dashboardProcess(args);
 
   it('prints the URL with the real port, serves, and closes cleanly on SIGTERM', async () => {
     const prefix = uniquePrefix();

@@ -7,20 +7,12 @@ import { readParquet } from 'parquet-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMOTIONS, MODALITIES } from '../../src/core/labels.js';
 import type { PredictionRecord } from '../../src/pipeline/record.js';
-import { predictionRecordSchema } from '../../src/pipeline/record.js';
+import { readRecords } from '../support/records.js';
 import { emoflow } from '../support/cli.js';
 import { makeOddFolder, type OddFolder } from '../support/odd-inputs.js';
 
 let dir: string;
 let odd: OddFolder;
-
-async function readJsonl(path: string): Promise<PredictionRecord[]> {
-  const text = await readFile(path, 'utf8');
-  return text
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => predictionRecordSchema.parse(JSON.parse(l)));
-}
 
 /** The flat columns a record must have in CSV and Parquet (docs/ingest.md). */
 function flatOf(r: PredictionRecord): Record<string, string | number | null> {
@@ -57,7 +49,7 @@ describe('emoflow ingest on a folder of good, odd and broken files', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     summary = run.json();
-    records = await readJsonl(join(dir, 'out.jsonl'));
+    records = await readRecords(join(dir, 'out.jsonl'));
   }, 120_000);
 
   it('writes exactly one record per sample, each with the status and codes of docs/errors.md', () => {
@@ -114,7 +106,7 @@ describe('emoflow ingest on a folder of good, odd and broken files', () => {
       '0',
     ]);
     expect(run.code).toBe(0);
-    const [call] = await readJsonl(join(alone, 'x.jsonl'));
+    const [call] = await readRecords(join(alone, 'x.jsonl'));
     const partial = records.find((r) => r.id === 'mixed/call')!;
     expect(call!.modalities.text).toEqual(partial.modalities.text);
     expect(call!.modalities.audio).toEqual(partial.modalities.audio);
@@ -173,7 +165,7 @@ describe('emoflow ingest on a folder of good, odd and broken files', () => {
     const resumed = await emoflow(['ingest', odd.root, '--out', cut, '--resume', '--json']);
     expect(resumed.code).toBe(0);
     expect(resumed.json()['resumed']).toBe(5);
-    const back = await readJsonl(cut);
+    const back = await readRecords(cut);
     expect(back.map((r) => r.id).sort()).toEqual(records.map((r) => r.id).sort());
     expect(back).toEqual(expect.arrayContaining(records));
   }, 120_000);
@@ -201,7 +193,7 @@ describe('emoflow ingest on manifests', () => {
       '1',
     ]);
     expect(run.code).toBe(0);
-    const byId = new Map((await readJsonl(join(dir, 'manifest.jsonl'))).map((r) => [r.id, r]));
+    const byId = new Map((await readRecords(join(dir, 'manifest.jsonl'))).map((r) => [r.id, r]));
     expect(byId.get('inline')?.status).toBe('ok');
     expect(byId.get('outside')?.status).toBe('failed');
     expect(byId.get('outside')?.error?.code).toBe('PATH_OUTSIDE_ROOT');
@@ -227,8 +219,8 @@ describe('emoflow ingest --device cuda on a machine without CUDA', () => {
     expect(cpu.code).toBe(0);
     expect(cuda.code).toBe(0);
     expect(cuda.stderr.match(/DEVICE_FALLBACK/g)).toHaveLength(1);
-    const a = await readJsonl(join(dir, 'cpu.jsonl'));
-    const b = await readJsonl(join(dir, 'cuda.jsonl'));
+    const a = await readRecords(join(dir, 'cpu.jsonl'));
+    const b = await readRecords(join(dir, 'cuda.jsonl'));
     expect(b.map((r) => [r.id, r.label])).toEqual(a.map((r) => [r.id, r.label]));
   }, 120_000);
 });

@@ -1,10 +1,10 @@
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PredictionRecord } from '../../src/pipeline/record.js';
-import { predictionRecordSchema } from '../../src/pipeline/record.js';
+import { readRecords, recordOutcome } from '../support/records.js';
 import { startDashboard, stopDashboard } from '../../src/runtime/queue/dashboard.js';
 import { keySlot, shardOfBatch, shardPrefixes } from '../../src/runtime/queue/shards.js';
 import { deletePrefix } from '../../src/runtime/queue/store.js';
@@ -39,27 +39,6 @@ afterAll(async () => {
   await cluster?.stop();
   await rm(dir, { recursive: true, force: true });
 });
-
-async function readJsonl(path: string): Promise<PredictionRecord[]> {
-  return (await readFile(path, 'utf8'))
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => predictionRecordSchema.parse(JSON.parse(l)));
-}
-
-/** What must agree between runtimes: status, labels and each modality's outcome. */
-function view(r: PredictionRecord) {
-  return {
-    status: r.status,
-    label: r.label,
-    modalities: Object.fromEntries(
-      Object.entries(r.modalities).map(([m, x]) => [
-        m,
-        x === undefined ? null : x.status === 'ok' ? x.label : x.error.code,
-      ]),
-    ),
-  };
-}
 
 /** The cluster flags every queue command of this deployment takes. */
 const target = () => ['--redis', cluster.url, '--prefix', base, '--shards', String(SHARDS)];
@@ -103,7 +82,7 @@ describe('the queue runtime on a three-master Redis Cluster', () => {
     const refOut = join(dir, 'embedded.jsonl');
     const refRun = await emoflow(['ingest', 'examples', '--out', refOut]);
     expect(refRun.code, refRun.stderr).toBe(0);
-    const ref = new Map((await readJsonl(refOut)).map((r) => [r.id, r]));
+    const ref = new Map((await readRecords(refOut)).map((r) => [r.id, r]));
     expect(ref.size).toBe(11);
 
     worker = await startWorker([...target(), '--concurrency', '1', '--input-root', 'examples']);
@@ -192,7 +171,7 @@ describe('the queue runtime on a three-master Redis Cluster', () => {
       expect(run.code, run.stderr).toBe(0);
       expect(run.stderr).toContain(`removed batch ${batch} from Redis`);
       expect(run.stderr).not.toContain('no worker is serving');
-      return readJsonl(out);
+      return readRecords(out);
     });
     const [postsRecords, ...namedRecords] = await Promise.all(exports);
     const ingested = await ingesting;
@@ -204,7 +183,7 @@ describe('the queue runtime on a three-master Redis Cluster', () => {
       for (const r of records) {
         const expected = ref.get(refId(r.id))!;
         expect(r.status, r.id).toBe('ok');
-        expect(view(r), r.id).toEqual(view(expected));
+        expect(recordOutcome(r), r.id).toEqual(recordOutcome(expected));
         for (const e of Object.keys(r.scores!)) {
           const k = e as keyof NonNullable<PredictionRecord['scores']>;
           expect(r.scores![k], `${r.id} ${k}`).toBeCloseTo(expected.scores![k], 3);
@@ -216,7 +195,7 @@ describe('the queue runtime on a three-master Redis Cluster', () => {
       refIds.filter((id) => id.startsWith(`${folder}/`)).map((id) => id.slice(folder.length + 1));
     check(postsRecords!, under('posts'), (id) => `posts/${id}`);
     for (const records of namedRecords) check(records, refIds, (id) => id);
-    check(await readJsonl(ingestOut), under('mixed'), (id) => `mixed/${id}`);
+    check(await readRecords(ingestOut), under('mixed'), (id) => `mixed/${id}`);
 
     // Exported batches are gone from every master.
     for (const batch of batches) expect(await holdersOf(batch), batch).toEqual([]);
@@ -233,7 +212,7 @@ describe('the queue runtime on a three-master Redis Cluster', () => {
       const out = join(dir, `${name}.jsonl`);
       const run = await emoflow(['export', refusedBatch, ...target(), '--out', out, '--wait', ...extra]);
       expect(run.code, run.stderr).toBe(0);
-      const records = await readJsonl(out);
+      const records = await readRecords(out);
       expect(records).toHaveLength(4);
       for (const r of records) {
         const text = r.modalities.text;

@@ -4,14 +4,14 @@
  * only under their --input-root, and a caller waiting on a batch hears when no worker serves it.
  * Each test runs on a redis-server of its own (memory limits) or under a prefix of its own.
  */
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FlowProducer, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeE2eBatch } from '../../src/bench/e2e-bench.js';
-import { predictionRecordSchema, type PredictionRecord } from '../../src/pipeline/record.js';
+import { readRecords } from '../support/records.js';
 import { redisOptions } from '../../src/runtime/queue/connection.js';
 import { fuseJobSchema, modalityJobSchema } from '../../src/runtime/queue/schemas.js';
 import { emoflow } from '../support/cli.js';
@@ -19,6 +19,7 @@ import { cpuSeconds, liveEmoflow, startOwnRedis, type OwnRedis } from '../suppor
 import {
   REDIS_URL,
   cleanPrefix,
+  exportRecords,
   startWorker,
   stopWorker,
   uniquePrefix,
@@ -33,13 +34,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-async function readJsonl(path: string): Promise<PredictionRecord[]> {
-  return (await readFile(path, 'utf8'))
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => predictionRecordSchema.parse(JSON.parse(l)));
-}
 
 /** A manifest of `n` inline texts (no files: the workers need no --input-root). */
 async function textManifest(name: string, n: number): Promise<string> {
@@ -136,7 +130,7 @@ describe('Redis out of memory under running workers', () => {
         ...['export', batch, '--redis', redis.url, '--prefix', prefix, '--out', out, '--wait', '--json'],
       ]);
       expect(exp.code, exp.stderr).toBe(0);
-      const records = await readJsonl(out);
+      const records = await readRecords(out);
       expect(records).toHaveLength(400);
       expect(new Set(records.map((r) => r.id)).size).toBe(400);
       expect(records.filter((r) => r.status !== 'ok').map((r) => r.error)).toEqual([]);
@@ -207,20 +201,7 @@ describe('failed work is redone', () => {
         '--concurrency',
         '1',
       ]);
-      const out = join(dir, 'refail.jsonl');
-      const exp = await emoflow([
-        'export',
-        batch,
-        '--redis',
-        url,
-        '--prefix',
-        prefix,
-        '--out',
-        out,
-        '--wait',
-      ]);
-      expect(exp.code, exp.stderr).toBe(0);
-      const records = await readJsonl(out);
+      const records = await exportRecords(batch, url, prefix, join(dir, 'refail.jsonl'));
       expect(records.map((r) => r.status)).toEqual(Array(20).fill('ok'));
     } finally {
       await stopWorker(text);
@@ -253,7 +234,7 @@ describe('failed work is redone', () => {
       expect(first.code, first.stderr).toBe(0);
       expect(first.stderr).toMatch(/kept batch/);
       await breaker.close();
-      const byId = new Map((await readJsonl(out)).map((r) => [r.id, r]));
+      const byId = new Map((await readRecords(out)).map((r) => [r.id, r]));
       const withImage = [...byId.keys()].filter((id) => id.split('-').includes('image')).sort();
       expect(withImage).toHaveLength(4);
       for (const id of withImage) {
@@ -284,7 +265,7 @@ describe('failed work is redone', () => {
         removed: true,
         status: { samples: 7, done: 7, records: { ok: 7, partial: 0, failed: 0 } },
       });
-      const again = new Map((await readJsonl(out2)).map((r) => [r.id, r]));
+      const again = new Map((await readRecords(out2)).map((r) => [r.id, r]));
       for (const id of withImage) expect(again.get(id)!.modalities.image?.status).toBe('ok');
       // The samples without an image were not redone: the same record as before.
       for (const id of [...byId.keys()].filter((i) => !withImage.includes(i)))
@@ -349,20 +330,9 @@ describe('workers read only under their --input-root', () => {
     let worker = await startWorker([...common, '--input-root', inside]);
     try {
       await add(batch);
-      const out = join(dir, 'roots.jsonl');
-      const exp = await emoflow([
-        'export',
-        batch,
-        '--redis',
-        url,
-        '--prefix',
-        prefix,
-        '--out',
-        out,
-        '--wait',
-      ]);
-      expect(exp.code, exp.stderr).toBe(0);
-      const got = new Map((await readJsonl(out)).map((r) => [r.id, r]));
+      const got = new Map(
+        (await exportRecords(batch, url, prefix, join(dir, 'roots.jsonl'))).map((r) => [r.id, r]),
+      );
       const outcome = (id: string) => {
         const m = Object.values(got.get(id)!.modalities)[0]!;
         return m.status === 'ok' ? 'ok' : m.error.code;
@@ -392,12 +362,9 @@ describe('workers read only under their --input-root', () => {
       // A worker with no --input-root takes inline inputs only.
       worker = await startWorker(common);
       await add('roots-batch-2');
-      const out2 = join(dir, 'roots-2.jsonl');
-      const exp2 = await emoflow([
-        ...['export', 'roots-batch-2', '--redis', url, '--prefix', prefix, '--out', out2, '--wait'],
-      ]);
-      expect(exp2.code, exp2.stderr).toBe(0);
-      const got2 = new Map((await readJsonl(out2)).map((r) => [r.id, r]));
+      const got2 = new Map(
+        (await exportRecords('roots-batch-2', url, prefix, join(dir, 'roots-2.jsonl'))).map((r) => [r.id, r]),
+      );
       expect(got2.get('inline')!.status).toBe('ok');
       const ok2 = got2.get('ok')!.modalities.text;
       expect(ok2?.status === 'error' && ok2.error).toMatchObject({

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeE2eBatch } from '../../src/bench/e2e-bench.js';
 import type { PredictionRecord } from '../../src/pipeline/record.js';
-import { predictionRecordSchema } from '../../src/pipeline/record.js';
+import { readRecords, recordOutcome } from '../support/records.js';
 import { exportBatch, status } from '../../src/runtime/queue/api.js';
 import { redisOptions } from '../../src/runtime/queue/connection.js';
 import { fuseJobSchema, modalityJobSchema } from '../../src/runtime/queue/schemas.js';
@@ -15,6 +15,7 @@ import { makeOddFolder } from '../support/odd-inputs.js';
 import {
   REDIS_URL,
   cleanPrefix,
+  exportRecords,
   startRedisServer,
   startWorker,
   stopWorker,
@@ -31,60 +32,16 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function readJsonl(path: string): Promise<PredictionRecord[]> {
-  return (await readFile(path, 'utf8'))
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => predictionRecordSchema.parse(JSON.parse(l)));
-}
-
-/** `emoflow export <batch> --wait` into dir/<name>.jsonl; returns the path. */
-async function exportWait(
-  batch: string,
-  url: string,
-  prefix: string,
-  name: string,
-  ...extra: string[]
-): Promise<string> {
-  const out = join(dir, `${name}.jsonl`);
-  const run = await emoflow([
-    'export',
-    batch,
-    '--redis',
-    url,
-    '--prefix',
-    prefix,
-    '--out',
-    out,
-    '--wait',
-    ...extra,
-  ]);
-  expect(run.code).toBe(0);
-  return out;
-}
-
 /** The embedded run's records of `input`, by id: what the queue must reproduce. */
 async function embedded(input: string, name: string): Promise<Map<string, PredictionRecord>> {
   const out = join(dir, `${name}-embedded.jsonl`);
   const run = await emoflow(['ingest', input, '--out', out]);
   expect(run.code).toBe(0);
-  return new Map((await readJsonl(out)).map((r) => [r.id, r]));
+  return new Map((await readRecords(out)).map((r) => [r.id, r]));
 }
 
-/** What must agree between runtimes: status, labels and each modality's outcome. */
-function view(r: PredictionRecord) {
-  return {
-    id: r.id,
-    status: r.status,
-    label: r.label,
-    modalities: Object.fromEntries(
-      Object.entries(r.modalities).map(([m, x]) => [
-        m,
-        x === undefined ? null : x.status === 'ok' ? x.label : x.error.code,
-      ]),
-    ),
-  };
-}
+/** What must agree between runtimes, with the record's id. */
+const view = (r: PredictionRecord) => ({ id: r.id, ...recordOutcome(r) });
 
 describe('queue runtime on a real Redis', () => {
   it('submitting the same folder twice yields one batch and no duplicate records; labels match embedded', async () => {
@@ -110,7 +67,7 @@ describe('queue runtime on a real Redis', () => {
       const b = JSON.parse(second.stdout.trim().split('\n').at(-2)!) as { added: number; existing: number };
       expect(a).toMatchObject({ samples: 11, added: 11 });
       expect(b).toMatchObject({ added: 0, existing: 11 });
-      const out = await exportWait(batch, REDIS_URL, prefix, 'dup', '--keep');
+      const records = await exportRecords(batch, REDIS_URL, prefix, join(dir, 'dup.jsonl'), '--keep');
       const st = await emoflow(['status', batch, '--redis', REDIS_URL, '--prefix', prefix, '--json']);
       expect(st.json()).toEqual({
         batch,
@@ -122,7 +79,6 @@ describe('queue runtime on a real Redis', () => {
       // A third submission after completion adds nothing either.
       const third = await emoflow(['submit', 'examples', '--redis', REDIS_URL, '--prefix', prefix, '--json']);
       expect(JSON.parse(third.stdout.trim().split('\n').at(-2)!)).toMatchObject({ added: 0, existing: 11 });
-      const records = await readJsonl(out);
       expect(records).toHaveLength(11);
       expect(new Set(records.map((r) => r.id)).size).toBe(11);
       const ref = await embedded('examples', 'dup');
@@ -162,7 +118,7 @@ describe('queue runtime on a real Redis', () => {
       expect(run.json()['skippedFiles']).toEqual(
         odd.skipped.map((p) => ({ path: p, reason: expect.any(String) })),
       );
-      const records = await readJsonl(out);
+      const records = await readRecords(out);
       const ref = await embedded(odd.root, 'odd');
       expect(records.map((r) => r.id).sort()).toEqual([...ref.keys()].sort());
       for (const r of records) expect(view(r)).toEqual(view(ref.get(r.id)!));
@@ -213,7 +169,7 @@ describe('queue runtime on a real Redis', () => {
       const out = join(dir, 'producer.jsonl');
       const r = await exportBatch(batch, { redis: REDIS_URL, prefix, out, format: 'jsonl' });
       expect(r).toMatchObject({ written: 1, complete: true });
-      const [record] = await readJsonl(out);
+      const [record] = await readRecords(out);
       expect(record).toMatchObject({ id: 'msg-1', status: 'ok' });
       expect(record!.modalities.text?.status).toBe('ok');
       // astronaut-face.png shows the whole head: cut to the face at FER2013's framing.
@@ -262,8 +218,7 @@ describe('SIGTERM drains a worker', () => {
       const partial = await redis.hlen(records);
       expect(partial).toBeLessThan(84);
       worker = await startWorker(args);
-      const out = await exportWait(batch, REDIS_URL, prefix, 'drain');
-      const got = await readJsonl(out);
+      const got = await exportRecords(batch, REDIS_URL, prefix, join(dir, 'drain.jsonl'));
       expect(got).toHaveLength(84);
       expect(new Set(got.map((r) => r.id)).size).toBe(84);
     } finally {
@@ -313,8 +268,7 @@ describe('a 300-sample mixed batch survives a SIGKILLed worker and a Redis resta
       workers.push(await startWorker(args));
       await waitFor(async () => (await done()) >= 150, 120_000, '150 records');
       await server.restart();
-      const out = await exportWait(batch, server.url, prefix, 'chaos');
-      const records = await readJsonl(out);
+      const records = await exportRecords(batch, server.url, prefix, join(dir, 'chaos.jsonl'));
       expect(records).toHaveLength(301);
       expect(new Set(records.map((r) => r.id)).size).toBe(301);
       const ref = await embedded(root, 'chaos');

@@ -1,7 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { expect } from 'vitest';
+import type { PredictionRecord } from '../../src/pipeline/record.js';
 import { deletePrefix } from '../../src/runtime/queue/store.js';
+import { emoflow } from './cli.js';
+import { readRecords } from './records.js';
 import {
   startWorkerProcess,
   stopWorkerProcess,
@@ -109,4 +113,31 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * `emoflow export <batch> --wait` into `out`: exit 0 expected (the stderr shown otherwise); the
+ * records read back.
+ */
+export async function exportRecords(
+  batch: string,
+  url: string,
+  prefix: string,
+  out: string,
+  ...extra: string[]
+): Promise<PredictionRecord[]> {
+  const run = await emoflow([
+    'export',
+    batch,
+    '--redis',
+    url,
+    '--prefix',
+    prefix,
+    '--out',
+    out,
+    '--wait',
+    ...extra,
+  ]);
+  expect(run.code, run.stderr).toBe(0);
+  return readRecords(out);
 }
