@@ -324,39 +324,22 @@ async function benchQueue(
   // One sample of each modality subset, beside the batch (the workers' --input-root covers both).
   const warmRoot = await makeE2eBatch(join(root, '..', 'warm'), 1);
   // Medians of `rounds` runs each: one run varies by ±25 % on a shared 2-core machine.
-  const ones = await queueRates(
-    root,
-    warmRoot,
-    redis,
-    1,
-    [...common, '--concurrency', String(options.workers)],
-    out,
-    false,
-    options.rounds,
-  );
-  const oneCores = await queueRates(
-    root,
-    warmRoot,
-    redis,
-    1,
-    [...common, '--concurrency', '1'],
-    out,
-    true,
-    options.rounds,
-  );
-  const twoCoreRuns = await queueRates(
-    root,
-    warmRoot,
-    redis,
-    2,
-    [...common, '--concurrency', '1'],
-    out,
-    true,
-    options.rounds,
-  );
-  const one = median(ones);
-  const oneCore = median(oneCores);
-  const twoCores = median(twoCoreRuns);
+  const rate = async (workers: number, concurrency: number, pinned: boolean) =>
+    median(
+      await queueRates(
+        root,
+        warmRoot,
+        redis,
+        workers,
+        [...common, '--concurrency', String(concurrency)],
+        out,
+        pinned,
+        options.rounds,
+      ),
+    );
+  const one = await rate(1, options.workers, false);
+  const oneCore = await rate(1, 1, true);
+  const twoCores = await rate(2, 1, true);
   return {
     pinned: tasksetPath() !== undefined,
     oneWorker: { samplesPerSecond: one, workers: options.workers },

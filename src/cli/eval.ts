@@ -111,13 +111,14 @@ export const evalCommand = defineCommand({
       priorOption(flags.prior).prior ?? sourcePrior(head.json.priors?.['emotion'], specAdapter(flags.data));
     const factors = priorFactors(head.desc, head.json.priors, { emotion: prior });
     const { factory, store } = modelRuntime(flags, io);
-    // Raw corpora are extracted as the head was trained: VAD and prosody on or off are part of its audio spec.
-    const audio = {
+    // Raw corpora are extracted as the head was trained: VAD and prosody on or off are part of its
+    // audio spec, the lexical channel part of its text spec.
+    const extraction = {
       ...audioOptionsOfSpec(head.json.features.audio?.name),
       lexicalBuckets: lexicalBucketsOfSpec(head.json.features.text?.name),
     };
     const inputErrors: Partial<Record<string, number>> = {};
-    const raw = await loadFlaggedDataset(flags.data, flags, io, factory, store, audio, (summary) => {
+    const raw = await loadFlaggedDataset(flags.data, flags, io, factory, store, extraction, (summary) => {
       for (const [code, n] of Object.entries(summary.errorCodes))
         inputErrors[code] = (inputErrors[code] ?? 0) + n;
     });
@@ -233,16 +234,16 @@ function loadFlaggedDataset(
   io: CliIO,
   factory: SessionFactory,
   store: ModelStore,
-  audio: { vad: boolean; prosody: boolean; lexicalBuckets: number | undefined },
+  extraction: { vad: boolean; prosody: boolean; lexicalBuckets: number | undefined },
   onSummary?: (summary: ExtractSummary) => void,
 ): Promise<FeatureDataset> {
   const context = datasetContext(io, {
     factory,
     store,
     cacheDir: flags.cache,
-    vad: audio.vad,
-    prosody: audio.prosody,
-    lexicalBuckets: audio.lexicalBuckets,
+    vad: extraction.vad,
+    prosody: extraction.prosody,
+    lexicalBuckets: extraction.lexicalBuckets,
     textModel: flags['text-model'],
     progress: !flags['no-progress'],
   });

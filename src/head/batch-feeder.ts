@@ -93,13 +93,14 @@ export class BatchFeeder {
     feeds['mask'] = new ort.Tensor('float32', mask, [b, 3]);
     for (const slot of desc.slots) {
       const dim = slot.spec.dim;
+      const layout = slotLayout(slot);
       const src = ds.features[slot.modality];
       const x = new Float32Array(b * dim);
       if (src !== undefined) {
         for (let r = 0; r < b; r++) x.set(src.data.subarray(idx[r]! * dim, (idx[r]! + 1) * dim), r * dim);
         if (train && config.inputNoise > 0) {
           // Noise on the dense values only: a lexical tail holds ids.
-          const noisy = slotLayout(slot).dense;
+          const noisy = layout.dense;
           for (let r = 0; r < b; r++)
             for (let d = 0; d < noisy; d++)
               x[r * dim + d]! +=
@@ -108,7 +109,7 @@ export class BatchFeeder {
       }
       Object.assign(feeds, slotFeeds(slot, x, b));
       const p = config.lexicalDropout ?? 0;
-      if (train && p > 0 && slotLayout(slot).lexical !== undefined)
+      if (train && p > 0 && layout.lexical !== undefined)
         this.dropLexical(feeds[lexicalInputNames(slot).weights]!.data as Float32Array, b, p);
     }
     const context = contextOf(desc.architecture);
