@@ -12,8 +12,13 @@ import { FORMATS, type Format } from '../export/writers.js';
 import { cpuModel } from '../bench/timing.js';
 import { audioBenchInput, imageBenchInput, textBenchInput } from '../bench/bench-inputs.js';
 import { defineCommand, printJson, type CliIO } from './command.js';
+import { modelFlags, modelRuntime, openModelStore, resolveDevice } from './runtime-flags.js';
+import { nodePlacement, type Placement } from '../models/placement.js';
 import type { Device } from '../models/session-factory.js';
-import { modelFlags, modelRuntime } from './runtime-flags.js';
+import type { ModelStore } from '../models/model-store.js';
+import { VAD_MODEL } from '../features/audio/audio-extractor.js';
+import { defaultHeadDir } from './ingest.js';
+import { basename, isAbsolute, join } from 'node:path';
 
 const benchModelFlags = {
   ...modelFlags,
@@ -21,11 +26,45 @@ const benchModelFlags = {
   json: { type: 'boolean', description: 'print the result as one JSON line' },
 } as const;
 
+/**
+ * Where onnxruntime placed each model's nodes on `device` (src/models/placement.ts): what the
+ * benchmark's figures were measured on, not only what was asked. Keys are model names.
+ */
+async function placementOf(
+  models: Iterable<[string, string | Uint8Array]>,
+  device: Device,
+): Promise<Record<string, Placement['nodes']>> {
+  const out: Record<string, Placement['nodes']> = {};
+  for (const [key, source] of models) out[modelName(key)] = (await nodePlacement(source, device)).nodes;
+  return out;
+}
+
+/** A model's name in reports: a file's stem, or the factory's key of in-memory bytes. */
+function modelName(key: string): string {
+  return isAbsolute(key) ? basename(key).replace(/\.onnx$/, '') : key;
+}
+
+/** The models of the default pipeline (every extractor, and the shipped head). */
+async function pipelineModels(store: ModelStore): Promise<[string, string][]> {
+  return [
+    [
+      'universal-sentence-encoder-lite',
+      join(await store.folder('universal-sentence-encoder-lite'), 'onnx', 'model.onnx'),
+    ],
+    ['ultraface_rfb320', await store.path('ultraface_rfb320')],
+    ['fer_mini_xception_emb', await store.path('fer_mini_xception_emb')],
+    ['silero_vad_v5', await store.path(VAD_MODEL)],
+    ['head:default', join(defaultHeadDir(), 'head.onnx')],
+  ];
+}
+
 function report(io: CliIO, json: boolean, result: Record<string, unknown>): void {
   if (json) printJson(io, result);
   else
     for (const [k, v] of Object.entries(result))
-      io.out(`${k.padEnd(34)}${typeof v === 'number' ? v.toFixed(3) : String(v)}\n`);
+      io.out(
+        `${k.padEnd(34)}${typeof v === 'number' ? v.toFixed(3) : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}\n`,
+      );
 }
 
 /** The clip of the audio benches (mfcc, prosody). */
@@ -129,7 +168,7 @@ export const benchTextCommand = defineCommand({
   },
   async run({ flags }, io) {
     const { sentences, input } = await textBenchInput(flags.input, flags.count);
-    const { store, factory } = modelRuntime(flags, io);
+    const { store, factory } = await modelRuntime(flags, io);
     const encoder = await TextEncoder.load({
       model: flags['text-model'] ?? (await store.folder('universal-sentence-encoder-lite')),
       factory,
@@ -138,7 +177,11 @@ export const benchTextCommand = defineCommand({
     const r = await benchText(sentences, encoder, factory, flags.rounds);
     await encoder.dispose();
     await factory.release();
-    report(io, flags.json, { ...r, input });
+    const placement =
+      encoder.onnxPath === undefined
+        ? {}
+        : await placementOf([[encoder.modelId, encoder.onnxPath]], factory.effectiveDevice);
+    report(io, flags.json, { ...r, input, placement });
     return 0;
   },
 });
@@ -169,13 +212,14 @@ export const benchImageCommand = defineCommand({
   },
   async run({ flags }, io) {
     const { files, input } = await imageBenchInput(flags.input, flags.count);
-    const { store, factory } = modelRuntime(flags, io);
+    const { store, factory } = await modelRuntime(flags, io, { recordModels: true });
     const r = await benchImage(files, { factory, store, batch: flags.batch });
     await factory.release();
     report(io, flags.json, {
       ...r,
       ratio: r.perSecond / r.rawOrtPerSecond,
       device: factory.effectiveDevice,
+      placement: await placementOf(factory.models(), factory.effectiveDevice),
       cpu: cpuModel(),
       input,
     });
@@ -201,10 +245,14 @@ export const benchHeadTrainCommand = defineCommand({
     },
   },
   async run({ flags }, io) {
-    const { factory } = modelRuntime(flags, io);
+    const { factory } = await modelRuntime(flags, io, { recordModels: true });
     const r = await benchHeadTrain(factory, flags.epochs);
     await factory.release();
-    report(io, flags.json, { ...r, device: factory.effectiveDevice });
+    report(io, flags.json, {
+      ...r,
+      device: factory.effectiveDevice,
+      placement: await placementOf(factory.models(), factory.effectiveDevice),
+    });
     return 0;
   },
 });
@@ -249,15 +297,17 @@ export const benchE2eCommand = defineCommand({
     examples: ['emoflow bench e2e --json'],
   },
   async run({ flags }, io) {
+    const device = await resolveDevice(flags.device, io);
     const result = await benchE2e({
       perCombo: flags['per-combo'],
-      device: flags.device as Device,
+      device,
       batch: flags.batch,
       ...(flags.concurrency === undefined ? {} : { workers: flags.concurrency }),
       ...(flags.redis === undefined ? {} : { redis: flags.redis }),
       rounds: flags.rounds,
     });
-    if (flags.json) printJson(io, { ...result, cpu: cpuModel() });
+    const placement = await placementOf(await pipelineModels(openModelStore(undefined)), device);
+    if (flags.json) printJson(io, { ...result, placement, cpu: cpuModel() });
     else {
       const e = result.embedded;
       io.out(
@@ -265,6 +315,7 @@ export const benchE2eCommand = defineCommand({
       );
       for (const [k, v] of Object.entries(result.stages))
         io.out(`  ${k.padEnd(8)}${(v * 1000).toFixed(2)} ms/sample\n`);
+      io.out(`placement (nodes per provider): ${JSON.stringify(placement)}\n`);
     }
     return 0;
   },
@@ -304,15 +355,17 @@ export const benchQueueCommand = defineCommand({
     examples: ['emoflow bench queue --redis redis://127.0.0.1:6390 --json'],
   },
   async run({ flags }, io) {
+    const device = await resolveDevice(flags.device, io);
     const r = await benchQueueCapacity({
       redis: flags.redis,
       perCombo: flags['per-combo'],
       workers: flags.workers,
-      device: flags.device as Device,
+      device,
       batch: flags.batch,
       ...(flags.concurrency === undefined ? {} : { concurrency: flags.concurrency }),
     });
-    if (flags.json) printJson(io, { ...r, cpu: cpuModel() });
+    const placement = await placementOf(await pipelineModels(openModelStore(undefined)), device);
+    if (flags.json) printJson(io, { ...r, placement, cpu: cpuModel() });
     else
       report(io, false, {
         samples: r.samples,
@@ -321,6 +374,7 @@ export const benchQueueCommand = defineCommand({
         redisCpuMsPerSample: r.redis.cpuMsPerSample,
         redisBytesPerSample: r.redis.bytesPerSample,
         redisCeilingSamplesPerSecond: r.redis.ceilingSamplesPerSecond,
+        placement,
       });
     return 0;
   },
@@ -341,17 +395,20 @@ export const benchRssCommand = defineCommand({
     examples: ['emoflow bench rss --samples 20000 --json'],
   },
   async run({ flags }, io) {
+    const device = await resolveDevice(flags.device, io);
     const result = await benchRss({
       samples: flags.samples,
-      device: flags.device as Device,
+      device,
       format: flags.format as Format,
     });
-    if (flags.json) printJson(io, { ...result, cpu: cpuModel() });
+    const placement = await placementOf(await pipelineModels(openModelStore(undefined)), device);
+    if (flags.json) printJson(io, { ...result, placement, cpu: cpuModel() });
     else
       report(io, false, {
         ...result,
         rssMb: JSON.stringify(result.rssMb),
         records: JSON.stringify(result.records),
+        placement,
       });
     return 0;
   },

@@ -12,7 +12,7 @@ import { parseTrainConfig, readTrainConfig } from '../head/train-config.js';
 import type { ExtractSummary } from '../data/extract-features.js';
 import type { FeatureDataset } from '../data/feature-dataset.js';
 import type { ModelStore } from '../models/model-store.js';
-import { SessionFactory } from '../models/session-factory.js';
+import { SessionFactory, type DeviceChoice } from '../models/session-factory.js';
 import { evaluate, predict, rowsWithoutInput, withoutLabels } from '../head/evaluate.js';
 import {
   priorFactors,
@@ -110,7 +110,7 @@ export const evalCommand = defineCommand({
     const prior =
       priorOption(flags.prior).prior ?? sourcePrior(head.json.priors?.['emotion'], specAdapter(flags.data));
     const factors = priorFactors(head.desc, head.json.priors, { emotion: prior });
-    const { factory, store } = modelRuntime(flags, io);
+    const { factory, store } = await modelRuntime(flags, io);
     // Raw corpora are extracted as the head was trained: VAD and prosody on or off are part of its
     // audio spec, the lexical channel part of its text spec.
     const extraction = {
@@ -187,7 +187,7 @@ async function runCrossValidation(
     lexical: boolean;
     'lexical-buckets': number | undefined;
     'no-progress': boolean;
-    device: string;
+    device: DeviceChoice;
     threads: number;
     'models-dir': string | undefined;
   },
@@ -196,7 +196,7 @@ async function runCrossValidation(
   if (flags.data === undefined)
     throw new EmoflowError('CONFIG_INVALID', 'emoflow eval: --data <spec> is required');
   const config = flags.config === undefined ? parseTrainConfig({}) : await readTrainConfig(flags.config);
-  const { factory, store } = modelRuntime(flags, io);
+  const { factory, store } = await modelRuntime(flags, io);
   const ds = await loadFlaggedDataset(flags.data, flags, io, factory, store, {
     vad: flags.vad,
     prosody: flags.prosody,

@@ -71,7 +71,7 @@ export const featuresCommand = defineCommand({
     const modalities = parseModalities(flags.modalities);
     const spec = parseCorpusSpec(positionals[0]!);
     const corpus = await loadCorpus(spec);
-    const { store, factory } = modelRuntime(flags, io);
+    const { store, factory } = await modelRuntime(flags, io);
     const extractors = await buildExtractors({
       factory,
       store,

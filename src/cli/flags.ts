@@ -40,9 +40,14 @@ type FlagValue<S extends FlagSpec> = S extends { type: 'boolean' }
       ? number | undefined
       : S extends { type: 'strings' }
         ? string[]
-        : S extends { type: 'string'; default: string }
-          ? string
-          : string | undefined;
+        : // A flag with choices is typed as one of them (the parser has checked it).
+          S extends { type: 'string'; choices: readonly (infer C)[]; default: string }
+          ? C
+          : S extends { type: 'string'; choices: readonly (infer C)[] }
+            ? C | undefined
+            : S extends { type: 'string'; default: string }
+              ? string
+              : string | undefined;
 
 export type ParsedFlags<F extends Record<string, FlagSpec>> = { [K in keyof F]: FlagValue<F[K]> };
 

@@ -3,12 +3,11 @@ import { join, resolve } from 'node:path';
 import { EmoflowError } from '../core/errors.js';
 import { packageRoot } from '../core/package-root.js';
 import { FORMATS, formatOf } from '../export/writers.js';
-import type { Device } from '../models/session-factory.js';
 import { DEFAULT_THREAD_HEAP_MB } from '../runtime/embedded/extract-pool.js';
 import { ingest, type IngestProgress, type IngestSummary } from '../runtime/embedded/ingest.js';
 import { ingestViaQueue, type QueueIngestSummary } from '../runtime/queue/ingest-queue.js';
 import { defineCommand, printJson, warningPrinter, type CliIO } from './command.js';
-import { modelFlags, priorFlag, priorOption, maxTextBytesFlag } from './runtime-flags.js';
+import { modelFlags, priorFlag, priorOption, maxTextBytesFlag, resolveDevice } from './runtime-flags.js';
 import { shardsFlag, shardsOf } from './shards-flag.js';
 
 /** The shipped head, used when `--head` is not given. */
@@ -173,7 +172,7 @@ export const ingestCommand = defineCommand({
               format,
               mode: flags.resume ? 'resume' : flags.force ? 'force' : 'new',
               head: flags.head ?? defaultHeadDir(),
-              device: flags.device as Device,
+              device: await resolveDevice(flags.device, io),
               threads: flags.threads,
               batch: flags.batch,
               ...(flags.concurrency === undefined ? {} : { workers: flags.concurrency }),

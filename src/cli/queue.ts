@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
 import { ERROR_CODES, EmoflowError, type ErrorCode } from '../core/errors.js';
 import { FORMATS, formatOf } from '../export/writers.js';
-import type { Device } from '../models/session-factory.js';
 import { exportBatch, retry, status, submit } from '../runtime/queue/api.js';
 import {
   DEFAULT_PREFIX,
@@ -14,7 +13,7 @@ import { queueLayout } from '../runtime/queue/layout.js';
 import { startQueueWorker } from '../runtime/queue/worker.js';
 import { defineCommand, printJson, warningPrinter } from './command.js';
 import { defaultHeadDir, pipelineFlags } from './ingest.js';
-import { modelFlags, priorOption } from './runtime-flags.js';
+import { modelFlags, priorOption, resolveDevice } from './runtime-flags.js';
 import { shardsFlag, shardsOf } from './shards-flag.js';
 
 /** `--redis`, `--prefix` and `--shards`, taken by every queue command. */
@@ -117,7 +116,7 @@ export const workerCommand = defineCommand({
       shards: layout.shards,
       queues: parseQueues(flags.queues),
       head: flags.head ?? defaultHeadDir(),
-      device: flags.device as Device,
+      device: await resolveDevice(flags.device, io),
       threads: flags.threads,
       batch: flags.batch,
       gatherMs: flags['gather-ms'],

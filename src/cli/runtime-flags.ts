@@ -3,7 +3,11 @@ import { DEFAULT_MAX_TEXT_BYTES } from '../io/text.js';
 import { EmoflowError } from '../core/errors.js';
 import { DEFAULT_LEXICAL_BUCKETS } from '../features/text/lexical.js';
 import { parsePriorChoice, type PriorChoice } from '../head/label-prior.js';
-import { DEVICES, SessionFactory, type Device } from '../models/session-factory.js';
+import { DEVICE_CHOICES, SessionFactory, type Device, type DeviceChoice } from '../models/session-factory.js';
+import { chooseDevice } from '../models/auto-device.js';
+import { Graph } from '../head/graph.js';
+import { encodeModel } from '../head/onnx/proto.js';
+import * as ort from 'onnxruntime-node';
 import { ModelStore } from '../models/model-store.js';
 import { warningPrinter, type CliIO } from './command.js';
 
@@ -22,12 +26,7 @@ export function openModelStore(dir: string | undefined): ModelStore {
 
 /** Flags shared by every command that runs a model. */
 export const modelFlags = {
-  device: {
-    type: 'string',
-    description: 'where models run; falls back to CPU with one DEVICE_FALLBACK warning',
-    choices: DEVICES,
-    default: 'cpu',
-  },
+  device: deviceFlag('where models run'),
   threads: {
     type: 'int',
     description: 'onnxruntime intra-op threads (0: onnxruntime decides)',
@@ -38,18 +37,70 @@ export const modelFlags = {
   ...modelsDirFlag,
 } as const;
 
+/** `--device`, as every command that runs a model takes it; `what` starts its help line. */
+export function deviceFlag(what: string) {
+  return {
+    type: 'string',
+    description: `${what}: 'auto' takes the first of cuda, webgpu (on a machine with a GPU), cpu that works; a device that is not available falls back to CPU with one DEVICE_FALLBACK warning`,
+    choices: DEVICE_CHOICES,
+    default: 'cpu',
+  } as const;
+}
+
+/**
+ * The device of a `--device` value: itself, or for `auto` the first of cuda, webgpu, cpu that
+ * creates and runs a small session here (src/models/auto-device.ts), said once on stderr.
+ */
+export async function resolveDevice(choice: DeviceChoice, io: CliIO): Promise<Device> {
+  if (choice !== 'auto') return choice;
+  const { device, passed } = await chooseDevice({ probe: probeSession });
+  const why = passed.map((p) => `${p.device}: ${p.why}`).join('; ');
+  io.err(`device auto: ${device}${why === '' ? '' : ` (passed over ${why})`}
+`);
+  return device;
+}
+
+/** A 4x4 MatMul + Relu, created and run once on the factory's device. */
+async function probeSession(factory: SessionFactory): Promise<void> {
+  const g = new Graph('float32');
+  const x = g.input('x', [1, 4]);
+  g.output(
+    'y',
+    g.relu(
+      g.matmul(
+        x,
+        g.constant(
+          Array.from({ length: 16 }, (_, i) => i - 8),
+          [4, 4],
+        ),
+      ),
+    ),
+  );
+  const session = await factory.session(
+    'probe:auto-device',
+    encodeModel(g.toModel({ params: 'initializers' })),
+  );
+  const out = await session.run({ x: new ort.Tensor('float32', Float32Array.from([1, 2, 3, 4]), [1, 4]) });
+  const y = out['y']?.data as Float32Array | undefined;
+  // [1,2,3,4] times the 4x4 matrix of -8..7 laid out row-major is [0, 10, 20, 30] (Relu keeps it).
+  if (y === undefined || y[1] !== 10 || y[3] !== 30)
+    throw new Error(`the probe session ran but gave [${y?.join(', ')}]`);
+}
+
 export interface ModelRuntime {
   store: ModelStore;
   factory: SessionFactory;
 }
 
-export function modelRuntime(
-  flags: { device: string; threads: number; 'models-dir': string | undefined },
+export async function modelRuntime(
+  flags: { device: DeviceChoice; threads: number; 'models-dir': string | undefined },
   io: CliIO,
-): ModelRuntime {
+  options: { recordModels?: boolean } = {},
+): Promise<ModelRuntime> {
   const store = openModelStore(flags['models-dir']);
   const factory = new SessionFactory({
-    device: flags.device as Device,
+    ...options,
+    device: await resolveDevice(flags.device, io),
     intraOpThreads: flags.threads,
     interOpThreads: 1,
     onWarning: warningPrinter(io),

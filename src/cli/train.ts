@@ -11,9 +11,16 @@ import { parseTrainConfig, readTrainConfig } from '../head/train-config.js';
 import type { TrainProgress } from '../head/trainer.js';
 import type { FeatureDataset } from '../data/feature-dataset.js';
 import { cacheFlags, datasetContext } from './dataset-context.js';
-import { lexicalBucketsOf, lexicalFlags, modelsDirFlag, openModelStore } from './runtime-flags.js';
+import {
+  deviceFlag,
+  lexicalBucketsOf,
+  lexicalFlags,
+  modelsDirFlag,
+  openModelStore,
+  resolveDevice,
+} from './runtime-flags.js';
 import { defineCommand, printJson, warningPrinter, type CliIO } from './command.js';
-import { DEVICES, SessionFactory, type Device } from '../models/session-factory.js';
+import { SessionFactory } from '../models/session-factory.js';
 
 function trainProgress(io: CliIO, enabled: boolean): (p: TrainProgress) => void {
   let lastEpochLine = 0;
@@ -66,7 +73,7 @@ export const trainCommand = defineCommand({
       freeze: { type: 'string', value: 'part', description: 'freeze part of the head', choices: ['trunk'] },
       seed: { type: 'int', description: 'random seed (overrides the config)', min: 0, max: 2 ** 31 - 1 },
       name: { type: 'string', value: 'name', description: 'head name [default: the folder name]' },
-      device: { type: 'string', description: 'where the graphs run', choices: DEVICES, default: 'cpu' },
+      device: deviceFlag('where the graphs run (training and evaluation; extraction of raw corpora too)'),
       vad: {
         type: 'boolean',
         description: 'trim audio to speech with Silero VAD (part of the audio feature spec)',
@@ -117,9 +124,10 @@ export const trainCommand = defineCommand({
       ...audioOptionsOfSpec(init?.json.features.audio?.name),
       lexicalBuckets: lexicalBucketsOfSpec(init?.json.features.text?.name),
     };
+    const device = await resolveDevice(flags.device, io);
     // Extraction (raw corpora) uses every core; training keeps the config's thread count.
     const extraction = datasetContext(io, {
-      factory: new SessionFactory({ device: flags.device as Device, onWarning: warningPrinter(io) }),
+      factory: new SessionFactory({ device, onWarning: warningPrinter(io) }),
       store: openModelStore(flags['models-dir']),
       cacheDir: flags.cache,
       vad: flags.vad || inherited.vad,
@@ -141,7 +149,7 @@ export const trainCommand = defineCommand({
     const dev =
       rawDev === undefined ? undefined : devSet(applySpeakerNorm(rawDev, prepared.speakerNorm), config);
     const factory = new SessionFactory({
-      device: flags.device as Device,
+      device,
       intraOpThreads: config.threads,
       interOpThreads: 1,
       onWarning: warningPrinter(io),

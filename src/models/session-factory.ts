@@ -1,9 +1,14 @@
 import * as ort from 'onnxruntime-node';
 import type { EmoflowWarning } from '../core/errors.js';
+import { processDeviceLock, type DeviceLock } from './device-lock.js';
 
 /** Where a model runs. `cpu` always works; the others fall back to it (docs/gpu.md). */
 export const DEVICES = ['cpu', 'cuda', 'tensorrt', 'webgpu', 'dml', 'coreml'] as const;
 export type Device = (typeof DEVICES)[number];
+
+/** What `--device` accepts: a device, or `auto` (the first of AUTO_ORDER that works: src/models/auto-device.ts). */
+export const DEVICE_CHOICES = [...DEVICES, 'auto'] as const;
+export type DeviceChoice = (typeof DEVICE_CHOICES)[number];
 
 export interface SessionFactoryOptions {
   device?: Device;
@@ -13,6 +18,12 @@ export interface SessionFactoryOptions {
   interOpThreads?: number;
   /** Receives DEVICE_FALLBACK; called at most once per process. */
   onWarning?: (w: EmoflowWarning) => void;
+  /** Keep each session's model (path or bytes) for `models()` (the benchmarks report where they ran). */
+  recordModels?: boolean;
+  /** false: a device that cannot be used throws instead of falling back to CPU (the auto probe). [default: true] */
+  fallback?: boolean;
+  /** The process-wide lock of providers that cannot run sessions concurrently [default: this thread's processDeviceLock()]. */
+  lock?: DeviceLock;
 }
 
 /** Execution-provider lists as onnxruntime-node names them; CPU last so that unsupported nodes still run. */
@@ -24,6 +35,13 @@ const PROVIDERS: Record<Device, string[]> = {
   dml: ['dml', 'cpu'],
   coreml: ['coreml', 'cpu'],
 };
+
+/**
+ * Providers whose sessions must not be created, run or released while another session of the
+ * process is (src/models/device-lock.ts says why). Only WebGPU is known to need it: CUDA runs
+ * sessions concurrently, and DirectML serialises within a session, which onnxruntime does itself.
+ */
+const EXCLUSIVE: ReadonlySet<Device> = new Set<Device>(['webgpu']);
 
 // Per-process state, by design: one DEVICE_FALLBACK warning per process and ORT's
 // logger configured once, before the first session (ORT prints provider-load failures
@@ -55,8 +73,14 @@ export class SessionFactory {
   private readonly interOpThreads: number;
   private readonly onWarning: (w: EmoflowWarning) => void;
   private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
+  private readonly lock: DeviceLock;
+  private readonly fallback: boolean;
+  private readonly recorded: Map<string, string | Uint8Array> | undefined;
 
   constructor(options: SessionFactoryOptions = {}) {
+    this.recorded = options.recordModels === true ? new Map() : undefined;
+    this.lock = options.lock ?? processDeviceLock();
+    this.fallback = options.fallback ?? true;
     this.requestedDevice = options.device ?? 'cpu';
     this.device = this.requestedDevice;
     this.intraOpThreads = options.intraOpThreads ?? 0;
@@ -85,32 +109,65 @@ export class SessionFactory {
     return options;
   }
 
-  /** A session for the ONNX file at `path` (or `key` for in-memory bytes), created once. */
+  /**
+   * A session for the ONNX file at `path` (or `key` for in-memory bytes), created once. On a
+   * provider that cannot run sessions concurrently its `run` holds the process's device lock.
+   */
   session(path: string): Promise<ort.InferenceSession>;
   session(key: string, bytes: Uint8Array): Promise<ort.InferenceSession>;
   session(key: string, bytes?: Uint8Array): Promise<ort.InferenceSession> {
     let s = this.sessions.get(key);
     if (s === undefined) {
+      this.recorded?.set(key, bytes ?? key);
       s = this.withFallback((options) =>
         bytes === undefined ? ort.InferenceSession.create(key, options) : ort.InferenceSession.create(bytes, options),
-      );
+      ).then((session) => this.guarded(session));
       this.sessions.set(key, s);
       s.catch(() => this.sessions.delete(key));
     }
     return s;
   }
 
+  /** The models this factory created sessions of, by key (with `recordModels` only; else empty). */
+  models(): Map<string, string | Uint8Array> {
+    return new Map(this.recorded);
+  }
+
+  /**
+   * Runs `fn` (a session's run, or a model call of transformers.js that runs its sessions)
+   * holding the process's device lock when the device needs it; straight away otherwise.
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return EXCLUSIVE.has(this.device) ? this.lock.hold(fn) : fn();
+  }
+
+  /** `session` with its run and release made exclusive when its device needs it. */
+  private guarded(session: ort.InferenceSession): ort.InferenceSession {
+    if (!EXCLUSIVE.has(this.device)) return session;
+    const run = session.run.bind(session) as (...args: unknown[]) => Promise<ort.InferenceSession.ReturnType>;
+    const release = session.release.bind(session);
+    const lock = this.lock;
+    // Own properties shadow the prototype's methods: callers keep the InferenceSession type.
+    Object.defineProperty(session, 'run', {
+      value: (...args: unknown[]) => lock.hold(() => run(...args)),
+    });
+    Object.defineProperty(session, 'release', { value: () => lock.hold(release) });
+    return session;
+  }
+
   /**
    * Runs `create` with this factory's options; if the device's provider cannot be loaded,
    * falls back to CPU. Used for our sessions and for the ones transformers.js creates.
+   * Creation holds the device lock when the device needs it.
    */
   async withFallback<T>(create: (options: ort.InferenceSession.SessionOptions) => Promise<T>): Promise<T> {
     configureOrt();
     if (this.device === 'cpu') return create(this.sessionOptions('cpu'));
     try {
-      return await create(this.sessionOptions(this.device));
+      const device = this.device;
+      return await this.exclusive(() => create(this.sessionOptions(device)));
     } catch (e) {
-      if (!isProviderUnavailable(e)) throw e;
+      if (!this.fallback || !isProviderUnavailable(e)) throw e;
       const missing = this.device;
       this.device = 'cpu';
       if (!fallbackWarned) {
@@ -131,7 +188,7 @@ export class SessionFactory {
   }
 }
 
-function firstLine(e: unknown): string {
+export function firstLine(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
   return (msg.split('\n')[0] ?? msg).slice(0, 200);
 }
@@ -141,7 +198,7 @@ function firstLine(e: unknown): string {
  * is missing (cuda, tensorrt), the backend is not built for this platform (dml, coreml), or
  * the provider finds no adapter (webgpu without a Vulkan driver).
  */
-function isProviderUnavailable(e: unknown): boolean {
+export function isProviderUnavailable(e: unknown): boolean {
   const msg = e instanceof Error ? e.message : String(e);
   return /Failed to load shared library|backend not found|no available backend|Failed to get a WebGPU adapter|AppendExecutionProvider|provider.*not (?:available|supported)|cannot open shared object/i.test(
     msg,

@@ -73,6 +73,8 @@ export class TextEncoder {
   private readonly model: PreTrainedModel;
   private readonly padId: number;
   private readonly needsTokenTypes: boolean;
+  /** Runs a model call holding the process's device lock when the device needs it (SessionFactory.exclusive). */
+  private readonly exclusive: SessionFactory['exclusive'];
 
   private constructor(
     modelId: string,
@@ -83,7 +85,9 @@ export class TextEncoder {
     batchSize: number,
     needsTokenTypes: boolean,
     onnxPath: string | undefined,
+    factory: SessionFactory,
   ) {
+    this.exclusive = (fn) => factory.exclusive(fn);
     this.modelId = modelId;
     this.tokenizer = tokenizer;
     this.model = model;
@@ -145,6 +149,7 @@ export class TextEncoder {
       options.batchSize ?? 32,
       needsTokenTypes,
       local ? resolve(id, 'onnx', 'model.onnx') : undefined,
+      options.factory,
     );
   }
 
@@ -234,7 +239,7 @@ export class TextEncoder {
     };
     if (batch.tokenTypeIds !== undefined)
       feeds['token_type_ids'] = new Tensor('int64', batch.tokenTypeIds, dims);
-    const out = (await this.model(feeds)) as Record<string, Tensor>;
+    const out = (await this.exclusive(() => this.model(feeds) as Promise<unknown>)) as Record<string, Tensor>;
     const hidden = out['last_hidden_state'];
     if (hidden === undefined)
       throw new EmoflowError(
@@ -253,7 +258,7 @@ export class TextEncoder {
   }
 
   async dispose(): Promise<void> {
-    await this.model.dispose();
+    await this.exclusive(() => this.model.dispose());
   }
 }
 

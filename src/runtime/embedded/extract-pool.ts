@@ -12,6 +12,7 @@ import type { FeatureSpec } from '../../features/feature-spec.js';
 import type { ModalityExtractor } from '../../features/modality-extractor.js';
 import { ModelStore } from '../../models/model-store.js';
 import { SessionFactory, type Device } from '../../models/session-factory.js';
+import { DeviceLock, processDeviceLock } from '../../models/device-lock.js';
 import type { ReadOptions } from '../../data/extract-features.js';
 import { VAD_MODEL } from '../../features/audio/audio-extractor.js';
 import { extractSamples, failedFeatures, type SampleFeatures } from '../../pipeline/extract.js';
@@ -51,7 +52,12 @@ export const DEFAULT_THREAD_HEAP_MB = 512;
  */
 export async function startExtraction(options: ExtractionOptions): Promise<Extraction> {
   const { workers, onWarning: warn, threadHeapMb, ...rest } = options;
-  const init: ExtractWorkerInit = { ...rest, verifiedModels: await verifyModels(rest) };
+  const init: ExtractWorkerInit = {
+    ...rest,
+    verifiedModels: await verifyModels(rest),
+    // Every thread's sessions and the calling thread's (the head's) share one device lock.
+    deviceLock: processDeviceLock().buffer,
+  };
   if (workers <= 0) return InProcessExtraction.start(init, warn);
   return WorkerExtraction.start(workers, init, threadHeapMb ?? DEFAULT_THREAD_HEAP_MB, warn);
 }
@@ -144,6 +150,7 @@ export async function loadExtractors(
     intraOpThreads: init.threads,
     interOpThreads: 1,
     onWarning: warn,
+    ...(init.deviceLock === undefined ? {} : { lock: DeviceLock.of(init.deviceLock) }),
   });
   try {
     const extractors = await buildExtractors({
@@ -260,6 +267,8 @@ interface Slot {
   ready: boolean;
   /** Why the thread died, from its `error` event (the `exit` that follows has only a code). */
   death?: string;
+  /** The thread's id, kept: `worker.threadId` reads -1 once it has exited. */
+  threadId: number;
 }
 
 /** How long a closing thread may take to finish its batch before it is terminated. */
@@ -316,7 +325,7 @@ class WorkerExtraction implements Extraction {
 
   /** Takes `worker` into the pool (a started one, or a fresh replacement still loading). */
   private attach(worker: Worker, ready: boolean): Slot {
-    const slot: Slot = { worker, jobs: [], ready };
+    const slot: Slot = { worker, jobs: [], ready, threadId: worker.threadId };
     this.slots.push(slot);
     worker.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
     worker.on('error', (e) => (slot.death ??= firstLine(e)));
@@ -342,6 +351,9 @@ class WorkerExtraction implements Extraction {
   }
 
   private onExit(slot: Slot, code: number): void {
+    // A thread stopped at its heap limit in the middle of a run must not keep the device.
+    if (this.init.deviceLock !== undefined)
+      DeviceLock.of(this.init.deviceLock).releaseIfHeldBy(slot.threadId);
     const at = this.slots.indexOf(slot);
     if (at >= 0) this.slots.splice(at, 1);
     if (this.closing || this.failure !== undefined) return;

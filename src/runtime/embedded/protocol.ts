@@ -22,6 +22,8 @@ export interface ExtractWorkerInit {
   verifiedModels?: string[];
   /** The most bytes of a text read (DEFAULT_MAX_TEXT_BYTES when absent). */
   maxTextBytes?: number;
+  /** The process-wide device lock (src/models/device-lock.ts), shared with the calling thread. */
+  deviceLock?: SharedArrayBuffer;
 }
 
 export type ToWorker = { type: 'extract'; id: number; samples: Sample[] } | { type: 'stop' };
