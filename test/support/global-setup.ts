@@ -23,6 +23,16 @@ export function skippedForShared(project: TestProject): { count: number; missing
   return { count, missing: [...missing].sort() };
 }
 
+/** Tests skipped for what the machine lacks (a GPU adapter, …): their name says `(skipped: <why>)`. */
+export function skippedForMachine(project: TestProject): Map<string, number> {
+  const why = new Map<string, number>();
+  for (const module of project.vitest.state.getTestModules())
+    for (const test of module.children.allTests('skipped'))
+      for (const m of test.fullName.matchAll(/\(skipped: ([^)]+)\)/g))
+        why.set(m[1]!, (why.get(m[1]!) ?? 0) + 1);
+  return why;
+}
+
 /**
  * CLI tests spawn the built binary as a user would: build it once per test run. At the end of the
  * run, one line counts the tests skipped for lack of `../shared` (a fresh clone has none). It is
@@ -32,6 +42,8 @@ export function skippedForShared(project: TestProject): { count: number; missing
 export default function setup(project: TestProject): () => void {
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: repoRoot, stdio: 'inherit' });
   return () => {
+    for (const [why, n] of skippedForMachine(project))
+      console.log(`\n${n === 1 ? '1 test' : `${n} tests`} skipped: ${why}`);
     const { count, missing } = skippedForShared(project);
     if (count === 0) return;
     const tests = count === 1 ? '1 test' : `${count} tests`;
