@@ -6,6 +6,7 @@ import { emoflow } from '../support/cli.js';
 import { sharedNeed } from '../support/paths.js';
 import { readRecords } from '../support/records.js';
 import { webgpuAdapter } from '../support/webgpu.js';
+import { cleanPrefix, REDIS_URL, startWorker, stopWorker, uniquePrefix } from '../support/queue.js';
 
 /**
  * The WebGPU execution provider end to end, on whatever adapter this machine has (in CI: Mesa's
@@ -33,6 +34,17 @@ function numbers(r: Record<string, unknown>, prefix = ''): Map<string, number> {
 }
 
 let dir: string;
+let cpuRun: Promise<string> | undefined;
+
+/** The records of `ingest examples` on the CPU (run once). */
+function cpuRecords(): Promise<string> {
+  cpuRun ??= emoflow(['ingest', 'examples', '--out', join(dir, 'cpu.jsonl')]).then((r) => {
+    expect(r.code, r.stderr).toBe(0);
+    return join(dir, 'cpu.jsonl');
+  });
+  return cpuRun;
+}
+
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'emoflow-webgpu-'));
 });
@@ -42,9 +54,7 @@ afterAll(async () => {
 
 describe.skipIf(!ADAPTER.present)(`emoflow ingest examples --device webgpu${SKIP}`, () => {
   it('ten runs in a row: each exits 0, with the CPU labels and scores within 1e-3', async () => {
-    const cpu = await emoflow(['ingest', 'examples', '--out', join(dir, 'cpu.jsonl')]);
-    expect(cpu.code).toBe(0);
-    const reference = await readRecords(join(dir, 'cpu.jsonl'));
+    const reference = await readRecords(await cpuRecords());
     expect(reference.length).toBeGreaterThan(5);
     for (let i = 0; i < 10; i++) {
       const out = join(dir, `webgpu-${i}.jsonl`);
@@ -66,6 +76,34 @@ describe.skipIf(!ADAPTER.present)(`emoflow ingest examples --device webgpu${SKIP
       expect(worst, `run ${i + 1}`).toBeLessThanOrEqual(1e-3);
     }
   }, 600_000);
+
+  it('a queue worker on webgpu (two extraction threads and the head) gives the CPU labels', async () => {
+    const prefix = uniquePrefix('webgpu');
+    const worker = await startWorker([
+      ...['--redis', REDIS_URL, '--prefix', prefix, '--device', 'webgpu', '--concurrency', '2'],
+      ...['--input-root', 'examples'],
+    ]);
+    try {
+      const cpu = await readRecords(await cpuRecords());
+      const out = join(dir, 'queue-webgpu.jsonl');
+      const run = await emoflow([
+        'ingest',
+        'examples',
+        '--out',
+        out,
+        '--redis',
+        REDIS_URL,
+        '--prefix',
+        prefix,
+      ]);
+      expect(run.code, run.stderr.slice(-400)).toBe(0);
+      const records = await readRecords(out);
+      expect(records.map((r) => [r.id, r.label]).sort()).toEqual(cpu.map((r) => [r.id, r.label]).sort());
+    } finally {
+      await stopWorker(worker);
+      await cleanPrefix(REDIS_URL, prefix);
+    }
+  }, 300_000);
 
   it('bench image reports where each model ran: every node of both image models on webgpu', async () => {
     const run = await emoflow([
