@@ -5,8 +5,6 @@ import { DEFAULT_LEXICAL_BUCKETS } from '../features/text/lexical.js';
 import { parsePriorChoice, type PriorChoice } from '../head/label-prior.js';
 import { DEVICE_CHOICES, SessionFactory, type Device, type DeviceChoice } from '../models/session-factory.js';
 import { chooseDevice } from '../models/auto-device.js';
-import { Graph } from '../head/graph.js';
-import { encodeModel } from '../head/onnx/proto.js';
 import * as ort from 'onnxruntime-node';
 import { ModelStore } from '../models/model-store.js';
 import { warningPrinter, type CliIO } from './command.js';
@@ -62,6 +60,9 @@ export async function resolveDevice(choice: DeviceChoice, io: CliIO): Promise<De
 
 /** A 4x4 MatMul + Relu, created and run once on the factory's device. */
 async function probeSession(factory: SessionFactory): Promise<void> {
+  // Loaded here, on use: every command imports this module, few take --device auto.
+  const { Graph } = await import('../head/graph.js');
+  const { encodeModel } = await import('../head/onnx/proto.js');
   const g = new Graph('float32');
   const x = g.input('x', [1, 4]);
   g.output(

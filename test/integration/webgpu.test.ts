@@ -86,16 +86,8 @@ describe.skipIf(!ADAPTER.present)(`emoflow ingest examples --device webgpu${SKIP
     try {
       const cpu = await readRecords(await cpuRecords());
       const out = join(dir, 'queue-webgpu.jsonl');
-      const run = await emoflow([
-        'ingest',
-        'examples',
-        '--out',
-        out,
-        '--redis',
-        REDIS_URL,
-        '--prefix',
-        prefix,
-      ]);
+      const queue = ['--redis', REDIS_URL, '--prefix', prefix];
+      const run = await emoflow(['ingest', 'examples', '--out', out, ...queue]);
       expect(run.code, run.stderr.slice(-400)).toBe(0);
       const records = await readRecords(out);
       expect(records.map((r) => [r.id, r.label]).sort()).toEqual(cpu.map((r) => [r.id, r.label]).sort());
