@@ -8,8 +8,8 @@ import {
   AUDIO_FEATURE_SPEC,
   AudioExtractor,
   VAD_MODEL,
-  mfccWithDeltas,
 } from '../src/features/audio/audio-extractor.js';
+import { mfccWithDeltas } from '../src/features/audio/mfcc.js';
 import { CLIP_STATS_NAMES, clipStats } from '../src/features/audio/clip-stats.js';
 import { resample } from '../src/features/audio/resample.js';
 import {

@@ -12,7 +12,7 @@ import {
   speechLikeSignal,
   textBenchInput,
 } from '../src/bench/bench-inputs.js';
-import { mfccWithDeltas } from '../src/features/audio/audio-extractor.js';
+import { mfccWithDeltas } from '../src/features/audio/mfcc.js';
 import { emoflow } from './support/cli.js';
 import { repoRoot } from './support/paths.js';
 

@@ -2,7 +2,7 @@ import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { COMMANDS } from '../src/cli/commands.js';
+import { COMMANDS } from '../src/cli/command-index.js';
 import { emoflow } from './support/cli.js';
 import { modelMirror, repoRoot, sharedNeed } from './support/paths.js';
 
@@ -20,12 +20,23 @@ describe('emoflow CLI', () => {
   it('prints help for the program and for every command', async () => {
     const top = await emoflow(['--help']);
     expect(top.code).toBe(0);
-    for (const c of COMMANDS) expect(top.stdout).toContain(c.spec.name);
+    for (const c of COMMANDS) expect(top.stdout).toContain(c.name);
     for (const c of COMMANDS) {
-      const r = await emoflow([...c.spec.name.split(' '), '--help']);
-      expect(r.code, c.spec.name).toBe(0);
-      expect(r.stdout).toContain(`Usage: emoflow ${c.spec.name}`);
+      const r = await emoflow([...c.name.split(' '), '--help']);
+      expect(r.code, c.name).toBe(0);
+      expect(r.stdout).toContain(`Usage: emoflow ${c.name}`);
+      expect(r.stdout).toContain(c.summary);
       expect(r.stdout).toContain('--help');
+    }
+  });
+
+  it('lists each command once, and each entry loads the command of its name', async () => {
+    const names = COMMANDS.map((c) => c.name);
+    expect(new Set(names).size).toBe(names.length);
+    for (const c of COMMANDS) {
+      const command = await c.load();
+      expect(command.spec.name).toBe(c.name);
+      expect(command.spec.summary).toBe(c.summary);
     }
   });
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { benchMfcc } from '../src/bench/mfcc-bench.js';
 import { isEmoflowError } from '../src/core/errors.js';
-import { mfccWithDeltas } from '../src/features/audio/audio-extractor.js';
+import { mfccWithDeltas } from '../src/features/audio/mfcc.js';
 import { deltas, frameCount, melFilterbank, mfcc } from '../src/features/audio/mfcc.js';
 import { resample } from '../src/features/audio/resample.js';
 import { decodeWav } from '../src/io/wav.js';

@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { packageRoot } from '../core/package-root.js';
 import wav from 'node-wav';
-import { mfccWithDeltas } from '../features/audio/audio-extractor.js';
+import { mfccWithDeltas } from '../features/audio/mfcc.js';
 import { cpuModel, median } from './timing.js';
 
 const execFileAsync = promisify(execFile);

@@ -19,6 +19,7 @@ import type { ModelStore } from '../models/model-store.js';
 import { VAD_MODEL } from '../features/audio/audio-extractor.js';
 import { defaultHeadDir } from './ingest.js';
 import { basename, isAbsolute, join } from 'node:path';
+import { SUMMARIES } from './command-summaries.js';
 
 const benchModelFlags = {
   ...modelFlags,
@@ -80,8 +81,7 @@ const wavInputFlag = {
 export const benchMfccCommand = defineCommand({
   spec: {
     name: 'bench mfcc',
-    summary:
-      'Seconds of audio per second of compute for MFCC + delta + delta2 on one thread (decoding and resampling excluded), and torchaudio on the same clip in the same run when Debian python3-torchaudio is installed.',
+    summary: SUMMARIES['bench mfcc'],
     positionals: [],
     flags: {
       ...wavInputFlag,
@@ -112,8 +112,7 @@ export const benchMfccCommand = defineCommand({
 export const benchProsodyCommand = defineCommand({
   spec: {
     name: 'bench prosody',
-    summary:
-      'Seconds of audio per second of compute for the speech prosody features (audio-prosody v1: YIN F0, energy, ZCR, spectral centroid/slope/flux, jitter, shimmer, clip statistics) on one thread, decoding and resampling excluded.',
+    summary: SUMMARIES['bench prosody'],
     positionals: [],
     flags: {
       ...wavInputFlag,
@@ -139,8 +138,7 @@ export const benchProsodyCommand = defineCommand({
 export const benchTextCommand = defineCommand({
   spec: {
     name: 'bench text',
-    summary:
-      "Sentences per second through the text extractor (normalise, tokenise, bucket, model, pool) against bare onnxruntime on the same batches already tokenised, in one run; and the lexical channel's bag alone (texts per second, share of the extractor's time).",
+    summary: SUMMARIES['bench text'],
     positionals: [],
     flags: {
       input: {
@@ -189,8 +187,7 @@ export const benchTextCommand = defineCommand({
 export const benchImageCommand = defineCommand({
   spec: {
     name: 'bench image',
-    summary:
-      'Images per second through the image extractor (decode, detect, crop, CNN) against bare onnxruntime on the same inputs already decoded and resized, same batches, in one run.',
+    summary: SUMMARIES['bench image'],
     positionals: [],
     flags: {
       input: {
@@ -230,8 +227,7 @@ export const benchImageCommand = defineCommand({
 export const benchHeadTrainCommand = defineCommand({
   spec: {
     name: 'bench head-train',
-    summary:
-      'Training throughput of the head engine on a fixed synthetic problem (16384 samples, 1024 inputs, hidden 512, a 7-class and two regression tasks, batch 256) as GFLOP/s, against a lone onnxruntime MatMul [256,1024]x[1024,512] in the same run.',
+    summary: SUMMARIES['bench head-train'],
     positionals: [],
     flags: {
       epochs: {
@@ -260,8 +256,7 @@ export const benchHeadTrainCommand = defineCommand({
 export const benchE2eCommand = defineCommand({
   spec: {
     name: 'bench e2e',
-    summary:
-      "End-to-end samples per second of the embedded runtime on a fixed mixed batch (text, image and speech, alone and together, made from examples/), against the bound of both cores kept busy: cores / the sum of each stage's seconds per sample (decode, text, image, audio, head), each timed alone on one thread on the same samples in the same run.",
+    summary: SUMMARIES['bench e2e'],
     positionals: [],
     flags: {
       'per-combo': {
@@ -324,8 +319,7 @@ export const benchE2eCommand = defineCommand({
 export const benchQueueCommand = defineCommand({
   spec: {
     name: 'bench queue',
-    summary:
-      "What the queue runtime costs Redis: runs the fixed mixed batch of bench e2e through real worker processes as `ingest --redis` does, and reports from Redis's own counters (INFO commandstats, cpu, stats) the commands, CPU milliseconds and network bytes per sample, and the samples per second one Redis core serves at that cost. Use a Redis nothing else uses.",
+    summary: SUMMARIES['bench queue'],
     positionals: [],
     flags: {
       redis: {
@@ -383,8 +377,7 @@ export const benchQueueCommand = defineCommand({
 export const benchRssCommand = defineCommand({
   spec: {
     name: 'bench rss',
-    summary:
-      'Memory of a long embedded ingest: generates a folder of n samples (text, and every other one a face and a speech clip), ingests it, and reports the resident set size at 10 %, 50 % and 100 % of the records and its growth per 1,000 samples over the second half.',
+    summary: SUMMARIES['bench rss'],
     positionals: [],
     flags: {
       samples: { type: 'int', description: 'generated samples', default: 20000, min: 100, max: 10_000_000 },

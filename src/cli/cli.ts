@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EmoflowError } from '../core/errors.js';
 import { packageRoot } from '../core/package-root.js';
-import type { CliIO, Command } from './command.js';
-import { helpText, parseFlags, type FlagSpec } from './flags.js';
-import { COMMANDS } from './commands.js';
+import type { CliIO } from './command.js';
+import { helpText, parseFlags } from './flags.js';
+import { COMMANDS, type CommandEntry } from './command-index.js';
 
 function topHelp(): string {
   const lines = [
@@ -14,7 +14,7 @@ function topHelp(): string {
     '',
     'Commands:',
   ];
-  for (const c of COMMANDS) lines.push(`  ${c.spec.name.padEnd(18)}${firstSentence(c.spec.summary)}`);
+  for (const c of COMMANDS) lines.push(`  ${c.name.padEnd(18)}${firstSentence(c.summary)}`);
   lines.push('', 'Docs: docs/ in the package (docs/cli.md lists every command and flag).');
   return lines.join('\n') + '\n';
 }
@@ -25,19 +25,12 @@ function firstSentence(s: string): string {
 }
 
 /** Finds the longest command name that prefixes argv (`bench mfcc` before `bench`). */
-function findCommand(
-  argv: readonly string[],
-): { command: Command<Record<string, FlagSpec>>; rest: string[] } | undefined {
-  let best: { command: Command<Record<string, FlagSpec>>; rest: string[]; words: number } | undefined;
+function findCommand(argv: readonly string[]): { entry: CommandEntry; rest: string[] } | undefined {
+  let best: { entry: CommandEntry; rest: string[]; words: number } | undefined;
   for (const c of COMMANDS) {
-    const words = c.spec.name.split(' ');
-    if (words.every((w, i) => argv[i] === w) && (best === undefined || words.length > best.words)) {
-      best = {
-        command: c as unknown as Command<Record<string, FlagSpec>>,
-        rest: argv.slice(words.length),
-        words: words.length,
-      };
-    }
+    const words = c.name.split(' ');
+    if (words.every((w, i) => argv[i] === w) && (best === undefined || words.length > best.words))
+      best = { entry: c, rest: argv.slice(words.length), words: words.length };
   }
   return best;
 }
@@ -58,12 +51,12 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     const found = findCommand(argv);
     if (found === undefined) {
       // A group name alone (`emoflow bench`) lists its sub-commands.
-      const group = COMMANDS.filter((c) => c.spec.name.startsWith(argv[0] + ' '));
+      const group = COMMANDS.filter((c) => c.name.startsWith(argv[0] + ' '));
       if (group.length > 0 && (argv.length === 1 || argv[1] === '--help' || argv[1] === '-h')) {
         io.out(
-          `Usage: emoflow ${argv[0]} <${group.map((c) => c.spec.name.split(' ')[1]).join('|')}> [options]\n\n`,
+          `Usage: emoflow ${argv[0]} <${group.map((c) => c.name.split(' ')[1]).join('|')}> [options]\n\n`,
         );
-        for (const c of group) io.out(`  ${c.spec.name.padEnd(18)}${firstSentence(c.spec.summary)}\n`);
+        for (const c of group) io.out(`  ${c.name.padEnd(18)}${firstSentence(c.summary)}\n`);
         return argv.length === 1 ? 2 : 0;
       }
       throw new EmoflowError(
@@ -71,12 +64,13 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
         `unknown command '${argv.slice(0, 2).join(' ')}' (see emoflow --help)`,
       );
     }
-    const parsed = parseFlags(found.command.spec, found.rest);
+    const command = await found.entry.load();
+    const parsed = parseFlags(command.spec, found.rest);
     if (parsed.help) {
-      io.out(helpText(found.command.spec));
+      io.out(helpText(command.spec));
       return 0;
     }
-    return await found.command.run(parsed, io);
+    return await command.run(parsed, io);
   } catch (e) {
     if (e instanceof EmoflowError) {
       io.err(`emoflow: ${e.code}: ${e.message.split('\n')[0]}\n`);

@@ -13,14 +13,12 @@ import {
 } from '../runtime/queue/dashboard.js';
 import { defineCommand } from './command.js';
 import { shardsFlag, shardsOf } from './shards-flag.js';
+import { SUMMARIES } from './command-summaries.js';
 
 export const dashboardCommand = defineCommand({
   spec: {
     name: 'dashboard',
-    summary:
-      'Serve bull-board over the text, image, audio and fuse queues, and Prometheus metrics at /metrics. ' +
-      `Listens on ${DEFAULT_DASHBOARD_HOST} by default; any other host requires --auth or ${AUTH_ENV}. ` +
-      'Read-only (no retry, add, clean or pause) unless credentials are set.',
+    summary: SUMMARIES['dashboard'],
     positionals: [],
     flags: {
       redis: {

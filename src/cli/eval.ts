@@ -38,12 +38,12 @@ import {
   priorFlag,
   priorOption,
 } from './runtime-flags.js';
+import { SUMMARIES } from './command-summaries.js';
 
 export const evalCommand = defineCommand({
   spec: {
     name: 'eval',
-    summary:
-      'Evaluate a head on a labelled corpus: per task accuracy, macro/weighted F1, UAR, ECE, confusion and per-class figures, or Pearson, CCC, MAE and RMSE; optionally an HTML report. With --cv k, group cross-validation of a configured head instead.',
+    summary: SUMMARIES['eval'],
     positionals: [],
     flags: {
       head: {

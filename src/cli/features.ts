@@ -16,12 +16,12 @@ import {
   modelRuntime,
   maxTextBytesFlag,
 } from './runtime-flags.js';
+import { SUMMARIES } from './command-summaries.js';
 
 export const featuresCommand = defineCommand({
   spec: {
     name: 'features',
-    summary:
-      'Extract the text, image and audio features of a corpus into a feature cache keyed by (content sha256, extractor name, version); inputs already in the cache are not extracted again.',
+    summary: SUMMARIES['features'],
     positionals: [
       {
         name: 'spec',

@@ -9,6 +9,7 @@ import { ingestViaQueue, type QueueIngestSummary } from '../runtime/queue/ingest
 import { defineCommand, printJson, warningPrinter, type CliIO } from './command.js';
 import { modelFlags, priorFlag, priorOption, maxTextBytesFlag, resolveDevice } from './runtime-flags.js';
 import { shardsFlag, shardsOf } from './shards-flag.js';
+import { SUMMARIES } from './command-summaries.js';
 
 /** The shipped head, used when `--head` is not given. */
 export function defaultHeadDir(): string {
@@ -34,8 +35,7 @@ export const pipelineFlags = {
 export const ingestCommand = defineCommand({
   spec: {
     name: 'ingest',
-    summary:
-      'Predict emotion for every sample of a batch folder, manifest or corpus spec and write one record per sample (JSONL, CSV or Parquet). Samples are files sharing a stem in one folder (.txt text, image, .wav speech); a bad input fails only its modality.',
+    summary: SUMMARIES['ingest'],
     positionals: [
       {
         name: 'input',

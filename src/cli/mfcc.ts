@@ -1,10 +1,11 @@
 import { readInput } from '../io/paths.js';
 import { decodeWav } from '../io/wav.js';
-import { mfccWithDeltas } from '../features/audio/audio-extractor.js';
+import { mfccWithDeltas } from '../features/audio/mfcc.js';
 import { SAMPLE_RATE } from '../features/audio/mfcc.js';
 import { resample } from '../features/audio/resample.js';
 import { EmoflowError } from '../core/errors.js';
 import { defineCommand, printJson } from './command.js';
+import { SUMMARIES } from './command-summaries.js';
 
 /** Rows of a time-major [frames][dims] array as nested number arrays, for JSON. */
 function rows(a: Float32Array, dims: number): number[][] {
@@ -16,8 +17,7 @@ function rows(a: Float32Array, dims: number): number[][] {
 export const mfccCommand = defineCommand({
   spec: {
     name: 'mfcc',
-    summary:
-      'Decode a WAV file, resample it to 16 kHz (float64) and print its MFCC (13), delta and delta2 per frame, exactly as torchaudio.transforms.MFCC with the settings of docs/features.md.',
+    summary: SUMMARIES['mfcc'],
     positionals: [
       { name: 'wav', description: 'a WAV file (PCM 8/16/24/32-bit, float 32/64, any channels and rate)' },
     ],

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { defineCommand, printJson } from './command.js';
 import { modelsDirFlag, openModelStore } from './runtime-flags.js';
+import { SUMMARIES } from './command-summaries.js';
 
 const storeFlag = {
   ...modelsDirFlag,
@@ -10,7 +11,7 @@ const storeFlag = {
 export const modelsList = defineCommand({
   spec: {
     name: 'models list',
-    summary: 'List the models in the store: name, format, files, licence, upstream.',
+    summary: SUMMARIES['models list'],
     positionals: [],
     flags: storeFlag,
   },
@@ -39,8 +40,7 @@ export const modelsList = defineCommand({
 export const modelsVerify = defineCommand({
   spec: {
     name: 'models verify',
-    summary:
-      'Check every file of the named models (all when none named) against its sha256. Exit 1 when any is missing or wrong.',
+    summary: SUMMARIES['models verify'],
     positionals: [
       { name: 'model', description: 'model names (default: all)', optional: true, variadic: true },
     ],
@@ -65,8 +65,7 @@ export const modelsVerify = defineCommand({
 export const modelsFetch = defineCommand({
   spec: {
     name: 'models fetch',
-    summary:
-      'Bring missing or wrong model files from a mirror folder laid out like models/ (--from), or from the upstream URL where one gives the exact bytes; every file is checked against its sha256 before it is installed.',
+    summary: SUMMARIES['models fetch'],
     positionals: [
       { name: 'model', description: 'model names (default: all)', optional: true, variadic: true },
     ],

@@ -15,6 +15,7 @@ import { defineCommand, printJson, warningPrinter } from './command.js';
 import { defaultHeadDir, pipelineFlags } from './ingest.js';
 import { modelFlags, priorOption, resolveDevice } from './runtime-flags.js';
 import { shardsFlag, shardsOf } from './shards-flag.js';
+import { SUMMARIES } from './command-summaries.js';
 
 /** `--redis`, `--prefix` and `--shards`, taken by every queue command. */
 export const queueFlags = {
@@ -48,8 +49,7 @@ function parseQueues(list: string): QueueName[] {
 export const workerCommand = defineCommand({
   spec: {
     name: 'worker',
-    summary:
-      'Serve the queues (text, image, audio: feature extraction; fuse: the head and the record) until SIGTERM or SIGINT, which drain: active jobs finish, then the worker exits.',
+    summary: SUMMARIES['worker'],
     positionals: [],
     flags: {
       ...queueFlags,
@@ -159,8 +159,7 @@ export const workerCommand = defineCommand({
 export const submitCommand = defineCommand({
   spec: {
     name: 'submit',
-    summary:
-      'Submit a folder, manifest or corpus spec to the queue (one flow per sample) and return once every flow is in; the batch id is the last line of stdout. The same inputs submitted again make the same batch and add only what is missing or failed. If Redis refuses a write part-way, it stops with SUBMIT_INCOMPLETE; run it again to add the rest. Workers read file inputs only under their --input-root.',
+    summary: SUMMARIES['submit'],
     positionals: [
       { name: 'input', description: 'a folder, a .csv/.jsonl manifest, or <adapter>:<path>[#split]' },
     ],
@@ -210,7 +209,7 @@ export const submitCommand = defineCommand({
 export const statusCommand = defineCommand({
   spec: {
     name: 'status',
-    summary: 'Counts of a batch’s samples (not jobs): done, pending, and records by status.',
+    summary: SUMMARIES['status'],
     positionals: [{ name: 'batch', description: 'the batch id submit printed' }],
     flags: { ...queueFlags, json: { type: 'boolean', description: 'print the counts as one JSON line' } },
     examples: ['emoflow status b-3f9a… --json'],
@@ -233,8 +232,7 @@ export const statusCommand = defineCommand({
 export const exportCommand = defineCommand({
   spec: {
     name: 'export',
-    summary:
-      'Write every stored record of a batch once (JSONL, CSV or Parquet), in submission order. With --wait, first wait until every sample has its record, saying on stderr when no worker serves a queue the batch needs. A complete export removes the batch from Redis (said on stderr) unless --keep.',
+    summary: SUMMARIES['export'],
     positionals: [{ name: 'batch', description: 'the batch id submit printed' }],
     flags: {
       ...queueFlags,
@@ -294,8 +292,7 @@ function parseCodes(list: readonly string[]): ErrorCode[] {
 export const retryCommand = defineCommand({
   spec: {
     name: 'retry',
-    summary:
-      "Redo what failed in a batch for reasons that are not the input's: samples whose fuse job failed (stalled out, a store Redis refused) and samples whose record failed or is partial with EXTRACTION_FAILED get their flow added again; ok and input-error records stay.",
+    summary: SUMMARIES['retry'],
     positionals: [{ name: 'batch', description: 'the batch id submit printed' }],
     flags: {
       ...queueFlags,

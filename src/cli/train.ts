@@ -21,6 +21,7 @@ import {
 } from './runtime-flags.js';
 import { defineCommand, printJson, warningPrinter, type CliIO } from './command.js';
 import { SessionFactory } from '../models/session-factory.js';
+import { SUMMARIES } from './command-summaries.js';
 
 function trainProgress(io: CliIO, enabled: boolean): (p: TrainProgress) => void {
   let lastEpochLine = 0;
@@ -42,8 +43,7 @@ function trainProgress(io: CliIO, enabled: boolean): (p: TrainProgress) => void 
 export const trainCommand = defineCommand({
   spec: {
     name: 'train',
-    summary:
-      'Train a fusion head inside onnxruntime on one or more corpora (--data, repeatable), calibrate it on --dev, and write the head folder (head.onnx + head.json). With --init, fine-tune an existing head (transfer learning); --freeze trunk trains only the task heads.',
+    summary: SUMMARIES['train'],
     positionals: [],
     flags: {
       data: { type: 'strings', value: 'spec', description: 'training corpus spec, e.g. mosi:train.jsonl.gz' },

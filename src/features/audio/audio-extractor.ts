@@ -74,27 +74,6 @@ export interface AudioFeatures {
   warnings: EmoflowWarning[];
 }
 
-export interface MfccWithDeltas {
-  frames: number;
-  /** [frames][13] time-major each. */
-  mfcc: Float32Array;
-  delta: Float32Array;
-  delta2: Float32Array;
-}
-
-/** MFCC, delta and delta2 of 16 kHz audio (SPEC §4–5), float64 inside, Float32Array out. */
-export function mfccWithDeltas(x16k: Float64Array): MfccWithDeltas {
-  const m = mfcc64(x16k);
-  const d = deltas64(m.mfcc, m.frames, N_MFCC);
-  const d2 = deltas64(d, m.frames, N_MFCC);
-  return {
-    frames: m.frames,
-    mfcc: new Float32Array(m.mfcc),
-    delta: new Float32Array(d),
-    delta2: new Float32Array(d2),
-  };
-}
-
 export interface AudioExtractorOptions {
   factory: SessionFactory;
   store: ModelStore;

@@ -12,6 +12,9 @@ import { EmoflowError } from '../../core/errors.js';
 
 /** Environment variables read (by the command) when the flags are not given. */
 export const AUTH_ENV = 'EMOFLOW_DASHBOARD_AUTH';
+
+/** Where the dashboard listens unless told otherwise: this machine only. */
+export const DEFAULT_DASHBOARD_HOST = '127.0.0.1';
 export const METRICS_TOKEN_ENV = 'EMOFLOW_METRICS_TOKEN';
 export const ALLOWED_HOSTS_ENV = 'EMOFLOW_DASHBOARD_ALLOWED_HOSTS';
 

@@ -8,11 +8,15 @@ import express, { type Express } from 'express';
 import type { Registry } from 'prom-client';
 import { EmoflowError } from '../../core/errors.js';
 import { connectRedisClient, DEFAULT_PREFIX, QUEUE_NAMES } from './connection.js';
-import { accessGuards, resolveAccess, type DashboardAccess } from './dashboard-access.js';
+import {
+  accessGuards,
+  DEFAULT_DASHBOARD_HOST,
+  resolveAccess,
+  type DashboardAccess,
+} from './dashboard-access.js';
 import { defaultShards, queueLayout } from './layout.js';
 import { startQueueMetrics } from './metrics.js';
 
-export const DEFAULT_DASHBOARD_HOST = '127.0.0.1';
 export const DEFAULT_DASHBOARD_PORT = 3000;
 export {
   ALLOWED_HOSTS_ENV,
@@ -20,6 +24,7 @@ export {
   AUTH_ENV,
   credentialsFrom,
   isLoopback,
+  DEFAULT_DASHBOARD_HOST,
   METRICS_TOKEN_ENV,
   parseHostPort,
   resolveAccess,
