@@ -7,6 +7,7 @@ import { benchText } from '../bench/text-bench.js';
 import { benchHeadTrain } from '../bench/head-train-bench.js';
 import { benchE2e } from '../bench/e2e-bench.js';
 import { benchRss } from '../bench/rss-bench.js';
+import { benchStartup } from '../bench/startup-bench.js';
 import { benchQueueCapacity } from '../bench/queue-bench.js';
 import { FORMATS, type Format } from '../export/writers.js';
 import { cpuModel } from '../bench/timing.js';
@@ -402,6 +403,29 @@ export const benchRssCommand = defineCommand({
         rssMb: JSON.stringify(result.rssMb),
         records: JSON.stringify(result.records),
         placement,
+      });
+    return 0;
+  },
+});
+
+export const benchStartupCommand = defineCommand({
+  spec: {
+    name: 'bench startup',
+    summary: SUMMARIES['bench startup'],
+    positionals: [],
+    flags: {
+      runs: { type: 'int', description: 'runs of each command (median)', default: 5, min: 1, max: 100 },
+      json: { type: 'boolean', description: 'print the result as one JSON line' },
+    },
+    examples: ['emoflow bench startup --json'],
+  },
+  async run({ flags }, io) {
+    const r = await benchStartup(flags.runs);
+    if (flags.json) printJson(io, { ...r, cpu: cpuModel() });
+    else
+      report(io, false, {
+        ...r.seconds,
+        ...Object.fromEntries(Object.entries(r.ratio).map(([k, v]) => [`${k}/node`, v])),
       });
     return 0;
   },

@@ -44,6 +44,7 @@ export const COMMANDS: readonly CommandEntry[] = (
     { name: 'bench e2e', load: async () => (await import('./bench.js')).benchE2eCommand },
     { name: 'bench queue', load: async () => (await import('./bench.js')).benchQueueCommand },
     { name: 'bench rss', load: async () => (await import('./bench.js')).benchRssCommand },
+    { name: 'bench startup', load: async () => (await import('./bench.js')).benchStartupCommand },
   ] satisfies Loader[]
 ).map((c) => ({
   name: c.name,

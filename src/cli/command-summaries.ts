@@ -27,7 +27,8 @@ export type CommandName =
   | 'bench head-train'
   | 'bench e2e'
   | 'bench queue'
-  | 'bench rss';
+  | 'bench rss'
+  | 'bench startup';
 
 export const SUMMARIES: Record<CommandName, string> = {
   'bench mfcc':
@@ -46,6 +47,8 @@ export const SUMMARIES: Record<CommandName, string> = {
     "What the queue runtime costs Redis: runs the fixed mixed batch of bench e2e through real worker processes as `ingest --redis` does, and reports from Redis's own counters (INFO commandstats, cpu, stats) the commands, CPU milliseconds and network bytes per sample, and the samples per second one Redis core serves at that cost. Use a Redis nothing else uses.",
   'bench rss':
     'Memory of a long embedded ingest: generates a folder of n samples (text, and every other one a face and a speech clip), ingests it, and reports the resident set size at 10 %, 50 % and 100 % of the records and its growth per 1,000 samples over the second half.',
+  'bench startup':
+    "How long the CLI takes to start: emoflow --version, --help and mfcc on a generated 3 s clip, each as a median of runs against a bare `node -e 0` in the same run (the commands' modules are imported on use).",
   dashboard:
     'Serve bull-board over the text, image, audio and fuse queues, and Prometheus metrics at /metrics. ' +
     `Listens on ${DEFAULT_DASHBOARD_HOST} by default; any other host requires --auth or ${AUTH_ENV}. ` +

@@ -2,7 +2,7 @@ import type { EmoflowWarning } from '../core/errors.js';
 import { MODALITIES } from '../core/labels.js';
 import type { ModalityExtractor } from '../features/modality-extractor.js';
 import { argmaxRow } from '../eval/metrics.js';
-import { taskWidth } from '../head/head-model.js';
+import { taskWidth } from '../core/tasks.js';
 import type { Corpus } from './corpus.js';
 import { extractToCache, type ExtractSummary } from './extract-features.js';
 import { sampleIndexName } from './feature-cache.js';

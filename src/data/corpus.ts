@@ -1,5 +1,5 @@
 import type { Sample } from '../core/sample.js';
-import type { TaskSpec } from '../head/head-spec.js';
+import type { TaskSpec } from '../core/tasks.js';
 import type { DatasetSource } from './feature-dataset.js';
 
 /** The emotion task every emotion corpus maps into (docs/corpora.md). */

@@ -1,6 +1,6 @@
 import type { Modality } from '../core/labels.js';
 import type { FeatureSpec } from '../features/feature-spec.js';
-import type { TaskSpec } from '../head/head-spec.js';
+import type { TaskSpec } from '../core/tasks.js';
 
 /** Labels of one task over a dataset. */
 export interface TaskLabels {

@@ -3,7 +3,7 @@ import { MODALITIES } from '../core/labels.js';
 import { Random } from '../core/random.js';
 import type { FeatureDataset } from '../data/feature-dataset.js';
 import { contextAdjacency } from './context-graph.js';
-import { taskWidth } from './head-model.js';
+import { taskWidth } from '../core/tasks.js';
 import { lexicalInputNames, slotFeeds, slotLayout } from './slot-inputs.js';
 import {
   contextOf,

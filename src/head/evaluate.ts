@@ -18,7 +18,7 @@ import { fitTemperature } from './calibration.js';
 import { applyPrior, applyRowLogPriors } from './label-prior.js';
 import { BatchFeeder, NO_AUGMENT } from './batch-feeder.js';
 import { contextUnits, packUnits } from './context-graph.js';
-import { taskWidth } from './head-model.js';
+import { taskWidth } from '../core/tasks.js';
 import { contextOf, type HeadDescription, type TaskSpec } from './head-spec.js';
 
 /** Checks that a dataset's features are what the head was trained on (HEAD_INCOMPATIBLE otherwise). */

@@ -2,6 +2,7 @@ import { EmoflowError } from '../core/errors.js';
 import { MODALITIES, type Modality } from '../core/labels.js';
 import { Graph, type FloatArray, type FloatType, type Value } from './graph.js';
 import { LEXICAL_DIM, contextOf, isAdversarial, type HeadDescription, type TaskSpec } from './head-spec.js';
+import { taskWidth } from '../core/tasks.js';
 import { lexicalInputNames, slotLayout } from './slot-inputs.js';
 
 /** Parameter values by name: the head's trainable state. */
@@ -68,10 +69,6 @@ export function contextLayers(desc: HeadDescription): number {
       'architecture.context needs gated or concat fusion (late fusion has no fused vector to attend over)',
     );
   return context.layers;
-}
-
-export function taskWidth(t: TaskSpec): number {
-  return t.type === 'regression' ? 1 : t.labels.length;
 }
 
 export type GraphMode = 'infer' | 'eval' | 'train';

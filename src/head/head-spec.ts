@@ -1,52 +1,9 @@
 import { z } from 'zod';
 import type { Modality } from '../core/labels.js';
 
-/** One task of a head (docs/head.md). */
-export const taskSchema = z.discriminatedUnion('type', [
-  z.object({
-    name: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/),
-    type: z.literal('classification'),
-    labels: z.array(z.string()).min(2),
-    /** Static weight of this task's loss in the sum. */
-    weight: z.number().nonnegative().default(1),
-    labelSmoothing: z.number().min(0).max(0.5).default(0),
-    /** Per-class loss weights (same order as labels); 'balanced' = inverse class frequency. */
-    classWeights: z
-      .union([z.literal('none'), z.literal('balanced'), z.array(z.number().positive())])
-      .default('none'),
-    /**
-     * Adversarial task (a domain classifier): its head sits behind a gradient-reversal layer
-     * with this factor, so the shared layers learn features that do not predict it. Such a task
-     * serves training only: it is not part of the written head.
-     */
-    reverseGradient: z.number().positive().optional(),
-  }),
-  z.object({
-    name: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/),
-    type: z.literal('multilabel'),
-    labels: z.array(z.string()).min(1),
-    weight: z.number().nonnegative().default(1),
-  }),
-  z.object({
-    name: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/),
-    type: z.literal('regression'),
-    /** Outputs are squashed into this range (mid + half·tanh). */
-    range: z
-      .tuple([z.number(), z.number()])
-      .refine(([lo, hi]) => hi > lo, 'range must be [lo, hi] with hi > lo'),
-    loss: z.enum(['mse', 'ccc']).default('mse'),
-    weight: z.number().nonnegative().default(1),
-  }),
-]);
-
-export type TaskSpec = z.infer<typeof taskSchema>;
-
-/** Whether a task is a training-only adversary behind gradient reversal (`reverseGradient`). */
-export function isAdversarial(t: TaskSpec): t is Extract<TaskSpec, { type: 'classification' }> & {
-  reverseGradient: number;
-} {
-  return t.type === 'classification' && t.reverseGradient !== undefined;
-}
+// The task descriptions live in core (data's corpora and the head both use them).
+export { isAdversarial, taskSchema, type TaskSpec } from '../core/tasks.js';
+import type { TaskSpec } from '../core/tasks.js';
 
 /**
  * Dialogue context (docs/head.md, docs/head.md "Dialogue context"): samples of one `group` form a

@@ -11,7 +11,8 @@ import { classificationMetrics, regressionMetrics } from '../eval/metrics.js';
 import { predict, truthOf } from './evaluate.js';
 import { encodeModel } from './onnx/proto.js';
 import type { FloatArray } from './graph.js';
-import { buildHead, paramShapes, taskWidth, type ParamStore } from './head-model.js';
+import { buildHead, paramShapes, type ParamStore } from './head-model.js';
+import { taskWidth } from '../core/tasks.js';
 import {
   contextOf,
   isAdversarial,

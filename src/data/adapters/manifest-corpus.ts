@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import { EmoflowError } from '../../core/errors.js';
 import { EMOTIONS } from '../../core/labels.js';
-import type { TaskSpec } from '../../head/head-spec.js';
+import type { TaskSpec } from '../../core/tasks.js';
 import { AROUSAL_TASK, EMOTION_TASK, VALENCE_TASK, type Corpus, type CorpusSample } from '../corpus.js';
 import { readManifestSamples } from '../manifest-adapter.js';
 

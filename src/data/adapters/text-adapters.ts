@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { EmoflowError } from '../../core/errors.js';
 import { EMOTIONS, type Emotion } from '../../core/labels.js';
-import type { TaskSpec } from '../../head/head-spec.js';
+import type { TaskSpec } from '../../core/tasks.js';
 import { readInput } from '../../io/paths.js';
 import { firstInvalidUtf8 } from '../../io/text.js';
 import { AROUSAL_TASK, EMOTION_TASK, VALENCE_TASK, type Corpus, type CorpusSample } from '../corpus.js';
