@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { progressBar } from '../src/cli/ingest.js';
+import { ingestProgress as progressBar } from '../src/cli/ingest.js';
+import { progressBar as plainBar } from '../src/cli/progress.js';
 import type { CliIO } from '../src/cli/command.js';
 
 function io(interactive: boolean): CliIO & { text: () => string } {
@@ -41,5 +42,15 @@ describe('the ingest progress bar', () => {
       bar.done();
       expect(t.text()).toBe('');
     }
+  });
+});
+
+describe('the CLI progress bar (features, train and eval extraction)', () => {
+  it('starts with its label and has no counts tail unless given one', () => {
+    const t = io(true);
+    const bar = plainBar(t, { label: 'features meld' });
+    bar.update(10, 10);
+    bar.done();
+    expect(t.text()).toMatch(/^\rfeatures meld: \[#{24}\] 10\/10 ETA 0 s · \d+\.\d\/s +\n$/);
   });
 });

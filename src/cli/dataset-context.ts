@@ -5,7 +5,7 @@ import type { ModalityExtractor } from '../features/modality-extractor.js';
 import type { ModelStore } from '../models/model-store.js';
 import type { SessionFactory } from '../models/session-factory.js';
 import { warningPrinter, type CliIO } from './command.js';
-import { progressReporter } from './progress.js';
+import { progressBar, type ProgressBar } from './progress.js';
 
 /** Flags of the commands that read raw corpora through the feature cache. */
 export const cacheFlags = {
@@ -33,7 +33,7 @@ export function datasetContext(
   },
 ): DatasetContext {
   let built: Promise<readonly ModalityExtractor[]> | undefined;
-  const bars = new Map<string, ReturnType<typeof progressReporter>>();
+  const bars = new Map<string, ProgressBar>();
   return {
     cacheDir: resolve(options.cacheDir),
     extractors: () =>
@@ -49,7 +49,7 @@ export function datasetContext(
     onProgress: (corpus, done, total) => {
       if (!options.progress) return;
       let bar = bars.get(corpus);
-      if (bar === undefined) bars.set(corpus, (bar = progressReporter(io, `features ${corpus}`)));
+      if (bar === undefined) bars.set(corpus, (bar = progressBar(io, { label: `features ${corpus}` })));
       bar.update(done, total);
       if (done === total) bar.done();
     },

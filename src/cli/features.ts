@@ -7,7 +7,7 @@ import { extractToCache } from '../data/extract-features.js';
 import { sampleIndexName } from '../data/feature-cache.js';
 import { buildExtractors } from '../features/extractors.js';
 import { defineCommand, printJson, warningPrinter } from './command.js';
-import { progressReporter } from './progress.js';
+import { progressBar } from './progress.js';
 import {
   lexicalBucketsOf,
   lexicalFlags,
@@ -84,7 +84,7 @@ export const featuresCommand = defineCommand({
       ...(flags['text-model'] === undefined ? {} : { textModel: flags['text-model'] }),
     });
     const indexName = sampleIndexName(corpus);
-    const progress = progressReporter(io, 'features');
+    const progress = progressBar(io, { label: 'features' });
     const summary = await extractToCache(corpus.samples, extractors, resolve(flags.out), indexName, {
       onProgress: progress.update,
       maxTextBytes: flags['max-text-bytes'],

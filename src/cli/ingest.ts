@@ -5,6 +5,7 @@ import { packageRoot } from '../core/package-root.js';
 import { FORMATS, formatOf } from '../export/writers.js';
 import { DEFAULT_THREAD_HEAP_MB } from '../runtime/embedded/extract-pool.js';
 import { ingest, type IngestProgress, type IngestSummary } from '../runtime/embedded/ingest.js';
+import { progressBar } from './progress.js';
 import { ingestViaQueue, type QueueIngestSummary } from '../runtime/queue/ingest-queue.js';
 import { defineCommand, printJson, warningPrinter, type CliIO } from './command.js';
 import { modelFlags, priorFlag, priorOption, maxTextBytesFlag, resolveDevice } from './runtime-flags.js';
@@ -134,7 +135,7 @@ export const ingestCommand = defineCommand({
       );
     const format = formatOf(flags.out, flags.format);
     const out = resolve(flags.out);
-    const progress = progressBar(io, !flags['no-progress']);
+    const progress = ingestProgress(io, !flags['no-progress']);
     // Ctrl-C: the embedded run stops sending samples and returns what it wrote; a second Ctrl-C
     // kills the process as usual. Records through the queue arrive as they are done: they stay.
     const stop = new AbortController();
@@ -222,46 +223,19 @@ function summaryText(s: IngestSummary | QueueIngestSummary): string {
   return lines.join('\n') + '\n';
 }
 
-/** A progress bar with rate and ETA on a terminal; silent otherwise. */
-export function progressBar(
+/** The ingest progress bar: the CLI's bar, ending with the record counts so far. */
+export function ingestProgress(
   io: CliIO,
   enabled: boolean,
 ): { update: (p: IngestProgress) => void; done: () => void } {
-  const t0 = performance.now();
-  let drawn = false;
-  let last = 0;
+  const bar = progressBar(io, { enabled });
   return {
-    update(p) {
-      if (!enabled || !io.interactive) return;
-      const now = performance.now();
-      if (now - last < 100 && p.done !== p.total) return;
-      last = now;
-      const s = (now - t0) / 1000;
-      const rate = s > 0 ? p.done / s : 0;
-      const width = 24;
-      let bar = '';
-      let tail = `${p.done}`;
-      if (p.total !== undefined && p.total > 0) {
-        const f = Math.min(1, p.done / p.total);
-        bar = `[${'#'.repeat(Math.round(f * width)).padEnd(width, '.')}] `;
-        const eta = rate > 0 ? (p.total - p.done) / rate : 0;
-        tail = `${p.done}/${p.total} ETA ${formatSeconds(eta)}`;
-      }
-      const r = p.records;
-      io.err(
-        `\r${bar}${tail} · ${rate.toFixed(1)}/s · ok ${r.ok} partial ${r.partial} failed ${r.failed}   `,
-      );
-      drawn = true;
-    },
-    done() {
-      if (drawn) io.err('\n');
-    },
+    update: (p) =>
+      bar.update(
+        p.done,
+        p.total,
+        `ok ${p.records.ok} partial ${p.records.partial} failed ${p.records.failed}`,
+      ),
+    done: () => bar.done(),
   };
-}
-
-function formatSeconds(s: number): string {
-  if (s < 60) return `${s.toFixed(0)} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ${Math.round(s - m * 60)} s`;
-  return `${Math.floor(m / 60)} h ${m % 60} min`;
 }

@@ -10,7 +10,16 @@ export interface FeatureSpec {
   dim: number;
 }
 
-/** The cache's key for one input under one extractor. */
-export function featureKey(contentSha256: string, spec: FeatureSpec): string {
-  return `${spec.name}@${spec.version}/${contentSha256}`;
+/**
+ * Whether features made to spec `a` can stand where spec `b` is expected: the same name, version
+ * and dimension. The one check behind every HEAD_INCOMPATIBLE about features (head runner,
+ * evaluation, fine-tuning).
+ */
+export function sameSpec(a: FeatureSpec, b: FeatureSpec): boolean {
+  return a.name === b.name && a.version === b.version && a.dim === b.dim;
+}
+
+/** A spec as messages name it: `name@version (dim-d)`. */
+export function describeSpec(s: FeatureSpec): string {
+  return `${s.name}@${s.version} (${s.dim}-d)`;
 }

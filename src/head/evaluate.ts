@@ -1,3 +1,4 @@
+import { describeSpec, sameSpec } from '../features/feature-spec.js';
 import * as ort from 'onnxruntime-node';
 import { EmoflowError } from '../core/errors.js';
 import { MODALITIES } from '../core/labels.js';
@@ -28,14 +29,10 @@ export function checkCompatible(desc: HeadDescription, ds: FeatureDataset): void
     if (f === undefined) continue;
     const slot = desc.slots.find((s) => s.modality === m);
     if (slot === undefined) continue; // the head ignores a modality it has no input for
-    if (
-      slot.spec.name !== f.spec.name ||
-      slot.spec.version !== f.spec.version ||
-      slot.spec.dim !== f.spec.dim
-    ) {
+    if (!sameSpec(f.spec, slot.spec)) {
       throw new EmoflowError(
         'HEAD_INCOMPATIBLE',
-        `${ds.name}: ${m} features are ${f.spec.name}@${f.spec.version} (${f.spec.dim}-d), the head takes ${slot.spec.name}@${slot.spec.version} (${slot.spec.dim}-d)`,
+        `${ds.name}: ${m} features are ${describeSpec(f.spec)}, the head takes ${describeSpec(slot.spec)}`,
       );
     }
   }

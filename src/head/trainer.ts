@@ -1,3 +1,4 @@
+import { describeSpec, sameSpec } from '../features/feature-spec.js';
 import { createHash } from 'node:crypto';
 import * as ort from 'onnxruntime-node';
 import { EmoflowError } from '../core/errors.js';
@@ -100,15 +101,10 @@ export function describeHead(input: TrainInput): HeadDescription {
       const f = train.features[m];
       if (f === undefined) continue;
       const slot = slots.find((s) => s.modality === m);
-      if (
-        slot === undefined ||
-        slot.spec.name !== f.spec.name ||
-        slot.spec.version !== f.spec.version ||
-        slot.spec.dim !== f.spec.dim
-      ) {
+      if (slot === undefined || !sameSpec(f.spec, slot.spec)) {
         throw new EmoflowError(
           'HEAD_INCOMPATIBLE',
-          `the data's ${m} features are ${f.spec.name}@${f.spec.version} (${f.spec.dim}-d) but the initial head ${slot ? `expects ${slot.spec.name}@${slot.spec.version} (${slot.spec.dim}-d)` : `has no ${m} input`}`,
+          `the data's ${m} features are ${describeSpec(f.spec)} but the initial head ${slot ? `expects ${describeSpec(slot.spec)}` : `has no ${m} input`}`,
         );
       }
     }

@@ -4,7 +4,7 @@ import { EmoflowError } from '../core/errors.js';
 import { EMOTIONS, MODALITIES, type Emotion, type Modality } from '../core/labels.js';
 import { argmaxRow } from '../eval/metrics.js';
 import { audioOptionsOfSpec } from '../features/audio/audio-extractor.js';
-import type { FeatureSpec } from '../features/feature-spec.js';
+import { describeSpec, sameSpec, type FeatureSpec } from '../features/feature-spec.js';
 import { loadHead, type LoadedHead } from '../head/artifact.js';
 import { contextAdjacency } from '../head/context-graph.js';
 import { contextOf, type TaskSpec } from '../head/head-spec.js';
@@ -113,10 +113,10 @@ export class HeadRunner {
     for (const e of extractors) {
       const want = this.specs[e.modality];
       if (want === undefined) continue;
-      if (want.name !== e.spec.name || want.version !== e.spec.version || want.dim !== e.spec.dim) {
+      if (!sameSpec(e.spec, want)) {
         throw new EmoflowError(
           'HEAD_INCOMPATIBLE',
-          `${this.head.dir}: the head takes ${e.modality} features ${want.name}@${want.version} (${want.dim}-d); the extractor gives ${e.spec.name}@${e.spec.version} (${e.spec.dim}-d)`,
+          `${this.head.dir}: the head takes ${e.modality} features ${describeSpec(want)}; the extractor gives ${describeSpec(e.spec)}`,
           { path: this.head.dir },
         );
       }
