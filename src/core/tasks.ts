@@ -57,3 +57,20 @@ export function isAdversarial(t: TaskSpec): t is Extract<TaskSpec, { type: 'clas
 export function taskWidth(t: TaskSpec): number {
   return t.type === 'regression' ? 1 : t.labels.length;
 }
+
+/** A classification task with the schema's defaults (weight 1, no smoothing, no class weights). */
+export function classificationTask(name: string, labels: readonly string[]): TaskSpec {
+  return {
+    name,
+    type: 'classification',
+    labels: [...labels],
+    weight: 1,
+    labelSmoothing: 0,
+    classWeights: 'none',
+  };
+}
+
+/** A regression task on [-1, 1] with the schema's defaults (MSE, weight 1). */
+export function regressionTask(name: string): TaskSpec {
+  return { name, type: 'regression', range: [-1, 1], loss: 'mse', weight: 1 };
+}

@@ -1,31 +1,20 @@
 import type { Sample } from '../core/sample.js';
-import type { TaskSpec } from '../core/tasks.js';
+import { classificationTask, regressionTask, type TaskSpec } from '../core/tasks.js';
 import type { DatasetSource } from './feature-dataset.js';
 
 /** The emotion task every emotion corpus maps into (docs/corpora.md). */
-export const EMOTION_TASK: TaskSpec = {
-  name: 'emotion',
-  type: 'classification',
-  labels: ['anger', 'disgust', 'fear', 'joy', 'neutral', 'sadness', 'surprise'],
-  weight: 1,
-  labelSmoothing: 0,
-  classWeights: 'none',
-};
+export const EMOTION_TASK: TaskSpec = classificationTask('emotion', [
+  'anger',
+  'disgust',
+  'fear',
+  'joy',
+  'neutral',
+  'sadness',
+  'surprise',
+]);
 
-export const VALENCE_TASK: TaskSpec = {
-  name: 'valence',
-  type: 'regression',
-  range: [-1, 1],
-  loss: 'mse',
-  weight: 1,
-};
-export const AROUSAL_TASK: TaskSpec = {
-  name: 'arousal',
-  type: 'regression',
-  range: [-1, 1],
-  loss: 'mse',
-  weight: 1,
-};
+export const VALENCE_TASK: TaskSpec = regressionTask('valence');
+export const AROUSAL_TASK: TaskSpec = regressionTask('arousal');
 
 /**
  * What a corpus adapter returns: samples (inputs as text or paths under `root`, plus docs/ingest.md

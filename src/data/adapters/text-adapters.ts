@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { EmoflowError } from '../../core/errors.js';
 import { EMOTIONS, type Emotion } from '../../core/labels.js';
-import type { TaskSpec } from '../../core/tasks.js';
+import { classificationTask, regressionTask, type TaskSpec } from '../../core/tasks.js';
 import { readInput } from '../../io/paths.js';
 import { firstInvalidUtf8 } from '../../io/text.js';
 import { AROUSAL_TASK, EMOTION_TASK, VALENCE_TASK, type Corpus, type CorpusSample } from '../corpus.js';
@@ -22,23 +22,14 @@ import { parseCsv, type CsvRow } from '../csv.js';
 export type TextAdapter = (path: string, split: string | undefined) => Promise<Corpus>;
 
 /** MELD's sentiment annotation (data/README.md): three classes, alphabetical. */
-export const MELD_SENTIMENT_TASK: TaskSpec = {
-  name: 'sentiment',
-  type: 'classification',
-  labels: ['negative', 'neutral', 'positive'],
-  weight: 1,
-  labelSmoothing: 0,
-  classWeights: 'none',
-};
+export const MELD_SENTIMENT_TASK: TaskSpec = classificationTask('sentiment', [
+  'negative',
+  'neutral',
+  'positive',
+]);
 
 /** EmoBank's dominance, mapped like valence and arousal (docs/corpora.md). */
-export const DOMINANCE_TASK: TaskSpec = {
-  name: 'dominance',
-  type: 'regression',
-  range: [-1, 1],
-  loss: 'mse',
-  weight: 1,
-};
+export const DOMINANCE_TASK: TaskSpec = regressionTask('dominance');
 
 /**
  * The 28 GoEmotions labels in the order of the corpus's `emotions.txt`: the TSV's label ids index
