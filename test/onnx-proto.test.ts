@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
@@ -608,3 +608,33 @@ out = base64.b64encode(m.SerializeToString()).decode()
 });
 
 if (skipPythonReference) console.warn(skipPythonReferenceMessage);
+
+describe('the protobuf schema and the shipped head', () => {
+  const ONNX_PROTO = '/usr/lib/python3/dist-packages/onnx/onnx.proto';
+
+  it('decodes the default head and encodes it again to the same bytes (same sha256)', async () => {
+    const { createHash } = await import('node:crypto');
+    const { join } = await import('node:path');
+    const { repoRoot } = await import('./support/paths.js');
+    const bytes = readFileSync(join(repoRoot, 'models', 'heads', 'default', 'head.onnx'));
+    const again = encodeModel(decodeModel(bytes));
+    const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+    expect(sha(again)).toBe(sha(bytes));
+  });
+
+  it.skipIf(!existsSync(ONNX_PROTO))(
+    `is onnx.proto as Debian's python3-onnx ships it, dims/ints/floats packed (skipped: no ${ONNX_PROTO})`,
+    async () => {
+      const protobuf = (await import('protobufjs')).default;
+      const { ONNX_SCHEMA } = await import('../src/head/onnx/onnx-schema.js');
+      const root = protobuf.loadSync(ONNX_PROTO);
+      for (const [type, field] of [
+        ['onnx.TensorProto', 'dims'],
+        ['onnx.AttributeProto', 'ints'],
+        ['onnx.AttributeProto', 'floats'],
+      ] as const)
+        root.lookupType(type).fields[field]!.setOption('packed', true);
+      expect(ONNX_SCHEMA).toEqual(JSON.parse(JSON.stringify(root.toJSON())));
+    },
+  );
+});

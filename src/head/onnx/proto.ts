@@ -238,7 +238,7 @@ function readTensor(m: Decoded): TensorProto {
   const dims = nums(m['dims']);
   let rawData: Uint8Array;
   if (has(m, 'rawData'))
-    rawData = Uint8Array.prototype.slice.call(m['rawData'] as Uint8Array); // a copy: the decoded field is a view of `bytes`
+    rawData = new Uint8Array(m['rawData'] as Uint8Array); // a copy: the decoded field is a view of `bytes`
   else {
     switch (dataType) {
       case DataType.FLOAT:
