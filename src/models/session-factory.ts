@@ -76,6 +76,7 @@ export class SessionFactory {
   private readonly lock: DeviceLock;
   private readonly fallback: boolean;
   private readonly recorded: Map<string, string | Uint8Array> | undefined;
+  private readonly owned: (() => Promise<unknown>)[] = [];
 
   constructor(options: SessionFactoryOptions = {}) {
     this.recorded = options.recordModels === true ? new Map() : undefined;
@@ -181,11 +182,28 @@ export class SessionFactory {
     }
   }
 
+  /**
+   * Ties the release of something holding sessions this factory did not create itself (a
+   * transformers.js model, created through `withFallback`) to `release`, so that its sessions
+   * are freed explicitly, under the device lock, and not by a garbage collector at an arbitrary
+   * moment (on WebGPU, a session freed while another runs corrupts the shared device).
+   */
+  own(dispose: () => Promise<unknown>): void {
+    this.owned.push(dispose);
+  }
+
   async release(): Promise<void> {
+    const owned = this.owned.splice(0);
+    for (const dispose of owned) await dispose().catch(() => undefined);
     const all = [...this.sessions.values()];
     this.sessions.clear();
     await Promise.all(all.map(async (p) => (await p.catch(() => undefined))?.release()));
   }
+}
+
+/** Whether `device`'s sessions must not run concurrently (the process-wide device lock applies). */
+export function isExclusiveDevice(device: Device): boolean {
+  return EXCLUSIVE.has(device);
 }
 
 export function firstLine(e: unknown): string {

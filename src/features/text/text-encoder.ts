@@ -75,6 +75,7 @@ export class TextEncoder {
   private readonly needsTokenTypes: boolean;
   /** Runs a model call holding the process's device lock when the device needs it (SessionFactory.exclusive). */
   private readonly exclusive: SessionFactory['exclusive'];
+  private disposed = false;
 
   private constructor(
     modelId: string,
@@ -140,7 +141,7 @@ export class TextEncoder {
       'model'
     ];
     const needsTokenTypes = session?.inputNames.includes('token_type_ids') ?? false;
-    return new TextEncoder(
+    const encoder = new TextEncoder(
       local ? basename(id) : id,
       tokenizer,
       model,
@@ -151,6 +152,9 @@ export class TextEncoder {
       local ? resolve(id, 'onnx', 'model.onnx') : undefined,
       options.factory,
     );
+    // Its session goes when the factory's do, if not before (dispose).
+    options.factory.own(() => encoder.dispose());
+    return encoder;
   }
 
   /**
@@ -258,6 +262,8 @@ export class TextEncoder {
   }
 
   async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
     await this.exclusive(() => this.model.dispose());
   }
 }

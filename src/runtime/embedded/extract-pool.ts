@@ -11,7 +11,7 @@ import { buildExtractors } from '../../features/extractors.js';
 import type { FeatureSpec } from '../../features/feature-spec.js';
 import type { ModalityExtractor } from '../../features/modality-extractor.js';
 import { ModelStore } from '../../models/model-store.js';
-import { SessionFactory, type Device } from '../../models/session-factory.js';
+import { isExclusiveDevice, SessionFactory, type Device } from '../../models/session-factory.js';
 import { DeviceLock, processDeviceLock } from '../../models/device-lock.js';
 import type { ReadOptions } from '../../data/extract-features.js';
 import { VAD_MODEL } from '../../features/audio/audio-extractor.js';
@@ -424,7 +424,10 @@ class WorkerExtraction implements Extraction {
       for (const job of slot.jobs) job.reject(new Error('the extraction was closed'));
       slot.jobs = [];
     }
-    await Promise.all(slots.map((slot) => stopThread(slot.worker)));
+    // On a device whose sessions share one context (WebGPU), the threads end one after another:
+    // each frees its sessions and unloads onnxruntime's thread state while no other does.
+    if (isExclusiveDevice(this.device)) for (const slot of slots) await stopThread(slot.worker);
+    else await Promise.all(slots.map((slot) => stopThread(slot.worker)));
   }
 }
 
