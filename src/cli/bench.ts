@@ -1,5 +1,6 @@
 import { SAMPLE_RATE } from '../features/audio/mfcc.js';
-import { TextEncoder } from '../features/text/text-encoder.js';
+import { TextEncoder, textModelOnnx } from '../features/text/text-encoder.js';
+import { IMAGE_MODELS, TEXT_MODEL } from '../runtime/embedded/extract-pool.js';
 import { benchImage } from '../bench/image-bench.js';
 import { benchMfcc } from '../bench/mfcc-bench.js';
 import { benchProsody } from '../bench/prosody-bench.js';
@@ -48,16 +49,10 @@ function modelName(key: string): string {
 
 /** The models of the default pipeline (every extractor, and the shipped head). */
 async function pipelineModels(store: ModelStore): Promise<[string, string][]> {
-  return [
-    [
-      'universal-sentence-encoder-lite',
-      join(await store.folder('universal-sentence-encoder-lite'), 'onnx', 'model.onnx'),
-    ],
-    ['ultraface_rfb320', await store.path('ultraface_rfb320')],
-    ['fer_mini_xception_emb', await store.path('fer_mini_xception_emb')],
-    ['silero_vad_v5', await store.path(VAD_MODEL)],
-    ['head:default', join(defaultHeadDir(), 'head.onnx')],
-  ];
+  const models: [string, string][] = [[TEXT_MODEL, textModelOnnx(await store.folder(TEXT_MODEL))]];
+  for (const name of [...IMAGE_MODELS, VAD_MODEL]) models.push([name, await store.path(name)]);
+  models.push(['head:default', join(defaultHeadDir(), 'head.onnx')]);
+  return models;
 }
 
 function report(io: CliIO, json: boolean, result: Record<string, unknown>): void {
@@ -400,8 +395,6 @@ export const benchRssCommand = defineCommand({
     else
       report(io, false, {
         ...result,
-        rssMb: JSON.stringify(result.rssMb),
-        records: JSON.stringify(result.records),
         placement,
       });
     return 0;

@@ -75,3 +75,9 @@ export interface EmoflowWarning {
   code: WarningCode;
   message: string;
 }
+
+/** An error's message, its first line only, cut at `max` characters (for one-line reports). */
+export function firstLine(e: unknown, max = 200): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return (msg.split('\n')[0] ?? msg).slice(0, max);
+}

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { firstLine, SessionFactory, type Device } from './session-factory.js';
+import { firstLine } from '../core/errors.js';
+import { SessionFactory, type Device } from './session-factory.js';
 
 /** The devices `--device auto` tries, in order: the first that creates and runs a session wins. */
 export const AUTO_ORDER: readonly Device[] = ['cuda', 'webgpu', 'cpu'];

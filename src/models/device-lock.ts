@@ -86,15 +86,11 @@ const WAIT_SLICE_MS = 250;
 let processLock: DeviceLock | undefined;
 
 /**
- * This thread's view of the process-wide lock: created on first use, or adopted from the buffer
- * the parent handed over (`adoptProcessDeviceLock`, called by an extraction thread before it
- * creates any session).
+ * This thread's lock, created on first use: the process-wide one on the main thread. An
+ * extraction thread is handed the main thread's buffer in its init instead (SessionFactory's
+ * `lock`, src/runtime/embedded/extract-pool.ts).
  */
 export function processDeviceLock(): DeviceLock {
   processLock ??= DeviceLock.create();
   return processLock;
-}
-
-export function adoptProcessDeviceLock(buffer: SharedArrayBuffer): void {
-  processLock = DeviceLock.of(buffer);
 }

@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,6 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../core/package-root.js';
 import type { Device } from './session-factory.js';
+
+const execFileAsync = promisify(execFile);
 
 /** Where a model's nodes run: node counts per provider (our device names), and the device asked. */
 export interface Placement {
@@ -56,25 +59,19 @@ export async function nodePlacement(model: string | Uint8Array, device: Device):
     await writeFile(path, model);
   }
   try {
-    const { code, stdout, stderr } = await run(process.execPath, [probeEntry(), path, device]);
-    if (code !== 0)
-      throw new Error(`the placement probe failed (exit ${code}): ${stderr.split('\n').filter(Boolean).pop() ?? ''}`);
-    return { nodes: parsePlacement(stderr), device: stdout.trim() as Device };
+    let out: { stdout: string; stderr: string };
+    try {
+      // The verbose log of a large model runs to megabytes.
+      out = await execFileAsync(process.execPath, [probeEntry(), path, device], { maxBuffer: 256 << 20 });
+    } catch (e) {
+      const err = e as { code?: unknown; stderr?: string };
+      const last = (err.stderr ?? '').split('\n').filter(Boolean).pop() ?? '';
+      throw new Error(`the placement probe failed (exit ${String(err.code)}): ${last}`);
+    }
+    return { nodes: parsePlacement(out.stderr), device: out.stdout.trim() as Device };
   } finally {
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   }
-}
-
-function run(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
 }
 
 /** The compiled probe: beside this module when built, else dist/ (tests run the sources). */

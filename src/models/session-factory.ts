@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import type { EmoflowWarning } from '../core/errors.js';
+import { firstLine, type EmoflowWarning } from '../core/errors.js';
 import { processDeviceLock, type DeviceLock } from './device-lock.js';
 
 /** Where a model runs. `cpu` always works; the others fall back to it (docs/gpu.md). */
@@ -139,12 +139,12 @@ export class SessionFactory {
    * holding the process's device lock when the device needs it; straight away otherwise.
    */
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    return EXCLUSIVE.has(this.device) ? this.lock.hold(fn) : fn();
+    return isExclusiveDevice(this.device) ? this.lock.hold(fn) : fn();
   }
 
   /** `session` with its run and release made exclusive when its device needs it. */
   private guarded(session: ort.InferenceSession): ort.InferenceSession {
-    if (!EXCLUSIVE.has(this.device)) return session;
+    if (!isExclusiveDevice(this.device)) return session;
     const run = session.run.bind(session) as (...args: unknown[]) => Promise<ort.InferenceSession.ReturnType>;
     const release = session.release.bind(session);
     const lock = this.lock;
@@ -206,10 +206,6 @@ export function isExclusiveDevice(device: Device): boolean {
   return EXCLUSIVE.has(device);
 }
 
-export function firstLine(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  return (msg.split('\n')[0] ?? msg).slice(0, 200);
-}
 
 /**
  * onnxruntime-node's messages when an execution provider cannot be used: its shared library

@@ -19,6 +19,7 @@ import { cpuSeconds, liveEmoflow, startOwnRedis, type OwnRedis } from '../suppor
 import {
   REDIS_URL,
   cleanPrefix,
+  exportArgs,
   exportRecords,
   startWorker,
   stopWorker,
@@ -398,19 +399,7 @@ describe('waiting on a batch that no worker serves', () => {
       expect(t).toBeLessThan(15_000);
       const sub = await emoflow(['submit', other, '--redis', url, '--prefix', prefix]);
       const batch = batchOf(sub.stdout);
-      const exp = liveEmoflow([
-        ...[
-          'export',
-          batch,
-          '--redis',
-          url,
-          '--prefix',
-          prefix,
-          '--out',
-          join(dir, 'nowork.jsonl'),
-          '--wait',
-        ],
-      ]);
+      const exp = liveEmoflow(exportArgs(batch, url, prefix, join(dir, 'nowork.jsonl')));
       await exp.waitStderr(/no worker is serving queues text, fuse/, 10_000);
       // A text worker arrives: what is missing changes, and is said again.
       workers.push(

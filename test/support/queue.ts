@@ -115,6 +115,11 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, 
   }
 }
 
+/** The arguments of `emoflow export <batch> --wait` into `out`. */
+export function exportArgs(batch: string, url: string, prefix: string, out: string): string[] {
+  return ['export', batch, '--redis', url, '--prefix', prefix, '--out', out, '--wait'];
+}
+
 /**
  * `emoflow export <batch> --wait` into `out`: exit 0 expected (the stderr shown otherwise); the
  * records read back.
@@ -126,18 +131,7 @@ export async function exportRecords(
   out: string,
   ...extra: string[]
 ): Promise<PredictionRecord[]> {
-  const run = await emoflow([
-    'export',
-    batch,
-    '--redis',
-    url,
-    '--prefix',
-    prefix,
-    '--out',
-    out,
-    '--wait',
-    ...extra,
-  ]);
+  const run = await emoflow([...exportArgs(batch, url, prefix, out), ...extra]);
   expect(run.code, run.stderr).toBe(0);
   return readRecords(out);
 }

@@ -62,6 +62,11 @@ function prefixOf(text: string, n: number): string {
   return text.slice(0, code >= 0xd800 && code <= 0xdbff ? n - 1 : n);
 }
 
+/** The ONNX file of a local transformers.js model folder (the fp32 `onnx/model.onnx` it loads). */
+export function textModelOnnx(folder: string): string {
+  return resolve(folder, 'onnx', 'model.onnx');
+}
+
 export class TextEncoder {
   readonly modelId: string;
   readonly dim: number;
@@ -149,7 +154,7 @@ export class TextEncoder {
       maxLength,
       options.batchSize ?? 32,
       needsTokenTypes,
-      local ? resolve(id, 'onnx', 'model.onnx') : undefined,
+      local ? textModelOnnx(id) : undefined,
       options.factory,
     );
     // Its session goes when the factory's do, if not before (dispose).

@@ -94,6 +94,8 @@ function integers(vs: readonly number[], what: What): (number | Long)[] {
 
 type Message = Record<string, unknown>;
 
+const utf8Encoder = new TextEncoder();
+
 function tensorMessage(t: TensorProto): Message {
   const what = `tensor '${t.name}'`;
   if (!isDataTypeCode(t.dataType)) throw new RangeError(`${what}: unsupported data type ${t.dataType}`);
@@ -119,7 +121,7 @@ function attributeMessage(name: string, a: AttributeValue, where: What): Message
     case 'int':
       return { name, i: integer(a.value, what), type: ATTR.INT };
     case 'string':
-      return { name, s: new TextEncoder().encode(a.value), type: ATTR.STRING };
+      return { name, s: utf8Encoder.encode(a.value), type: ATTR.STRING };
     case 'tensor':
       return { name, t: tensorMessage(a.value), type: ATTR.TENSOR };
     case 'floats':

@@ -3,7 +3,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import 'sharp'; // loaded on the main thread first, as sharp asks of programs that use it in workers
-import { ERROR_CODES, EmoflowError, type EmoflowWarning, type ErrorCode } from '../../core/errors.js';
+import {
+  ERROR_CODES,
+  EmoflowError,
+  firstLine,
+  type EmoflowWarning,
+  type ErrorCode,
+} from '../../core/errors.js';
 import type { Modality } from '../../core/labels.js';
 import { packageRoot } from '../../core/package-root.js';
 import type { Sample } from '../../core/sample.js';
@@ -171,8 +177,8 @@ export async function loadExtractors(
 }
 
 /** The store's default text model, and the two image models (face detector, expression CNN). */
-const TEXT_MODEL = 'universal-sentence-encoder-lite';
-const IMAGE_MODELS = ['ultraface_rfb320', 'fer_mini_xception_emb'] as const;
+export const TEXT_MODEL = 'universal-sentence-encoder-lite';
+export const IMAGE_MODELS = ['ultraface_rfb320', 'fer_mini_xception_emb'] as const;
 
 /** DEVICE_FALLBACK is one warning per run, however many threads and factories noticed it. */
 export function oncePerRun(warn: (w: EmoflowWarning) => void): (w: EmoflowWarning) => void {
@@ -229,7 +235,7 @@ class InProcessExtraction implements Extraction {
     } catch (e) {
       if (e instanceof EmoflowError && e.fatal) throw e;
       if (samples.length === 1) {
-        const why = `its extraction failed (${firstLine(e)})`;
+        const why = `its extraction failed (${firstLine(e, 300)})`;
         return [failedFeatures(samples[0]!, this.init.modalities, extractionFailed(samples[0]!, why))];
       }
       const out: SampleFeatures[] = [];
@@ -328,7 +334,7 @@ class WorkerExtraction implements Extraction {
     const slot: Slot = { worker, jobs: [], ready, threadId: worker.threadId };
     this.slots.push(slot);
     worker.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
-    worker.on('error', (e) => (slot.death ??= firstLine(e)));
+    worker.on('error', (e) => (slot.death ??= firstLine(e, 300)));
     worker.on('exit', (code) => this.onExit(slot, code));
     return slot;
   }
@@ -340,7 +346,7 @@ class WorkerExtraction implements Extraction {
     else if (msg.type === 'result') this.take(slot, msg.id)?.resolve(msg.features);
     else if (msg.type === 'failed') {
       const job = this.take(slot, msg.id);
-      if (job !== undefined) this.retry(job, `its extraction failed (${firstLine(msg.error.message)})`);
+      if (job !== undefined) this.retry(job, `its extraction failed (${firstLine(msg.error.message, 300)})`);
     }
   }
 
@@ -489,11 +495,6 @@ function stopThread(w: Worker): Promise<void> {
     });
     w.postMessage({ type: 'stop' });
   });
-}
-
-function firstLine(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  return (msg.split('\n')[0] ?? msg).slice(0, 300);
 }
 
 function toError(e: { code: string; message: string }): Error {
