@@ -36,7 +36,8 @@ import {
   type FitHeadResult,
 } from '../src/head/fit-head.js';
 import { withCorpusPriors } from '../src/head/label-prior.js';
-import { applySpeakerNorm, type SpeakerNorm } from '../src/data/speaker-norm.js';
+import { applySpeakerNorm } from '../src/data/speaker-norm.js';
+import type { SpeakerNorm } from '../src/features/speaker-norm.js';
 import { parseTrainConfig } from '../src/head/train-config.js';
 import { ModelStore } from '../src/models/model-store.js';
 import { DEFAULT_LEXICAL_BUCKETS } from '../src/features/text/lexical.js';

@@ -15,7 +15,7 @@ import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { corpusToDataset } from '../src/data/corpus-dataset.js';
 import { loadCorpus } from '../src/data/datasets.js';
-import { sha256 } from '../src/data/extract-features.js';
+import { sha256 } from '../src/io/read-input.js';
 import { FeatureCache, sampleIndexName } from '../src/data/feature-cache.js';
 import { toyTextExtractor } from './support/extractors.js';
 

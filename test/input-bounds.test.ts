@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isEmoflowError } from '../src/core/errors.js';
-import { readModality } from '../src/data/extract-features.js';
+import { readModality } from '../src/io/read-input.js';
 import { decodeFileName, fsPath } from '../src/io/file-names.js';
 import { readInputCapped } from '../src/io/paths.js';
 import { DEFAULT_MAX_TEXT_BYTES, encodeTextCapped, firstInvalidUtf8, utf8Prefix } from '../src/io/text.js';

@@ -2,13 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { Random } from '../src/core/random.js';
 import { DOMAIN_TASK, withDomainTask, withoutLabels } from '../src/data/domain-task.js';
 import type { FeatureDataset } from '../src/data/feature-dataset.js';
-import {
-  Moments,
-  applySpeakerNorm,
-  fitSpeakerNorm,
-  speakerNormSchema,
-  speakerStatistics,
-} from '../src/data/speaker-norm.js';
+import { applySpeakerNorm, fitSpeakerNorm } from '../src/data/speaker-norm.js';
+import { Moments, speakerNormSchema, speakerStatistics } from '../src/features/speaker-norm.js';
 
 const DIM = 3;
 

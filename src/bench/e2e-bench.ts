@@ -7,7 +7,7 @@ import { packageRoot } from '../core/package-root.js';
 import type { Sample } from '../core/sample.js';
 import { walkFolder } from '../data/folder.js';
 import { buildExtractors } from '../features/extractors.js';
-import type { ExtractorInput } from '../features/modality-extractor.js';
+import type { ExtractorInput } from '../core/sample.js';
 import { ModelStore } from '../models/model-store.js';
 import { SessionFactory, type Device } from '../models/session-factory.js';
 import { extractSamples, readSamples, type SampleFeatures } from '../pipeline/extract.js';

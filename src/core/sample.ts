@@ -27,6 +27,12 @@ export interface Sample {
   labels: Record<string, string | number | boolean | null>;
 }
 
+/** One input's bytes (a text, an image or a clip as read), and the path shown in messages. */
+export interface ExtractorInput {
+  bytes: Uint8Array;
+  path: string;
+}
+
 /** The file a sample names for modality `m` (its text file, image or clip), as written. */
 export function modalityPath(sample: Sample, m: Modality): string | undefined {
   return m === 'text' ? sample.textPath : m === 'image' ? sample.image : sample.audio;

@@ -1,7 +1,7 @@
 import type { EmoflowWarning } from '../core/errors.js';
 import { MODALITIES } from '../core/labels.js';
 import type { ModalityExtractor } from '../features/modality-extractor.js';
-import { argmaxRow } from '../eval/metrics.js';
+import { argmaxRow } from '../core/numerics.js';
 import { taskWidth } from '../core/tasks.js';
 import type { Corpus } from './corpus.js';
 import { extractToCache, type ExtractSummary } from './extract-features.js';

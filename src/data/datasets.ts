@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { EmoflowError, type EmoflowWarning } from '../core/errors.js';
 import { MODALITIES } from '../core/labels.js';
-import { argmaxRow } from '../eval/metrics.js';
+import { argmaxRow } from '../core/numerics.js';
 import type { ModalityExtractor } from '../features/modality-extractor.js';
 import { readManifestCorpus } from './adapters/manifest-corpus.js';
 import { MEDIA_ADAPTERS } from './adapters/media-adapters.js';

@@ -1,13 +1,11 @@
-import { createHash } from 'node:crypto';
 import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EmoflowError, type EmoflowWarning, type ErrorCode } from '../core/errors.js';
+import type { EmoflowWarning, ErrorCode } from '../core/errors.js';
 import type { Modality } from '../core/labels.js';
-import { modalityPath, type Sample } from '../core/sample.js';
-import type { ExtractorInput, ModalityExtractor } from '../features/modality-extractor.js';
-import { readInputCapped, resolveInside } from '../io/paths.js';
+import type { ExtractorInput, Sample } from '../core/sample.js';
+import type { ModalityExtractor } from '../features/modality-extractor.js';
+import { readModality, sha256 } from '../io/read-input.js';
 import { writeFailed } from '../io/write-errors.js';
-import { DEFAULT_MAX_TEXT_BYTES, encodeTextCapped, utf8Prefix } from '../io/text.js';
 import { FeatureCache } from './feature-cache.js';
 
 export interface ModalityCounts {
@@ -39,10 +37,6 @@ export interface ExtractOptions {
   maxTextBytes?: number;
   /** Warnings of reading (a text cut at the byte cap). */
   onWarning?: (w: EmoflowWarning) => void;
-}
-
-export function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
 }
 
 /**
@@ -169,96 +163,4 @@ async function writing<T>(p: Promise<T>, path: string): Promise<T> {
       'run the same command again: it extracts only what the cache lacks',
     );
   }
-}
-
-/**
- * The largest image file read (256 MiB): far above any photo within the 50-megapixel limit,
- * below what would strain a worker's memory.
- */
-export const MAX_IMAGE_BYTES = 256 * 1024 * 1024;
-/**
- * The largest WAV file read (512 MiB): ten minutes, the duration limit, of 96 kHz stereo 32-bit
- * audio take 461 MB, so a larger file is over the limit in any common format.
- */
-export const MAX_AUDIO_BYTES = 512 * 1024 * 1024;
-
-function tooLargeFile(m: Modality, rel: string, size: number, cap: number): EmoflowError {
-  const mib = (n: number) => `${(n / 1048576).toFixed(0)} MiB`;
-  return m === 'image'
-    ? new EmoflowError(
-        'IMAGE_TOO_LARGE',
-        `${rel}: the file is ${mib(size)}, over the ${mib(cap)} an image may take; it was not read`,
-        { path: rel },
-      )
-    : new EmoflowError(
-        'AUDIO_TOO_LONG',
-        `${rel}: the file is ${mib(size)}, over the ${mib(cap)} a clip may take (more than the duration limit in any common format); it was not read`,
-        { path: rel },
-      );
-}
-
-export type ReadResult =
-  | { status: 'ok'; input: ExtractorInput; warnings: EmoflowWarning[] }
-  | { status: 'error'; error: EmoflowError };
-
-export interface ReadOptions {
-  /** The most bytes of a text read (files and inline texts); default DEFAULT_MAX_TEXT_BYTES. */
-  maxTextBytes?: number;
-}
-
-/**
- * The bytes of one modality of a sample, or its input error; undefined when the sample lacks it.
- * A text is read up to `maxTextBytes` (cut at a character boundary, with a TEXT_TRUNCATED
- * warning that says how much of how much was read); images and clips are read whole. Anything
- * but a regular file is refused with INPUT_NOT_REGULAR without being opened.
- */
-export async function readModality(
-  sample: Sample,
-  m: Modality,
-  options: ReadOptions = {},
-): Promise<ReadResult | undefined> {
-  const max = m === 'text' ? (options.maxTextBytes ?? DEFAULT_MAX_TEXT_BYTES) : Number.POSITIVE_INFINITY;
-  const rel = modalityPath(sample, m);
-  const inline = sample.bytes?.[m];
-  if (inline !== undefined) {
-    const shown = `${sample.id} (${m})`;
-    const bytes = m === 'text' ? utf8Prefix(inline, max) : inline;
-    return ok({ bytes, path: shown }, inline.length, max);
-  }
-  if (m === 'text' && sample.text !== undefined) {
-    const shown = `${sample.id} (text)`;
-    const { bytes, size } = encodeTextCapped(sample.text, max);
-    return ok({ bytes, path: shown }, size, max);
-  }
-  if (rel === undefined) return undefined;
-  try {
-    const full = await resolveInside(sample.root, rel);
-    if (m !== 'text') {
-      // An image or clip is read whole, so its size is bounded before a byte is read.
-      const cap = m === 'image' ? MAX_IMAGE_BYTES : MAX_AUDIO_BYTES;
-      const read = await readInputCapped(full, rel, cap, (size) => tooLargeFile(m, rel, size, cap));
-      return ok({ bytes: read.bytes, path: rel }, 0, max);
-    }
-    // One byte past the cap tells that the text goes on, and where utf8Prefix must cut.
-    const read = await readInputCapped(full, rel, max + 1);
-    return ok({ bytes: utf8Prefix(read.bytes, max), path: rel }, read.size, max);
-  } catch (e) {
-    if (e instanceof EmoflowError) return { status: 'error', error: e };
-    throw e;
-  }
-}
-
-/** A read input, with TEXT_TRUNCATED when fewer bytes than the whole (`size`) were kept. */
-function ok(input: ExtractorInput, size: number, max: number): ReadResult {
-  const kept = input.bytes.length;
-  const warnings: EmoflowWarning[] =
-    kept < size
-      ? [
-          {
-            code: 'TEXT_TRUNCATED',
-            message: `${input.path}: the text is ${size} bytes; only its first ${kept} bytes were read (the text byte cap is ${max} bytes)`,
-          },
-        ]
-      : [];
-  return { status: 'ok', input, warnings };
 }

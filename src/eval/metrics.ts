@@ -7,6 +7,7 @@
  */
 
 import { EMOTIONS } from '../core/labels.js';
+import { argmaxRow } from '../core/numerics.js';
 
 /** Row-major `N × C` class probabilities (each row a distribution). */
 export type Probabilities = Float32Array | Float64Array;
@@ -101,24 +102,6 @@ export const DEFAULT_ECE_BINS = 15;
 
 // ---------------------------------------------------------------------------------------------
 // Single-label classification
-
-/**
- * Index of the largest entry of row `r` of an `N × C` matrix; ties go to the lowest index (as
- * `numpy.argmax`). NaN entries are never chosen over a number.
- */
-export function argmaxRow(probs: Probabilities, r: number, C: number): number {
-  const base = r * C;
-  let best = 0;
-  let bestValue = -Infinity;
-  for (let c = 0; c < C; c++) {
-    const v = probs[base + c]!;
-    if (v > bestValue) {
-      bestValue = v;
-      best = c;
-    }
-  }
-  return best;
-}
 
 function checkShape(probs: Probabilities, rows: number, C: number, what: string): void {
   if (!Number.isInteger(C) || C < 1) throw new RangeError(`${what}: class count must be ≥ 1, got ${C}`);

@@ -4,7 +4,8 @@ import type { ModelStore } from '../models/model-store.js';
 import type { SessionFactory } from '../models/session-factory.js';
 import { AudioExtractor } from './audio/audio-extractor.js';
 import { ImageExtractor } from './image/image-extractor.js';
-import type { ExtractorInput, ExtractorResult, ModalityExtractor } from './modality-extractor.js';
+import type { ExtractorInput } from '../core/sample.js';
+import type { ExtractorResult, ModalityExtractor } from './modality-extractor.js';
 import { TextEncoder } from './text/text-encoder.js';
 import { TextExtractor } from './text/text-extractor.js';
 

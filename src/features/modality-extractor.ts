@@ -1,12 +1,7 @@
 import type { EmoflowError } from '../core/errors.js';
 import type { Modality } from '../core/labels.js';
+import type { ExtractorInput } from '../core/sample.js';
 import type { FeatureSpec } from './feature-spec.js';
-
-/** One input's bytes, and the path shown in messages. */
-export interface ExtractorInput {
-  bytes: Uint8Array;
-  path: string;
-}
 
 export type ExtractorResult =
   | { status: 'ok'; vector: Float32Array; meta: Record<string, unknown> }

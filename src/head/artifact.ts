@@ -3,7 +3,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { EmoflowError } from '../core/errors.js';
-import { speakerNormSchema } from '../data/speaker-norm.js';
+import { speakerNormSchema } from '../features/speaker-norm.js';
 import { MODALITIES, type Modality } from '../core/labels.js';
 import {
   LEXICAL_DIM,

@@ -2,10 +2,10 @@ import { describeSpec, sameSpec } from '../features/feature-spec.js';
 import * as ort from 'onnxruntime-node';
 import { EmoflowError } from '../core/errors.js';
 import { MODALITIES } from '../core/labels.js';
+import { argmaxRow } from '../core/numerics.js';
 import { gatherRows } from '../data/dataset-rows.js';
 import type { FeatureDataset, TaskLabels } from '../data/feature-dataset.js';
 import {
-  argmaxRow,
   classificationMetrics,
   fitThresholds,
   multiLabelMetrics,

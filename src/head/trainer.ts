@@ -6,7 +6,7 @@ import { lexicalInputNames, slotLayout } from './slot-inputs.js';
 import { MODALITIES, type Modality } from '../core/labels.js';
 import { Random } from '../core/random.js';
 import type { FeatureDataset } from '../data/feature-dataset.js';
-import { Moments } from '../data/speaker-norm.js';
+import { Moments } from '../features/speaker-norm.js';
 import type { SessionFactory } from '../models/session-factory.js';
 import { classificationMetrics, regressionMetrics } from '../eval/metrics.js';
 import { predict, truthOf } from './evaluate.js';

@@ -16,8 +16,13 @@ export interface SessionFactoryOptions {
   intraOpThreads?: number;
   /** Threads across independent operators. */
   interOpThreads?: number;
-  /** Receives DEVICE_FALLBACK; called at most once per process. */
+  /** Receives DEVICE_FALLBACK, at most once per `fallbackNotice`. */
   onWarning?: (w: EmoflowWarning) => void;
+  /**
+   * Whether a DEVICE_FALLBACK was already reported, shared by the factories that should warn only
+   * once between them [default: one record for the whole process].
+   */
+  fallbackNotice?: FallbackNotice;
   /** Keep each session's model (path or bytes) for `models()` (the benchmarks report where they ran). */
   recordModels?: boolean;
   /** false: a device that cannot be used throws instead of falling back to CPU (the auto probe). [default: true] */
@@ -43,21 +48,21 @@ const PROVIDERS: Record<Device, string[]> = {
  */
 const EXCLUSIVE: ReadonlySet<Device> = new Set<Device>(['webgpu']);
 
-// Per-process state, by design: one DEVICE_FALLBACK warning per process and ORT's
-// logger configured once, before the first session (ORT prints provider-load failures
-// itself otherwise, even though the exception already says it).
-let fallbackWarned = false;
+/** Whether a DEVICE_FALLBACK warning was given (SessionFactoryOptions.fallbackNotice). */
+export interface FallbackNotice {
+  warned: boolean;
+}
+
+// Per-process state, by design: one DEVICE_FALLBACK warning per process unless a caller passes
+// its own notice, and ORT's logger configured once, before the first session (ORT prints
+// provider-load failures itself otherwise, even though the exception already says it).
+const PROCESS_FALLBACK_NOTICE: FallbackNotice = { warned: false };
 let ortConfigured = false;
 
 function configureOrt(): void {
   if (ortConfigured) return;
   ort.env.logLevel = 'fatal';
   ortConfigured = true;
-}
-
-/** Test hook: forget that a fallback was reported in this process. */
-export function resetFallbackWarningForTests(): void {
-  fallbackWarned = false;
 }
 
 /**
@@ -72,6 +77,7 @@ export class SessionFactory {
   private readonly intraOpThreads: number;
   private readonly interOpThreads: number;
   private readonly onWarning: (w: EmoflowWarning) => void;
+  private readonly fallbackNotice: FallbackNotice;
   private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
   private readonly lock: DeviceLock;
   private readonly fallback: boolean;
@@ -87,6 +93,7 @@ export class SessionFactory {
     this.intraOpThreads = options.intraOpThreads ?? 0;
     this.interOpThreads = options.interOpThreads ?? 0;
     this.onWarning = options.onWarning ?? (() => undefined);
+    this.fallbackNotice = options.fallbackNotice ?? PROCESS_FALLBACK_NOTICE;
   }
 
   /** The device sessions actually run on (after any fallback). */
@@ -171,8 +178,8 @@ export class SessionFactory {
       if (!this.fallback || !isProviderUnavailable(e)) throw e;
       const missing = this.device;
       this.device = 'cpu';
-      if (!fallbackWarned) {
-        fallbackWarned = true;
+      if (!this.fallbackNotice.warned) {
+        this.fallbackNotice.warned = true;
         this.onWarning({
           code: 'DEVICE_FALLBACK',
           message: `device '${missing}' is not available (${firstLine(e)}); running on CPU. See docs/gpu.md for how to install the ${missing} execution provider.`,

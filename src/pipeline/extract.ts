@@ -1,8 +1,9 @@
 import type { EmoflowWarning } from '../core/errors.js';
 import { MODALITIES, type Modality } from '../core/labels.js';
 import { modalityPath, type Sample } from '../core/sample.js';
-import { readModality, type ReadOptions } from '../data/extract-features.js';
-import type { ExtractorInput, ModalityExtractor } from '../features/modality-extractor.js';
+import type { ExtractorInput } from '../core/sample.js';
+import { readModality, type ReadOptions } from '../io/read-input.js';
+import type { ModalityExtractor } from '../features/modality-extractor.js';
 import type { PredictionRecord, RecordError } from './record.js';
 
 /** One modality of one sample after extraction: its feature vector, or its input error. */

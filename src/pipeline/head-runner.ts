@@ -2,7 +2,7 @@ import * as ort from 'onnxruntime-node';
 import { temperByModality } from '../head/calibration.js';
 import { EmoflowError } from '../core/errors.js';
 import { EMOTIONS, MODALITIES, type Emotion, type Modality } from '../core/labels.js';
-import { argmaxRow } from '../eval/metrics.js';
+import { argmaxRow } from '../core/numerics.js';
 import { audioOptionsOfSpec } from '../features/audio/audio-extractor.js';
 import { describeSpec, sameSpec, type FeatureSpec } from '../features/feature-spec.js';
 import { loadHead, type LoadedHead } from '../head/artifact.js';
@@ -12,7 +12,7 @@ import { slotFeeds } from '../head/slot-inputs.js';
 import { lexicalBucketsOfSpec } from '../features/text/lexical.js';
 import { applyPrior, priorFactors, sourcePrior, type PriorChoice } from '../head/label-prior.js';
 import type { SessionFactory } from '../models/session-factory.js';
-import { standardise, type SpeakerNorm } from '../data/speaker-norm.js';
+import { standardise, type SpeakerNorm } from '../features/speaker-norm.js';
 import type { SampleFeatures } from './extract.js';
 import type { ModalityResult, PredictionRecord, Scores } from './record.js';
 

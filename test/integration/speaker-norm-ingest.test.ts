@@ -10,7 +10,7 @@ import { extractSamples } from '../../src/pipeline/extract.js';
 import { buildExtractors } from '../../src/features/extractors.js';
 import { ModelStore } from '../../src/models/model-store.js';
 import { SessionFactory } from '../../src/models/session-factory.js';
-import { Moments } from '../../src/data/speaker-norm.js';
+import { Moments } from '../../src/features/speaker-norm.js';
 import type { PredictionRecord } from '../../src/pipeline/record.js';
 import { temperByModality } from '../../src/head/calibration.js';
 import { emoflow } from '../support/cli.js';

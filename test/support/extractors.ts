@@ -1,8 +1,5 @@
-import type {
-  ExtractorInput,
-  ExtractorResult,
-  ModalityExtractor,
-} from '../../src/features/modality-extractor.js';
+import type { ExtractorInput } from '../../src/core/sample.js';
+import type { ExtractorResult, ModalityExtractor } from '../../src/features/modality-extractor.js';
 
 /** A text extractor whose vector is [byte length, first byte]: enough to follow rows and tell inputs apart. */
 export const toyTextExtractor: ModalityExtractor = {

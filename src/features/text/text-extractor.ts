@@ -1,7 +1,8 @@
 import { EmoflowError, type EmoflowWarning } from '../../core/errors.js';
 import { decodeText, normalizeText } from '../../io/text.js';
 import type { FeatureSpec } from '../feature-spec.js';
-import type { ExtractorInput, ExtractorResult, ModalityExtractor } from '../modality-extractor.js';
+import type { ExtractorInput } from '../../core/sample.js';
+import type { ExtractorResult, ModalityExtractor } from '../modality-extractor.js';
 import type { TextEncoder } from './text-encoder.js';
 import { LEXICAL_TAIL, lexicalBag, lexicalSpecName, packLexical } from './lexical.js';
 

@@ -19,7 +19,7 @@ import type { ModalityExtractor } from '../../features/modality-extractor.js';
 import { ModelStore } from '../../models/model-store.js';
 import { isExclusiveDevice, SessionFactory, type Device } from '../../models/session-factory.js';
 import { DeviceLock, processDeviceLock } from '../../models/device-lock.js';
-import type { ReadOptions } from '../../data/extract-features.js';
+import type { ReadOptions } from '../../io/read-input.js';
 import { VAD_MODEL } from '../../features/audio/audio-extractor.js';
 import { extractSamples, failedFeatures, type SampleFeatures } from '../../pipeline/extract.js';
 import type { RecordError } from '../../pipeline/record.js';

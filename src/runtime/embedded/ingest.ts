@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { EmoflowWarning, ErrorCode } from '../../core/errors.js';
 import { MODALITIES, type Modality } from '../../core/labels.js';
-import { Moments, statisticsOf, type SpeakerNorm } from '../../data/speaker-norm.js';
+import { Moments, statisticsOf, type SpeakerNorm } from '../../features/speaker-norm.js';
 import type { PriorChoice } from '../../head/label-prior.js';
 import type { Sample } from '../../core/sample.js';
 import type { SkippedFile } from '../../data/folder.js';

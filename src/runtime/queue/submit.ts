@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { EmoflowError } from '../../core/errors.js';
 import { modalityPath, type Sample } from '../../core/sample.js';
-import { readModality } from '../../data/extract-features.js';
+import { readModality } from '../../io/read-input.js';
 import type { SkippedFile } from '../../data/folder.js';
 import { inputsOf, presentModalities } from '../../pipeline/extract.js';
 import { openInput } from '../embedded/input-source.js';
