@@ -98,17 +98,33 @@ function openStore(init: ExtractWorkerInit): ModelStore {
 }
 
 /** What `startHeadExtraction` needs besides the head (the runtimes' own options, passed through). */
-export interface HeadExtractionOptions {
-  workers: number;
+/** What a runtime's options say of extraction (ingest's and the queue worker's share these). */
+export interface ExtractionSettings {
   device: Device;
   threads?: number | undefined;
-  batch: number;
   modelsDir?: string | undefined;
   textModel?: string | undefined;
   /** The most bytes of a text read (DEFAULT_MAX_TEXT_BYTES when absent). */
   maxTextBytes?: number | undefined;
   /** The V8 heap of each extraction thread, in MB (DEFAULT_THREAD_HEAP_MB when absent). */
   threadHeapMb?: number | undefined;
+}
+
+/** The extraction settings of a runtime's options, and nothing else of them. */
+export function extractionSettings(o: ExtractionSettings): ExtractionSettings {
+  return {
+    device: o.device,
+    threads: o.threads,
+    modelsDir: o.modelsDir,
+    textModel: o.textModel,
+    maxTextBytes: o.maxTextBytes,
+    threadHeapMb: o.threadHeapMb,
+  };
+}
+
+export interface HeadExtractionOptions extends ExtractionSettings {
+  workers: number;
+  batch: number;
   onWarning: (w: EmoflowWarning) => void;
 }
 

@@ -11,7 +11,7 @@ import { SessionFactory } from '../../models/session-factory.js';
 import { HeadRunner } from '../../pipeline/head-runner.js';
 import type { PredictionRecord } from '../../pipeline/record.js';
 import type { SampleFeatures } from '../../pipeline/extract.js';
-import { oncePerRun, startHeadExtraction, type Extraction } from './extract-pool.js';
+import { extractionSettings, oncePerRun, startHeadExtraction, type Extraction } from './extract-pool.js';
 import { openInput } from './input-source.js';
 
 export interface IngestOptions {
@@ -124,15 +124,10 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     head = await HeadRunner.load(options.head, factory, options.prior, source.corpus);
     const runner = head;
     extraction = await startHeadExtraction(runner, MODALITIES, {
+      ...extractionSettings(options),
       workers,
       onWarning: warn,
-      device: options.device,
-      threads: options.threads,
       batch,
-      modelsDir: options.modelsDir,
-      textModel: options.textModel,
-      maxTextBytes: options.maxTextBytes,
-      threadHeapMb: options.threadHeapMb,
     });
     startup = (performance.now() - t0) / 1000;
     const ex = extraction;

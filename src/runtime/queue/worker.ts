@@ -10,7 +10,12 @@ import { SessionFactory } from '../../models/session-factory.js';
 import type { SampleFeatures } from '../../pipeline/extract.js';
 import { HeadRunner } from '../../pipeline/head-runner.js';
 import type { PredictionRecord, RecordError } from '../../pipeline/record.js';
-import { oncePerRun, startHeadExtraction, type Extraction } from '../embedded/extract-pool.js';
+import {
+  extractionSettings,
+  oncePerRun,
+  startHeadExtraction,
+  type Extraction,
+} from '../embedded/extract-pool.js';
 import { bullConnectionOf, connectRedisClient, type QueueName, type RedisClient } from './connection.js';
 import { InputRoots, withoutInputBytes } from './input-guard.js';
 import { DEFAULT_TTL_SECONDS, queueOfJobKey } from './keys.js';
@@ -240,13 +245,10 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     };
     if (modalities.length > 0) {
       extraction = await startHeadExtraction(head, modalities, {
+        ...extractionSettings(options),
         workers: threads,
         onWarning: warn,
-        device: options.device,
-        threads: options.threads,
         batch,
-        modelsDir: options.modelsDir,
-        textModel: options.textModel,
       });
       const ex = extraction;
       const isFatal = (e: unknown) => e instanceof EmoflowError && e.fatal;
