@@ -1,5 +1,5 @@
 import { constants, type Stats } from 'node:fs';
-import { open, realpath, stat } from 'node:fs/promises';
+import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { EmoflowError } from '../core/errors.js';
 import { decodeFileName, fsPath } from './file-names.js';
@@ -100,19 +100,15 @@ export interface InputBytes {
 }
 
 /**
- * Reads at most `maxBytes` of an input file. The path is `stat`ed first and anything but a
- * regular file (a FIFO, socket, device or folder) is refused with INPUT_NOT_REGULAR without
- * being opened: a FIFO would block the read forever. The file is then opened non-blocking and
- * checked again, so that one swapped in between cannot block either. FILE_NOT_FOUND /
- * FILE_UNREADABLE name it otherwise.
+ * Opens an input file for reading. The path is `stat`ed first and anything but a regular file (a
+ * FIFO, socket, device or folder) is refused with INPUT_NOT_REGULAR without being opened: a FIFO
+ * would block the read forever. The file is then opened non-blocking and checked again, so that
+ * one swapped in between cannot block either. FILE_NOT_FOUND / FILE_UNREADABLE name it otherwise.
  */
-export async function readInputCapped(
+export async function openInput(
   path: string,
   shown: string = path,
-  maxBytes: number = Number.POSITIVE_INFINITY,
-  /** When given, a file over `maxBytes` is refused with this error before any byte is read. */
-  tooLarge?: (size: number) => EmoflowError,
-): Promise<InputBytes> {
+): Promise<{ fh: FileHandle; size: number }> {
   const p = fsPath(path);
   try {
     const kind = specialKind(await stat(p));
@@ -122,21 +118,40 @@ export async function readInputCapped(
       const st = await fh.stat();
       const again = specialKind(st);
       if (again !== undefined) throw notRegular(shown, again);
-      if (tooLarge !== undefined && st.size > maxBytes) throw tooLarge(st.size);
-      const want = Math.min(st.size, maxBytes);
-      const buf = Buffer.allocUnsafeSlow(want); // its own memory, never the shared pool
-      let got = 0;
-      while (got < want) {
-        const { bytesRead } = await fh.read(buf, got, want - got, got);
-        if (bytesRead === 0) break; // the file shrank while it was read
-        got += bytesRead;
-      }
-      return { bytes: new Uint8Array(buf.buffer, buf.byteOffset, got), size: st.size };
-    } finally {
+      return { fh, size: st.size };
+    } catch (e) {
       await fh.close();
+      throw e;
     }
   } catch (e) {
     throw readError(e, shown);
+  }
+}
+
+/** Reads at most `maxBytes` of an input file, opened as `openInput` opens it. */
+export async function readInputCapped(
+  path: string,
+  shown: string = path,
+  maxBytes: number = Number.POSITIVE_INFINITY,
+  /** When given, a file over `maxBytes` is refused with this error before any byte is read. */
+  tooLarge?: (size: number) => EmoflowError,
+): Promise<InputBytes> {
+  const { fh, size } = await openInput(path, shown);
+  try {
+    if (tooLarge !== undefined && size > maxBytes) throw tooLarge(size);
+    const want = Math.min(size, maxBytes);
+    const buf = Buffer.allocUnsafeSlow(want); // its own memory, never the shared pool
+    let got = 0;
+    while (got < want) {
+      const { bytesRead } = await fh.read(buf, got, want - got, got);
+      if (bytesRead === 0) break; // the file shrank while it was read
+      got += bytesRead;
+    }
+    return { bytes: new Uint8Array(buf.buffer, buf.byteOffset, got), size };
+  } catch (e) {
+    throw readError(e, shown);
+  } finally {
+    await fh.close();
   }
 }
 

@@ -105,9 +105,12 @@ export function decodeWav(bytes: Uint8Array, path?: string): DecodedWav {
  * can refuse an over-long file before allocating its samples). Same rules and AUDIO_DECODE_FAILED
  * errors as decodeWav; a data chunk with no whole frame gives frames 0 here.
  */
-export function readWavInfo(bytes: Uint8Array, path?: string): WavInfo {
+export function readWavInfo(bytes: Uint8Array, path?: string, fileSize = bytes.byteLength): WavInfo {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const size = bytes.byteLength;
+  // `bytes` may be the head of a longer file (wav-stream.ts): sizes are checked against the
+  // file, and a chunk header past the bytes read is refused rather than read out of range.
+  const size = fileSize;
+  const head = bytes.byteLength;
   if (size < 12) {
     if (size >= 4 && fourcc(v, 0) !== 'RIFF')
       throw fail(`not a RIFF/WAVE file (starts with '${fourcc(v, 0)}')`, path);
@@ -130,11 +133,17 @@ export function readWavInfo(bytes: Uint8Array, path?: string): WavInfo {
     if (pos + 8 > size) {
       throw fail(`truncated header: chunk header at byte ${pos} is cut off (file has ${size} bytes)`, path);
     }
+    if (pos + 8 > head) {
+      throw fail(
+        `unsupported layout: the chunk header at byte ${pos} lies past the first ${head} bytes read`,
+        path,
+      );
+    }
     const id = fourcc(v, pos);
     const chunkSize = v.getUint32(pos + 4, true);
     const body = pos + 8;
     if (id === 'fmt ') {
-      if (chunkSize < 16 || body + 16 > size) {
+      if (chunkSize < 16 || body + 16 > head) {
         throw fail(
           `truncated header: 'fmt ' chunk at byte ${pos} has ${Math.min(chunkSize, size - body)} bytes, needs 16`,
           path,
@@ -147,7 +156,7 @@ export function readWavInfo(bytes: Uint8Array, path?: string): WavInfo {
       if (tag === WAVE_FORMAT_EXTENSIBLE) {
         // WAVEFORMATEXTENSIBLE: cbSize(2) validBits(2) channelMask(4) SubFormat GUID(16) from body+16;
         // the GUID's first two bytes are the plain format tag.
-        if (chunkSize < 40 || body + 40 > size) {
+        if (chunkSize < 40 || body + 40 > head) {
           throw fail(
             `truncated header: WAVE_FORMAT_EXTENSIBLE 'fmt ' chunk at byte ${pos} has ${chunkSize} bytes, needs 40`,
             path,
@@ -211,6 +220,21 @@ export function readWavInfo(bytes: Uint8Array, path?: string): WavInfo {
 
 function printable(s: string): string {
   return s.replace(/[^\x20-\x7e]/g, '?');
+}
+
+/**
+ * `frames` whole frames of interleaved samples at byte `at` of `bytes`, as decodeWav reads them:
+ * the channel mean in float64, whether any sample is non-zero, and the byte of the first
+ * non-finite float sample (-1: none). For readers of a file in blocks (wav-stream.ts).
+ */
+export function decodeFrames(
+  bytes: Uint8Array,
+  at: number,
+  frames: number,
+  info: Pick<WavInfo, 'channels' | 'bitsPerSample' | 'format'>,
+): { mono: Float64Array; anyNonZero: boolean; nonFiniteAt: number } {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return decodeSamples(v, at, frames, info.channels, info.bitsPerSample, info.format);
 }
 
 /** Interleaved little-endian samples -> channel mean; also whether any sample is non-zero. */

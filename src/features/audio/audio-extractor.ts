@@ -1,12 +1,14 @@
 import { EmoflowError, type EmoflowWarning } from '../../core/errors.js';
 import { decodeWav, readWavInfo } from '../../io/wav.js';
+import { openWavBlocks } from '../../io/wav-stream.js';
 import type { ModelStore } from '../../models/model-store.js';
 import type { SessionFactory } from '../../models/session-factory.js';
 import { CLIP_STATS_DIM, CLIP_STATS_NAMES, clipStats } from './clip-stats.js';
 import { N_MFCC, SAMPLE_RATE, deltas64, mfcc64 } from './mfcc.js';
 import { PROSODY_DIM, prosodyVector } from './prosody.js';
-import { resample } from './resample.js';
-import { speechProbabilities, speechSegments, trimToSpeech } from './vad.js';
+import { resample, StreamResampler } from './resample.js';
+import { timelineSegments, type TimelineOptions } from './segmenter.js';
+import { speechProbabilities, speechSegments, trimToSpeech, VadStream } from './vad.js';
 
 /**
  * The audio extractor (docs/features.md): WAV -> mono float64 -> 16 kHz -> optional Silero VAD trim
@@ -156,19 +158,148 @@ export class AudioExtractor {
         vad = { speechSeconds: x.length / SAMPLE_RATE, totalSeconds };
       }
     }
+    const { vector, frames } = this.vectorOf(x);
+    const out: AudioFeatures = { vector, frames, sampleRate: SAMPLE_RATE, warnings };
+    if (vad !== undefined) out.vad = vad;
+    return out;
+  }
+
+  /** The feature vector of 16 kHz audio (after any VAD trim): MFCC statistics [+ prosody]. */
+  private vectorOf(x: Float64Array): { vector: Float32Array; frames: number } {
     const m = mfcc64(x);
     const d = deltas64(m.mfcc, m.frames, N_MFCC);
     const d2 = deltas64(d, m.frames, N_MFCC);
     const stats = clipStats(m.mfcc, d, d2, m.frames);
-    let vector = stats;
-    if (this.prosody) {
-      // On the same (trimmed) 16 kHz signal as the MFCCs.
-      vector = new Float32Array(stats.length + PROSODY_DIM);
-      vector.set(stats);
-      vector.set(prosodyVector(x), stats.length);
-    }
-    const out: AudioFeatures = { vector, frames: m.frames, sampleRate: SAMPLE_RATE, warnings };
-    if (vad !== undefined) out.vad = vad;
-    return out;
+    if (!this.prosody) return { vector: stats, frames: m.frames };
+    // On the same (trimmed) 16 kHz signal as the MFCCs.
+    const vector = new Float32Array(stats.length + PROSODY_DIM);
+    vector.set(stats);
+    vector.set(prosodyVector(x), stats.length);
+    return { vector, frames: m.frames };
   }
+
+  /**
+   * The timeline of a recording (docs/timelines.md): its speech segments (segmenter.ts), each
+   * with the feature vector the head scores, from a WAV file path or bytes. The file is read
+   * twice in blocks, never whole: a first pass runs the VAD, a second cuts the segments and
+   * extracts each one's features as the audio reaches its end, so memory holds one segment.
+   * With a VAD spec, a segment's features are taken over its speech regions (as a clip's are);
+   * without, over the whole segment. Fails as `extract` does for a bad file, and with
+   * AUDIO_TOO_LONG past `maxTimelineSeconds`.
+   */
+  async timeline(
+    source: string | Uint8Array,
+    shown: string,
+    options: { segmenter?: TimelineOptions; maxTimelineSeconds?: number } = {},
+  ): Promise<AudioTimeline> {
+    const where = { path: shown };
+    const maxSeconds = options.maxTimelineSeconds ?? DEFAULT_MAX_TIMELINE_SECONDS;
+    const session = await this.factory.session(await this.store.path(VAD_MODEL));
+    const pass = async (each: (x16k: Float64Array) => Promise<void>): Promise<number> => {
+      const wav = await openWavBlocks(source, shown);
+      try {
+        const { sampleRate, frames } = wav.info;
+        if (sampleRate > MAX_SAMPLE_RATE) {
+          throw new EmoflowError(
+            'AUDIO_DECODE_FAILED',
+            `${shown}: unsupported sample rate ${sampleRate} Hz (at most ${MAX_SAMPLE_RATE}); resample the file, e.g. \`sox in.wav -r 48000 out.wav\``,
+            where,
+          );
+        }
+        if (frames / sampleRate > maxSeconds) {
+          throw new EmoflowError(
+            'AUDIO_TOO_LONG',
+            `${shown}: ${(frames / sampleRate).toFixed(1)} s of audio is over the timeline limit of ${maxSeconds} s; split the file or raise the limit`,
+            where,
+          );
+        }
+        const rs = new StreamResampler(sampleRate, SAMPLE_RATE);
+        let total = 0;
+        for await (const block of wav.blocks(TIMELINE_BLOCK_SECONDS * sampleRate)) {
+          const y = rs.push(block);
+          total += y.length;
+          await each(y);
+        }
+        const tail = rs.end();
+        total += tail.length;
+        await each(tail);
+        return total;
+      } finally {
+        await wav.close();
+      }
+    };
+
+    // Pass 1: the VAD's probabilities over the whole recording.
+    const vad = new VadStream(session);
+    const probs: Float32Array[] = [];
+    const total = await pass(async (y) => void probs.push(await vad.push(y)));
+    probs.push(await vad.end());
+    const allProbs = concatFloat32(probs);
+    const totalSeconds = total / SAMPLE_RATE;
+    if (total < MIN_SAMPLES_16K) {
+      throw new EmoflowError(
+        'AUDIO_EMPTY',
+        `${shown}: ${((total / SAMPLE_RATE) * 1000).toFixed(1)} ms of audio (${total} samples at 16 kHz) is shorter than the 25 ms minimum`,
+        where,
+      );
+    }
+    const cuts = timelineSegments(speechSegments(allProbs, total), allProbs, options.segmenter);
+    const segments: AudioTimeline['segments'] = [];
+    if (cuts.length === 0) return { segments, totalSeconds };
+
+    // Pass 2: each segment's samples, gathered as they stream by, then its features.
+    let k = 0;
+    let at = 0;
+    let buf = new Float64Array(0);
+    const finish = () => {
+      const seg = cuts[k]!;
+      const x = buf.subarray(0, seg.end - seg.start);
+      const speech = seg.speech.map((r) => ({ start: r.start - seg.start, end: r.end - seg.start }));
+      const used = this.vad ? trimToSpeech(x, speech) : x;
+      const { vector } = this.vectorOf(used.length >= MIN_SAMPLES_16K ? used : x);
+      segments.push({
+        start: seg.start / SAMPLE_RATE,
+        end: seg.end / SAMPLE_RATE,
+        speechSeconds: speech.reduce((n, r) => n + r.end - r.start, 0) / SAMPLE_RATE,
+        vector,
+      });
+      k++;
+    };
+    await pass(async (y) => {
+      const from = at;
+      at += y.length;
+      while (k < cuts.length) {
+        const seg = cuts[k]!;
+        if (buf.length < seg.end - seg.start) buf = new Float64Array(seg.end - seg.start);
+        const a = Math.max(seg.start, from);
+        const b = Math.min(seg.end, at);
+        if (b > a) buf.set(y.subarray(a - from, b - from), a - seg.start);
+        if (seg.end > at) break;
+        finish();
+      }
+    });
+    return { segments, totalSeconds };
+  }
+}
+
+/** Seconds of audio decoded per block of a timeline's passes. */
+const TIMELINE_BLOCK_SECONDS = 4;
+/** The longest recording a timeline reads (6 h); a clip alone stays under DEFAULT_MAX_SECONDS. */
+export const DEFAULT_MAX_TIMELINE_SECONDS = 6 * 3600;
+
+/** A recording's segments (seconds from its start) with their features. */
+export interface AudioTimeline {
+  segments: { start: number; end: number; speechSeconds: number; vector: Float32Array }[];
+  /** The recording's length at 16 kHz. */
+  totalSeconds: number;
+}
+
+function concatFloat32(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
 }

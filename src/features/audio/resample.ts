@@ -110,3 +110,97 @@ export function resample(x: Float64Array, from: number, to: number): Float64Arra
   }
   return y;
 }
+
+/**
+ * `resample` over a signal that arrives in blocks: `push` returns every output sample that the
+ * input so far determines, `end` the rest. The concatenated outputs equal `resample` of the
+ * concatenated input value for value (same taps, same order of summation); memory holds one
+ * kernel's span of input, not the signal.
+ */
+export class StreamResampler {
+  private readonly kern: ResampleKernel | undefined;
+  /** Padded input from xp index `base` on (xp as in `resample`: `width` zeros first). */
+  private buf: Float64Array;
+  private len = 0;
+  private base = 0;
+  /** The next output block q (outputs q·M … q·M + M − 1). */
+  private q = 0;
+  private inputs = 0;
+  private outputs = 0;
+  /** Input samples one output block reads (from its q·L on). */
+  private readonly span: number = 0;
+
+  constructor(
+    readonly from: number,
+    readonly to: number,
+  ) {
+    if (!Number.isInteger(from) || !Number.isInteger(to) || from <= 0 || to <= 0) {
+      throw new RangeError(`resample: rates must be positive integers, got ${from} -> ${to}`);
+    }
+    this.kern = from === to ? undefined : resampleKernel(from, to);
+    this.buf = new Float64Array(this.kern === undefined ? 0 : 2 * this.kern.width + 2 * this.kern.L);
+    if (this.kern !== undefined) {
+      this.len = this.kern.width; // the leading zeros of xp
+      const { M, start, count } = this.kern;
+      for (let j = 0; j < M; j++) this.span = Math.max(this.span, start[j]! + count[j]!);
+    }
+  }
+
+  push(x: Float64Array): Float64Array {
+    this.inputs += x.length;
+    if (this.kern === undefined) return x;
+    this.append(x);
+    return this.emit(Number.POSITIVE_INFINITY);
+  }
+
+  /** The outputs left once the input has ended (resample's trailing zeros). */
+  end(): Float64Array {
+    if (this.kern === undefined) return new Float64Array(0);
+    const { L, M, width } = this.kern;
+    // resample's trailing zeros, and a kernel's span more: the last block's unused phases may
+    // reach past them, the outputs kept never do.
+    this.append(new Float64Array(width + L + this.span));
+    return this.emit(Math.ceil((M * this.inputs) / L));
+  }
+
+  private append(x: Float64Array): void {
+    if (this.len + x.length > this.buf.length) {
+      const grown = new Float64Array(Math.max(this.len + x.length, 2 * this.buf.length));
+      grown.set(this.buf.subarray(0, this.len));
+      this.buf = grown;
+    }
+    this.buf.set(x, this.len);
+    this.len += x.length;
+  }
+
+  /** Every output block whose taps lie in the buffer, up to `limit` outputs in all. */
+  private emit(limit: number): Float64Array {
+    const { L, M, start, count, offset, taps } = this.kern!;
+    // Block q needs xp[q·L … q·L + span); the buffer holds xp[base … base + len).
+    const ready = Math.max(0, Math.floor((this.base + this.len - this.span) / L) + 1 - this.q);
+    const n = Math.max(0, Math.min(ready * M, limit - this.outputs));
+    const y = new Float64Array(n);
+    const xp = this.buf;
+    for (let j = 0; j < M; j++) {
+      const s = start[j]!;
+      const c = count[j]!;
+      const o = offset[j]!;
+      for (let k = 0, out = j; out < n; k++, out += M) {
+        const b = (this.q + k) * L - this.base + s;
+        let acc = 0;
+        for (let i = 0; i < c; i++) acc += taps[o + i]! * xp[b + i]!;
+        y[out] = acc;
+      }
+    }
+    this.q += ready;
+    this.outputs += n;
+    // Input before the next block's start is no longer needed.
+    const drop = this.q * L - this.base;
+    if (drop > 0) {
+      this.buf.copyWithin(0, drop, this.len);
+      this.len -= drop;
+      this.base += drop;
+    }
+    return y;
+  }
+}

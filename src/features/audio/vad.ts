@@ -37,33 +37,64 @@ export const DEFAULT_SEGMENTER: SegmenterOptions = {
 };
 
 /**
- * One speech probability per 512-sample chunk of `x16k` (the last partial chunk zero-padded):
- * state starts at zeros and is fed back; each call sees 64 context samples (the previous chunk's
- * tail, zeros at first) followed by the 512 new ones; `sr` is an int64 scalar 16000; batch 1.
+ * Silero's stream: one speech probability per 512-sample chunk of 16 kHz audio fed in blocks of
+ * any size. State starts at zeros and is fed back; each call sees 64 context samples (the
+ * previous chunk's tail, zeros at first) followed by the 512 new ones; `sr` is an int64 scalar
+ * 16000; batch 1. `end` zero-pads a last partial chunk.
  */
+export class VadStream {
+  private state: ort.Tensor = new ort.Tensor('float32', new Float32Array(STATE_SIZE), [2, 1, 128]);
+  private readonly sr = new ort.Tensor('int64', BigInt64Array.from([BigInt(VAD_SAMPLE_RATE)]), []);
+  /** The previous chunk's last VAD_CONTEXT samples, then the samples of the chunk being filled. */
+  private pending = new Float32Array(VAD_CONTEXT + VAD_CHUNK);
+  private filled = 0;
+
+  constructor(private readonly session: ort.InferenceSession) {}
+
+  /** The probabilities of the chunks that `x16k` completes. */
+  async push(x16k: Float64Array): Promise<Float32Array> {
+    const out: number[] = [];
+    for (let i = 0; i < x16k.length;) {
+      const take = Math.min(VAD_CHUNK - this.filled, x16k.length - i);
+      for (let k = 0; k < take; k++) this.pending[VAD_CONTEXT + this.filled + k] = x16k[i + k]!;
+      this.filled += take;
+      i += take;
+      if (this.filled === VAD_CHUNK) out.push(await this.call());
+    }
+    return Float32Array.from(out);
+  }
+
+  /** The last partial chunk's probability (zero-padded), if there is one. */
+  async end(): Promise<Float32Array> {
+    if (this.filled === 0) return new Float32Array(0);
+    this.pending.fill(0, VAD_CONTEXT + this.filled);
+    return Float32Array.of(await this.call());
+  }
+
+  private async call(): Promise<number> {
+    // A fresh input buffer per call: onnxruntime-node may keep a reference while running.
+    const buf = this.pending;
+    const input = new ort.Tensor('float32', buf, [1, VAD_CONTEXT + VAD_CHUNK]);
+    const out = await this.session.run({ input, state: this.state, sr: this.sr });
+    this.state = out['stateN'] as ort.Tensor;
+    this.pending = new Float32Array(VAD_CONTEXT + VAD_CHUNK);
+    this.pending.set(buf.subarray(VAD_CHUNK, VAD_CHUNK + VAD_CONTEXT));
+    this.filled = 0;
+    return (out['output']!.data as Float32Array)[0]!;
+  }
+}
+
+/** One speech probability per 512-sample chunk of `x16k` (VadStream over the whole clip). */
 export async function speechProbabilities(
   session: ort.InferenceSession,
   x16k: Float64Array,
 ): Promise<Float32Array> {
-  const chunks = Math.ceil(x16k.length / VAD_CHUNK);
-  const probs = new Float32Array(chunks);
-  const sr = new ort.Tensor('int64', BigInt64Array.from([BigInt(VAD_SAMPLE_RATE)]), []);
-  let state: ort.Tensor = new ort.Tensor('float32', new Float32Array(STATE_SIZE), [2, 1, 128]);
-  for (let c = 0; c < chunks; c++) {
-    // A fresh input buffer per call: onnxruntime-node may keep a reference while running.
-    const buf = new Float32Array(VAD_CONTEXT + VAD_CHUNK);
-    const begin = c * VAD_CHUNK;
-    for (let i = 0; i < VAD_CONTEXT; i++) {
-      const s = begin - VAD_CONTEXT + i;
-      buf[i] = s >= 0 ? x16k[s]! : 0;
-    }
-    const end = Math.min(begin + VAD_CHUNK, x16k.length);
-    for (let s = begin; s < end; s++) buf[VAD_CONTEXT + s - begin] = x16k[s]!;
-    const input = new ort.Tensor('float32', buf, [1, VAD_CONTEXT + VAD_CHUNK]);
-    const out = await session.run({ input, state, sr });
-    probs[c] = (out['output']!.data as Float32Array)[0]!;
-    state = out['stateN'] as ort.Tensor;
-  }
+  const vad = new VadStream(session);
+  const a = await vad.push(x16k);
+  const b = await vad.end();
+  const probs = new Float32Array(a.length + b.length);
+  probs.set(a);
+  probs.set(b, a.length);
   return probs;
 }
 
