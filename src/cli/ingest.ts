@@ -63,6 +63,11 @@ export const ingestCommand = defineCommand({
         description: 'continue an existing output: samples whose id it holds are skipped',
       },
       force: { type: 'boolean', description: 'replace an existing output' },
+      segments: {
+        type: 'boolean',
+        description:
+          'score each recording as a timeline: speech segments of 1-10 s with their start and end, and the file summed up from them (docs/timelines.md)',
+      },
       'no-progress': {
         type: 'boolean',
         description: 'no progress bar (it is shown only on a terminal anyway)',
@@ -180,6 +185,7 @@ export const ingestCommand = defineCommand({
               ...(flags['models-dir'] === undefined ? {} : { modelsDir: flags['models-dir'] }),
               ...(flags['text-model'] === undefined ? {} : { textModel: flags['text-model'] }),
               speakerNorm: flags['speaker-norm'] as 'auto' | 'off',
+              ...(flags.segments ? { segments: true } : {}),
               maxTextBytes: flags['max-text-bytes'],
               threadHeapMb: flags['thread-memory'],
               signal: stop.signal,

@@ -31,6 +31,8 @@ export interface Sample {
 export interface ExtractorInput {
   bytes: Uint8Array;
   path: string;
+  /** The file to stream instead of `bytes` (a recording read as a timeline; `bytes` is then empty). */
+  file?: string;
 }
 
 /** The file a sample names for modality `m` (its text file, image or clip), as written. */

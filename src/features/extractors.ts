@@ -43,11 +43,18 @@ export class ImageModality implements ModalityExtractor {
   }
 }
 
-/** The audio extractor as a ModalityExtractor: one clip at a time (the VAD is a stream). */
+/**
+ * The audio extractor as a ModalityExtractor: one clip at a time (the VAD is a stream). With
+ * `timeline`, each input is a recording: the result's `meta.timeline` holds its segments'
+ * vectors (AudioExtractor.timeline) and its own vector is empty.
+ */
 export class AudioModality implements ModalityExtractor {
   readonly modality = 'audio' as const;
   readonly spec;
-  constructor(private readonly extractor: AudioExtractor) {
+  constructor(
+    private readonly extractor: AudioExtractor,
+    private readonly timeline = false,
+  ) {
     const { name, version, dim } = extractor.spec;
     this.spec = { name, version, dim };
   }
@@ -56,6 +63,11 @@ export class AudioModality implements ModalityExtractor {
     const out: ExtractorResult[] = [];
     for (const input of inputs) {
       try {
+        if (this.timeline) {
+          const timeline = await this.extractor.timeline(input.file ?? input.bytes, input.path);
+          out.push({ status: 'ok', vector: new Float32Array(0), meta: { timeline } });
+          continue;
+        }
         const f = await this.extractor.extract(input.bytes, input.path);
         const meta: Record<string, unknown> = { frames: f.frames, warnings: f.warnings };
         if (f.vad !== undefined) meta['vad'] = f.vad;
@@ -82,6 +94,8 @@ export interface ExtractorSetOptions {
   /** Append the lexical bag, hashed into this many buckets, to the text features (lexical.ts). */
   lexicalBuckets?: number;
   batch?: number;
+  /** Audio as timelines of speech segments (AudioModality). */
+  timeline?: boolean;
 }
 
 /** The extractors of the named modalities, models loaded. */
@@ -116,6 +130,7 @@ export async function buildExtractors(options: ExtractorSetOptions): Promise<Mod
             vad: options.vad === true,
             prosody: options.prosody === true,
           }),
+          options.timeline === true,
         ),
       );
     }

@@ -48,6 +48,11 @@ export type ReadResult =
 export interface ReadOptions {
   /** The most bytes of a text read (files and inline texts); default DEFAULT_MAX_TEXT_BYTES. */
   maxTextBytes?: number;
+  /**
+   * An audio file is located (path checked, not read): its timeline streams it in blocks
+   * (AudioExtractor.timeline), so neither the byte cap nor the clip's memory applies.
+   */
+  locateAudio?: boolean;
 }
 
 /**
@@ -77,6 +82,8 @@ export async function readModality(
   if (rel === undefined) return undefined;
   try {
     const full = await resolveInside(sample.root, rel);
+    if (m === 'audio' && options.locateAudio === true)
+      return ok({ bytes: new Uint8Array(0), path: rel, file: full }, 0, max);
     if (m !== 'text') {
       // An image or clip is read whole, so its size is bounded before a byte is read.
       const cap = m === 'image' ? MAX_IMAGE_BYTES : MAX_AUDIO_BYTES;

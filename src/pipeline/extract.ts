@@ -3,6 +3,7 @@ import { MODALITIES, type Modality } from '../core/labels.js';
 import { modalityPath, type Sample } from '../core/sample.js';
 import type { ExtractorInput } from '../core/sample.js';
 import { readModality, type ReadOptions } from '../io/read-input.js';
+import type { AudioTimeline } from '../features/audio/audio-extractor.js';
 import type { ModalityExtractor } from '../features/modality-extractor.js';
 import type { PredictionRecord, RecordError } from './record.js';
 
@@ -24,6 +25,8 @@ export interface SampleFeatures {
   group?: string;
   order?: number;
   speaker?: string;
+  /** With segments on: the audio's timeline, scored segment by segment (head-runner.ts), instead of `modalities.audio`. */
+  timeline?: AudioTimeline;
 }
 
 /** The modalities a sample has (a path or inline text), whether or not they can be read. */
@@ -140,9 +143,13 @@ export async function extractRead(
         target.modalities[m] = { status: 'error', error: r.error.toRecord() };
         return;
       }
-      const { warnings, ...meta } = r.meta as { warnings?: EmoflowWarning[] } & Record<string, unknown>;
+      const { warnings, timeline, ...meta } = r.meta as {
+        warnings?: EmoflowWarning[];
+        timeline?: AudioTimeline;
+      } & Record<string, unknown>;
       if (Array.isArray(warnings)) target.warnings.push(...warnings);
-      target.modalities[m] = { status: 'ok', vector: r.vector, meta };
+      if (timeline !== undefined) target.timeline = timeline;
+      else target.modalities[m] = { status: 'ok', vector: r.vector, meta };
     });
   }
   return out;

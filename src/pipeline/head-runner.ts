@@ -13,7 +13,9 @@ import { lexicalBucketsOfSpec } from '../features/text/lexical.js';
 import { applyPrior, priorFactors, sourcePrior, type PriorChoice } from '../head/label-prior.js';
 import type { SessionFactory } from '../models/session-factory.js';
 import { standardise, type SpeakerNorm } from '../features/speaker-norm.js';
+import type { AudioTimeline } from '../features/audio/audio-extractor.js';
 import type { SampleFeatures } from './extract.js';
+import { mergeTimeline, segmentFeatures, segmentStatistics, TIMELINE_BATCH } from './timeline.js';
 import type { ModalityResult, PredictionRecord, Scores } from './record.js';
 
 /**
@@ -123,7 +125,50 @@ export class HeadRunner {
     }
   }
 
+  /**
+   * Records of extracted samples. A sample with an audio timeline (segments on) gets its segments
+   * scored too (scoreTimeline) and merged into its record.
+   */
   async predict(samples: readonly SampleFeatures[]): Promise<PredictionRecord[]> {
+    const records = await this.predictSamples(samples);
+    for (let i = 0; i < samples.length; i++) {
+      const timeline = samples[i]!.timeline;
+      if (timeline !== undefined) records[i] = await this.withTimeline(samples[i]!, timeline, records[i]!);
+    }
+    return records;
+  }
+
+  /**
+   * The segments of one recording scored as samples of one context group in time order, each
+   * audio alone; with speaker standardisation, against the recording's own statistics (its
+   * segments count as one speaker) where it has at least the head's minSamples segments, else the
+   * head's global ones. Merged into the sample's record by `mergeTimeline`.
+   */
+  private async withTimeline(
+    s: SampleFeatures,
+    timeline: AudioTimeline,
+    record: PredictionRecord,
+  ): Promise<PredictionRecord> {
+    const key = `timeline\u0000${s.id}`;
+    const own = segmentStatistics(timeline, this.speakerNorm);
+    const audioStats = this.speakerStats.get('audio') ?? new Map<string, { mean: number[]; std: number[] }>();
+    if (own !== undefined) {
+      audioStats.set(key, own);
+      this.speakerStats.set('audio', audioStats);
+    }
+    try {
+      const segments = segmentFeatures(s.id, timeline, key);
+      const scored: PredictionRecord[] = [];
+      const step = this.groupCap ?? TIMELINE_BATCH;
+      for (let i = 0; i < segments.length; i += step)
+        scored.push(...(await this.predictSamples(segments.slice(i, i + step))));
+      return mergeTimeline(record, timeline, scored);
+    } finally {
+      audioStats.delete(key);
+    }
+  }
+
+  private async predictSamples(samples: readonly SampleFeatures[]): Promise<PredictionRecord[]> {
     const slots = this.head.desc.slots;
     // Rows: each sample's fused row, then one row per working modality when it has several.
     const rows: { sample: number; only: Modality | null }[] = [];

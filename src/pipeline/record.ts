@@ -44,6 +44,17 @@ export const modalityResultSchema = z.discriminatedUnion('status', [
 ]);
 export type ModalityResult = z.infer<typeof modalityResultSchema>;
 
+/** One segment of a recording's timeline (docs/timelines.md): seconds from its start, and its scores. */
+export const segmentSchema = z.object({
+  start: z.number(),
+  end: z.number(),
+  label: z.enum(EMOTIONS),
+  scores: scoresSchema,
+  valence: z.number().nullable(),
+  arousal: z.number().nullable(),
+});
+export type SegmentRecord = z.infer<typeof segmentSchema>;
+
 /** The output record of docs/ingest.md: one per input sample, whatever happened to it. */
 export const predictionRecordSchema = z.object({
   id: z.string(),
@@ -66,6 +77,8 @@ export const predictionRecordSchema = z.object({
     image: z.string().optional(),
     audio: z.string().optional(),
   }),
+  /** With `--segments`: the audio's speech segments in time order (docs/timelines.md). */
+  segments: z.array(segmentSchema).optional(),
   head: z.object({ name: z.string(), sha256: z.string() }),
   warnings: z.array(warningSchema),
   /** For `failed`: the first error. */

@@ -12,7 +12,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { EmoflowError } from '../../core/errors.js';
 import { extractRead, readSamples } from '../../pipeline/extract.js';
-import { loadExtractors } from './extract-pool.js';
+import { loadExtractors, readOptionsOf } from './extract-pool.js';
 import type { ExtractWorkerInit, FromWorker, ToWorker } from './protocol.js';
 
 const port = parentPort!;
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   }
   const { factory, extractors } = loaded;
   const modalities = extractors.map((e) => e.modality);
-  const readOptions = init.maxTextBytes === undefined ? {} : { maxTextBytes: init.maxTextBytes };
+  const readOptions = readOptionsOf(init);
   let chain: Promise<void> = Promise.resolve();
   let stopping = false;
   port.on('message', (msg: ToWorker) => {

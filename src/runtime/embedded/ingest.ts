@@ -35,6 +35,11 @@ export interface IngestOptions {
   /** The V8 heap of each extraction thread in MB; default DEFAULT_THREAD_HEAP_MB. */
   threadHeapMb?: number;
   /**
+   * Each audio as a timeline of speech segments (docs/timelines.md). Each recording's segments
+   * are standardised with its own statistics, so the speaker pass is skipped.
+   */
+  segments?: boolean;
+  /**
    * Stops the run when aborted (Ctrl-C): no more samples are sent, batches in flight are
    * dropped, the records written stay (a Parquet output keeps its journal) and the summary says
    * `interrupted`; `--resume` continues from there.
@@ -132,7 +137,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     startup = (performance.now() - t0) / 1000;
     const ex = extraction;
     const plan = runner.speakerNorm;
-    if (plan !== null && options.speakerNorm !== 'off')
+    if (plan !== null && options.speakerNorm !== 'off' && options.segments !== true)
       runner.setSpeakerStatistics(
         await speakerStatisticsOf(options.input, plan, ex, batch, Math.max(2, 2 * workers), options.signal),
       );

@@ -1,0 +1,124 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import wav from 'node-wav';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EMOTIONS } from '../../src/core/labels.js';
+import { VAD_MODEL } from '../../src/features/audio/audio-extractor.js';
+import { resample } from '../../src/features/audio/resample.js';
+import { speechProbabilities, speechSegments } from '../../src/features/audio/vad.js';
+import { decodeWav } from '../../src/io/wav.js';
+import { ModelStore } from '../../src/models/model-store.js';
+import { SessionFactory } from '../../src/models/session-factory.js';
+import type { PredictionRecord } from '../../src/pipeline/record.js';
+import { emoflow } from '../support/cli.js';
+import { sharedNeed } from '../support/paths.js';
+
+/**
+ * A long recording made of real clips (RAVDESS actor 3, one clip of each of its 8 emotions, 1.5 s
+ * of silence between them), scored with `--segments`: the segments must find each clip's speech,
+ * and their labels must mostly agree with the clips scored alone.
+ */
+const RAVDESS = sharedNeed('data/speech/ravdess/Actor_03');
+const PAUSE_SECONDS = 1.5;
+const SR = 16000;
+
+interface Placed {
+  file: string;
+  /** The clip's own speech span (VAD over the clip alone), in seconds of the long recording. */
+  speech: { start: number; end: number };
+}
+
+let dir: string;
+let placed: Placed[];
+let long: PredictionRecord;
+let alone: PredictionRecord[];
+
+beforeAll(async () => {
+  if (RAVDESS.missing) return;
+  dir = await mkdtemp(join(tmpdir(), 'emoflow-timeline-'));
+  const names = readdirSync(RAVDESS.path).filter((f) => f.endsWith('.wav'));
+  // One clip per emotion code: statement 1, repetition 1, strong intensity (normal for neutral).
+  const clips = ['01', '02', '03', '04', '05', '06', '07', '08'].map((e) =>
+    names.find((f) => f === `03-01-${e}-${e === '01' ? '01' : '02'}-01-01-03.wav`)!,
+  );
+  const factory = new SessionFactory({ intraOpThreads: 1 });
+  const vad = await factory.session(await new ModelStore().path(VAD_MODEL));
+  const pause = new Float32Array(PAUSE_SECONDS * SR);
+  const parts: Float32Array[] = [pause];
+  placed = [];
+  let at = pause.length;
+  await mkdir(join(dir, 'clips'));
+  await mkdir(join(dir, 'long'));
+  for (const file of clips) {
+    const d = decodeWav(readFileSync(join(RAVDESS.path, file)));
+    const x = resample(d.mono, d.sampleRate, SR);
+    const regions = speechSegments(await speechProbabilities(vad, x), x.length);
+    placed.push({
+      file,
+      speech: { start: (at + regions[0]!.start) / SR, end: (at + regions[regions.length - 1]!.end) / SR },
+    });
+    parts.push(Float32Array.from(x), pause);
+    at += x.length + pause.length;
+    await copyFile(join(RAVDESS.path, file), join(dir, 'clips', file));
+  }
+  await factory.release();
+  const all = new Float32Array(at);
+  let o = 0;
+  for (const p of parts) {
+    all.set(p, o);
+    o += p.length;
+  }
+  await writeFile(
+    join(dir, 'long', 'call.wav'),
+    wav.encode([all], { sampleRate: SR, float: false, bitDepth: 16 }),
+  );
+  // The clips alone, as one speaker's (the recording's segments are standardised with its own
+  // statistics, the clips with their speaker's).
+  await writeFile(
+    join(dir, 'clips', 'manifest.csv'),
+    ['id,audio,speaker', ...clips.map((f) => `${f.replace('.wav', '')},${f},actor03`)].join('\n') + '\n',
+  );
+  const a = await emoflow(['ingest', join(dir, 'long'), '--out', join(dir, 'long.jsonl'), '--segments']);
+  expect(a.code, a.stderr).toBe(0);
+  const b = await emoflow(['ingest', join(dir, 'clips', 'manifest.csv'), '--out', join(dir, 'clips.jsonl')]);
+  expect(b.code, b.stderr).toBe(0);
+  long = JSON.parse(await readFile(join(dir, 'long.jsonl'), 'utf8')) as PredictionRecord;
+  alone = (await readFile(join(dir, 'clips.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as PredictionRecord);
+}, 120_000);
+
+afterAll(async () => {
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+});
+
+describe.skipIf(RAVDESS.missing)(`ingest --segments on a recording of 8 clips ${RAVDESS.tag}`, () => {
+  it("finds one segment per clip, covering the clip's speech within 0.3 s", () => {
+    const segs = long.segments!;
+    expect(segs).toHaveLength(placed.length);
+    segs.forEach((s, k) => {
+      const want = placed[k]!.speech;
+      expect(Math.abs(s.start - want.start)).toBeLessThanOrEqual(0.3);
+      expect(Math.abs(s.end - want.end)).toBeLessThanOrEqual(0.3);
+    });
+  });
+
+  it('labels most segments as the clips are labelled alone', () => {
+    const byFile = new Map(alone.map((r) => [`${r.id}.wav`, r.label]));
+    const same = long.segments!.filter((s, k) => s.label === byFile.get(placed[k]!.file)).length;
+    expect(same).toBeGreaterThan(placed.length / 2);
+  });
+
+  it("sums the file up as the duration-weighted mean of its segments' scores", () => {
+    const segs = long.segments!;
+    const total = segs.reduce((n, s) => n + (s.end - s.start), 0);
+    const mean = EMOTIONS.map((e) => segs.reduce((n, s) => n + (s.end - s.start) * s.scores[e], 0) / total);
+    EMOTIONS.forEach((e, c) => expect(long.scores![e]).toBeCloseTo(mean[c]!, 3));
+    expect(long.label).toBe(EMOTIONS[mean.indexOf(Math.max(...mean))]);
+    expect(long.modalities.audio).toMatchObject({ status: 'ok', label: long.label, contribution: 1 });
+    expect(long.status).toBe('ok');
+  });
+});
