@@ -6,7 +6,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { readParquet } from 'parquet-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMOTIONS } from '../src/core/labels.js';
-import { flatten, round4, roundRecord } from '../src/export/flatten.js';
+import { flattenRows, round4, roundRecord } from '../src/export/flatten.js';
 import { formatOf, openOutput, type Format } from '../src/export/writers.js';
 import type { PredictionRecord } from '../src/pipeline/record.js';
 import { rng } from './support/rng.js';
@@ -67,6 +67,15 @@ function records(n: number, seed = 1): PredictionRecord[] {
           : {}),
       },
       inputs: { text: `s/${i}.txt` },
+      // Every seventh record has a timeline: two segments, one row each in CSV and Parquet.
+      ...(i % 7 === 2
+        ? {
+            segments: [
+              { start: 0.25, end: 3.5, label, scores, valence: 0.125, arousal: null },
+              { start: 4, end: 9.75, label: 'fear' as const, scores, valence: null, arousal: -0.5 },
+            ],
+          }
+        : {}),
       head,
       warnings: [],
     };
@@ -91,9 +100,9 @@ async function readBack(path: string, format: Format): Promise<Record<string, un
     return (await readFile(path, 'utf8'))
       .split('\n')
       .filter((l) => l !== '')
-      .map((l) => flatten(JSON.parse(l) as PredictionRecord));
+      .flatMap((l) => flattenRows(JSON.parse(l) as PredictionRecord));
   if (format === 'csv') {
-    const numeric = new Set<string>([...EMOTIONS, 'valence', 'arousal']);
+    const numeric = new Set<string>([...EMOTIONS, 'valence', 'arousal', 'segment', 'start', 'end']);
     return (parseCsv(await readFile(path), { columns: true }) as Record<string, string>[]).map((row) =>
       Object.fromEntries(
         Object.entries(row).map(([k, v]) => [k, v === '' ? null : numeric.has(k) ? Number(v) : v]),
@@ -126,8 +135,25 @@ describe('export writers', () => {
       const recs = records(23);
       const full = join(dir, `full.${format}`);
       await writeAll(full, format, recs, 'new');
-      const want = recs.map(flatten);
-      expect(await readBack(full, format)).toEqual(want);
+      const want = recs.flatMap(flattenRows);
+      const back = await readBack(full, format);
+      expect(back).toEqual(want);
+      // A timeline's segments follow their file's row, one row each.
+      const parent = recs[2]!.id;
+      const at = back.findIndex((r) => r['id'] === parent);
+      expect(back[at]).toMatchObject({ parent: null, segment: null, start: null, end: null });
+      expect(back[at + 2]).toMatchObject({
+        id: `${parent}#2`,
+        parent,
+        segment: 2,
+        start: 4,
+        end: 9.75,
+        label: 'fear',
+        audio_label: 'fear',
+        text_label: null,
+        valence: null,
+        arousal: -0.5,
+      });
       await expect(openOutput(full, format, 'new')).rejects.toThrow(/exists/);
 
       // Cut short: the first 9 records written, then the process "dies" mid-record.
@@ -150,7 +176,7 @@ describe('export writers', () => {
       if (format === 'parquet') {
         const more = records(30);
         await writeAll(cut, format, more, 'resume');
-        expect(await readBack(cut, format)).toEqual(more.map(flatten));
+        expect(await readBack(cut, format)).toEqual(more.flatMap(flattenRows));
       }
       await writeAll(full, format, recs.slice(0, 2), 'force');
       expect(await readBack(full, format)).toEqual(want.slice(0, 2));

@@ -35,9 +35,34 @@ export const FLAT_COLUMNS: readonly { name: string; type: CellType }[] = [
   { name: 'arousal', type: 'double' },
   ...MODALITIES.map((m) => ({ name: `${m}_label`, type: 'string' as const })),
   ...MODALITIES.map((m) => ({ name: `${m}_error`, type: 'string' as const })),
+  // A timeline's segments (docs/timelines.md): one row each after their file's row; empty on other rows.
+  { name: 'parent', type: 'string' },
+  { name: 'segment', type: 'double' },
+  { name: 'start', type: 'double' },
+  { name: 'end', type: 'double' },
 ];
 
 export type FlatRow = Record<string, string | number | null>;
+
+/**
+ * One record as flat rows: its own row, then with segments one row per segment (id
+ * `<id>#<n>`, `parent` the record's id, `segment` n from 1, `start` and `end` in seconds, the
+ * segment's label, scores, valence and arousal, and its label as `audio_label`).
+ */
+export function flattenRows(r: PredictionRecord): FlatRow[] {
+  const rows = [flatten(r)];
+  r.segments?.forEach((s, k) => {
+    const row: FlatRow = { id: `${r.id}#${k + 1}`, status: 'ok', label: s.label };
+    for (const e of EMOTIONS) row[e] = round4(s.scores[e]);
+    row['valence'] = s.valence === null ? null : round4(s.valence);
+    row['arousal'] = s.arousal === null ? null : round4(s.arousal);
+    for (const m of MODALITIES) row[`${m}_label`] = m === 'audio' ? s.label : null;
+    for (const m of MODALITIES) row[`${m}_error`] = null;
+    Object.assign(row, { parent: r.id, segment: k + 1, start: round4(s.start), end: round4(s.end) });
+    rows.push(row);
+  });
+  return rows;
+}
 
 /** One record as a flat row: fused scores, each modality's label or error code; floats rounded. */
 export function flatten(r: PredictionRecord): FlatRow {
@@ -53,5 +78,6 @@ export function flatten(r: PredictionRecord): FlatRow {
     const x = r.modalities[m];
     row[`${m}_error`] = x?.status === 'error' ? x.error.code : null;
   }
+  Object.assign(row, { parent: null, segment: null, start: null, end: null });
   return row;
 }

@@ -9,7 +9,7 @@ import { EmoflowError } from '../core/errors.js';
 import { parseCsv } from '../data/csv.js';
 import { writeFailed } from '../io/write-errors.js';
 import type { PredictionRecord } from '../pipeline/record.js';
-import { FLAT_COLUMNS, flatten, roundRecord, type FlatRow } from './flatten.js';
+import { FLAT_COLUMNS, flattenRows, roundRecord, type FlatRow } from './flatten.js';
 
 export const FORMATS = ['jsonl', 'csv', 'parquet'] as const;
 export type Format = (typeof FORMATS)[number];
@@ -212,7 +212,7 @@ class CsvWriter implements RecordWriter {
     private header: boolean,
   ) {}
   async write(records: readonly PredictionRecord[]): Promise<void> {
-    const text = stringify(records.map(flatten), { header: this.header, columns: CSV_COLUMNS });
+    const text = stringify(records.flatMap(flattenRows), { header: this.header, columns: CSV_COLUMNS });
     await this.out.append(text, keptText(this.out.path, this.written));
     this.header = false;
     this.written += records.length;
@@ -286,8 +286,8 @@ class ParquetRecordWriter implements RecordWriter {
     }
     let rows: FlatRow[] = [];
     for await (const line of lines(this.journalPath)) {
-      rows.push(flatten(JSON.parse(line) as PredictionRecord));
-      if (rows.length === ROW_GROUP) {
+      rows.push(...flattenRows(JSON.parse(line) as PredictionRecord));
+      if (rows.length >= ROW_GROUP) {
         flush(rows);
         rows = [];
       }
@@ -359,14 +359,26 @@ async function csvIds(path: string): Promise<string[]> {
     throw new EmoflowError('CONFIG_INVALID', `--resume: ${path} does not start with an 'id' column`, {
       path,
     });
-  return rows.slice(1).map((r) => r.fields[0]!);
+  // Segment rows (a `parent` given) belong to their file's record, which is what resumes.
+  const parent = header.indexOf('parent');
+  return rows
+    .slice(1)
+    .filter((r) => parent < 0 || (r.fields[parent] ?? '') === '')
+    .map((r) => r.fields[0]!);
 }
 
 async function parquetIds(path: string): Promise<string[]> {
   try {
     const file = await asyncBufferFromFile(path);
-    const rows = (await parquetReadObjects({ file, columns: ['id'] })) as { id: string }[];
-    return rows.map((r) => r.id);
+    const metadata = await parquetMetadataAsync(file);
+    const segmented = metadata.schema.some((c) => c.name === 'parent');
+    const rows = (await parquetReadObjects({
+      file,
+      metadata,
+      columns: segmented ? ['id', 'parent'] : ['id'],
+    })) as { id: string; parent?: string | null }[];
+    // Segment rows (a `parent` given) belong to their file's record, which is what resumes.
+    return rows.filter((r) => r.parent == null).map((r) => r.id);
   } catch (e) {
     throw new EmoflowError(
       'CONFIG_INVALID',
