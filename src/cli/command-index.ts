@@ -32,6 +32,7 @@ export const COMMANDS: readonly CommandEntry[] = (
     { name: 'features', load: async () => (await import('./features.js')).featuresCommand },
     { name: 'train', load: async () => (await import('./train.js')).trainCommand },
     { name: 'eval', load: async () => (await import('./eval.js')).evalCommand },
+    { name: 'summarise', load: async () => (await import('./summarise.js')).summariseCommand },
     { name: 'mfcc', load: async () => (await import('./mfcc.js')).mfccCommand },
     { name: 'models list', load: async () => (await import('./models.js')).modelsList },
     { name: 'models verify', load: async () => (await import('./models.js')).modelsVerify },

@@ -17,6 +17,7 @@ export type CommandName =
   | 'train'
   | 'eval'
   | 'mfcc'
+  | 'summarise'
   | 'models list'
   | 'models verify'
   | 'models fetch'
@@ -31,6 +32,8 @@ export type CommandName =
   | 'bench startup';
 
 export const SUMMARIES: Record<CommandName, string> = {
+  summarise:
+    'Output records summed up per file, speaker or group: record counts, the distribution of labels, mean valence and arousal, and for timelines (ingest --segments) the share of time per emotion; as a table, JSON, CSV or an HTML page with a timeline per file.',
   'bench mfcc':
     'Seconds of audio per second of compute for MFCC + delta + delta2 on one thread (decoding and resampling excluded), and torchaudio on the same clip in the same run when Debian python3-torchaudio is installed.',
   'bench prosody':
