@@ -22,6 +22,7 @@ import { VAD_MODEL } from '../features/audio/audio-extractor.js';
 import { defaultHeadDir } from './ingest.js';
 import { basename, isAbsolute, join } from 'node:path';
 import { SUMMARIES } from './command-summaries.js';
+import { benchTimeline } from '../bench/timeline-bench.js';
 
 const benchModelFlags = {
   ...modelFlags,
@@ -420,6 +421,39 @@ export const benchStartupCommand = defineCommand({
         ...r.seconds,
         ...Object.fromEntries(Object.entries(r.ratio).map(([k, v]) => [`${k}/node`, v])),
       });
+    return 0;
+  },
+});
+
+export const benchTimelineCommand = defineCommand({
+  spec: {
+    name: 'bench timeline',
+    summary: SUMMARIES['bench timeline'],
+    positionals: [],
+    flags: {
+      minutes: {
+        type: 'int',
+        description: 'length of the generated recording',
+        default: 60,
+        min: 1,
+        max: 360,
+      },
+      head: { type: 'string', value: 'dir', description: 'head folder [default: the shipped head]' },
+      device: benchModelFlags.device,
+      'models-dir': benchModelFlags['models-dir'],
+      json: benchModelFlags.json,
+    },
+    examples: ['emoflow bench timeline --minutes 60 --json'],
+  },
+  async run({ flags }, io) {
+    const device = await resolveDevice(flags.device, io);
+    const result = await benchTimeline({
+      minutes: flags.minutes,
+      device,
+      head: flags.head ?? defaultHeadDir(),
+      ...(flags['models-dir'] === undefined ? {} : { modelsDir: flags['models-dir'] }),
+    });
+    report(io, flags.json, { ...result, device, cpu: cpuModel() });
     return 0;
   },
 });

@@ -46,6 +46,7 @@ export const COMMANDS: readonly CommandEntry[] = (
     { name: 'bench queue', load: async () => (await import('./bench.js')).benchQueueCommand },
     { name: 'bench rss', load: async () => (await import('./bench.js')).benchRssCommand },
     { name: 'bench startup', load: async () => (await import('./bench.js')).benchStartupCommand },
+    { name: 'bench timeline', load: async () => (await import('./bench.js')).benchTimelineCommand },
   ] satisfies Loader[]
 ).map((c) => ({
   name: c.name,

@@ -29,9 +29,12 @@ export type CommandName =
   | 'bench e2e'
   | 'bench queue'
   | 'bench rss'
-  | 'bench startup';
+  | 'bench startup'
+  | 'bench timeline';
 
 export const SUMMARIES: Record<CommandName, string> = {
+  'bench timeline':
+    'A long recording (60 minutes by default, the example calls with pauses) read as a timeline and its segments scored by the head: segments per second, the real-time factor and the peak resident memory of the process.',
   summarise:
     'Output records summed up per file, speaker or group: record counts, the distribution of labels, mean valence and arousal, and for timelines (ingest --segments) the share of time per emotion; as a table, JSON, CSV or an HTML page with a timeline per file.',
   'bench mfcc':
