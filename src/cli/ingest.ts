@@ -31,6 +31,11 @@ export const pipelineFlags = {
     max: 256,
   },
   prior: priorFlag,
+  segments: {
+    type: 'boolean',
+    description:
+      'score each recording as a timeline: speech segments of 1-10 s with their start and end, and the file summed up from them (docs/timelines.md); through the queue, a worker option',
+  },
 } as const;
 
 export const ingestCommand = defineCommand({
@@ -63,11 +68,6 @@ export const ingestCommand = defineCommand({
         description: 'continue an existing output: samples whose id it holds are skipped',
       },
       force: { type: 'boolean', description: 'replace an existing output' },
-      segments: {
-        type: 'boolean',
-        description:
-          'score each recording as a timeline: speech segments of 1-10 s with their start and end, and the file summed up from them (docs/timelines.md)',
-      },
       'no-progress': {
         type: 'boolean',
         description: 'no progress bar (it is shown only on a terminal anyway)',
@@ -133,11 +133,16 @@ export const ingestCommand = defineCommand({
       throw new EmoflowError('CONFIG_INVALID', 'emoflow ingest: --out <file> is required');
     if (flags.resume && flags.force)
       throw new EmoflowError('CONFIG_INVALID', 'emoflow ingest: --resume and --force exclude each other');
-    if (flags.redis !== undefined && flags.prior !== undefined)
-      throw new EmoflowError(
-        'CONFIG_INVALID',
-        'emoflow ingest: with --redis the workers score the samples: give --prior to emoflow worker',
-      );
+    // With --redis the workers extract and score: their options are theirs.
+    for (const [flag, given] of [
+      ['--prior', flags.prior !== undefined],
+      ['--segments', flags.segments],
+    ] as const)
+      if (flags.redis !== undefined && given)
+        throw new EmoflowError(
+          'CONFIG_INVALID',
+          `emoflow ingest: with --redis the workers score the samples: give ${flag} to emoflow worker`,
+        );
     const format = formatOf(flags.out, flags.format);
     const out = resolve(flags.out);
     const progress = ingestProgress(io, !flags['no-progress']);

@@ -124,6 +124,7 @@ export const workerCommand = defineCommand({
       ...(flags.concurrency === undefined ? {} : { concurrency: flags.concurrency }),
       ...(flags['models-dir'] === undefined ? {} : { modelsDir: flags['models-dir'] }),
       ...(flags['text-model'] === undefined ? {} : { textModel: flags['text-model'] }),
+      ...(flags.segments ? { segments: true } : {}),
       ...priorOption(flags.prior),
       inputRoots: flags['input-root'],
       onWarning: warningPrinter(io),

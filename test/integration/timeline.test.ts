@@ -12,8 +12,20 @@ import { decodeWav } from '../../src/io/wav.js';
 import { ModelStore } from '../../src/models/model-store.js';
 import { SessionFactory } from '../../src/models/session-factory.js';
 import type { PredictionRecord } from '../../src/pipeline/record.js';
+import { Redis } from 'ioredis';
+import { writeLongWav } from '../../src/bench/timeline-bench.js';
 import { emoflow } from '../support/cli.js';
 import { sharedNeed } from '../support/paths.js';
+import {
+  cleanPrefix,
+  exportRecords,
+  REDIS_URL,
+  startWorker,
+  stopWorker,
+  uniquePrefix,
+  waitFor,
+} from '../support/queue.js';
+import { readRecords } from '../support/records.js';
 
 /**
  * A long recording made of real clips (RAVDESS actor 3, one clip of each of its 8 emotions, 1.5 s
@@ -121,4 +133,83 @@ describe.skipIf(RAVDESS.missing)(`ingest --segments on a recording of 8 clips ${
     expect(long.modalities.audio).toMatchObject({ status: 'ok', label: long.label, contribution: 1 });
     expect(long.status).toBe('ok');
   });
+});
+
+/** What must agree between runs: the segments, and the file's label and scores. */
+function view(r: PredictionRecord) {
+  return { id: r.id, status: r.status, label: r.label, scores: r.scores, segments: r.segments };
+}
+
+describe.skipIf(RAVDESS.missing)(`timelines through the queue (worker --segments) ${RAVDESS.tag}`, () => {
+  it('give the same segments and labels as the embedded run', async () => {
+    const prefix = uniquePrefix('timeline');
+    const worker = await startWorker([
+      ...['--redis', REDIS_URL, '--prefix', prefix, '--concurrency', '1', '--segments'],
+      ...['--input-root', join(dir, 'long')],
+    ]);
+    try {
+      const out = join(dir, 'long-queue.jsonl');
+      const run = await emoflow([
+        'ingest',
+        join(dir, 'long'),
+        '--out',
+        out,
+        '--redis',
+        REDIS_URL,
+        '--prefix',
+        prefix,
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+      const [queued] = await readRecords(out);
+      expect(view(queued!)).toEqual(view(long));
+    } finally {
+      await stopWorker(worker);
+      await cleanPrefix(REDIS_URL, prefix);
+    }
+  }, 180_000);
+
+  it('a worker SIGKILLed while it reads a 20-minute recording: the next one completes it, once, as embedded', async () => {
+    const root = join(dir, 'crash');
+    await mkdir(root);
+    await writeLongWav(join(root, 'meeting.wav'), 20 * 60);
+    await copyFile(join(dir, 'long', 'call.wav'), join(root, 'call.wav'));
+    const ref = join(dir, 'crash-embedded.jsonl');
+    const e = await emoflow(['ingest', root, '--out', ref, '--segments']);
+    expect(e.code, e.stderr).toBe(0);
+    const want = new Map((await readRecords(ref)).map((r) => [r.id, r]));
+    expect(want.get('meeting')!.segments!.length).toBeGreaterThan(100);
+
+    const prefix = uniquePrefix('timeline-crash');
+    const args = [
+      ...['--redis', REDIS_URL, '--prefix', prefix, '--concurrency', '1', '--segments', '--lock-ms', '3000'],
+      ...['--input-root', root],
+    ];
+    const redis = new Redis(REDIS_URL);
+    let worker = await startWorker(args);
+    try {
+      const sub = await emoflow(['submit', root, '--redis', REDIS_URL, '--prefix', prefix]);
+      expect(sub.code, sub.stderr).toBe(0);
+      const batch = sub.stdout.trim().split('\n').at(-1)!;
+      // The recording's audio job is taken: kill the worker in the middle of it.
+      await waitFor(
+        async () => (await redis.llen(`${prefix}:audio:active`)) > 0,
+        60_000,
+        'an active audio job',
+      );
+      await new Promise((r) => setTimeout(r, 1500));
+      // Still at it: the recording's record is not stored and its job is active.
+      expect(await redis.hexists(`${prefix}:batches:${batch}:records`, 'meeting')).toBe(0);
+      expect(await redis.llen(`${prefix}:audio:active`)).toBeGreaterThan(0);
+      worker.child.kill('SIGKILL');
+      await new Promise((r) => worker.child.once('exit', r));
+      worker = await startWorker(args);
+      const got = await exportRecords(batch, REDIS_URL, prefix, join(dir, 'crash-queue.jsonl'));
+      expect(got.map((r) => r.id).sort()).toEqual(['call', 'meeting']);
+      for (const r of got) expect(view(r)).toEqual(view(want.get(r.id)!));
+    } finally {
+      redis.disconnect();
+      await stopWorker(worker);
+      await cleanPrefix(REDIS_URL, prefix);
+    }
+  }, 300_000);
 });

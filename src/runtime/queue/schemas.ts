@@ -47,12 +47,30 @@ export const fuseJobSchema = z
   .strict();
 export type FuseJob = z.infer<typeof fuseJobSchema>;
 
-/** What a modality job returns: the feature vector (float32 little-endian, base64) and its details. */
+/**
+ * What a modality job returns: the feature vector (float32 little-endian, base64) and its
+ * details; from a worker started with `--segments`, an audio job returns the recording's
+ * timeline instead (each segment's vector likewise; `vector` empty, `dim` 0).
+ */
 export const modalityResultSchema = z.object({
   vector: z.string(),
-  dim: z.number().int().positive(),
+  dim: z.number().int().nonnegative(),
   meta: z.record(z.string(), z.unknown()),
   warnings: z.array(z.object({ code: z.string(), message: z.string() })),
+  timeline: z
+    .object({
+      totalSeconds: z.number(),
+      segments: z.array(
+        z.object({
+          start: z.number(),
+          end: z.number(),
+          speechSeconds: z.number(),
+          vector: z.string(),
+          dim: z.number().int().positive(),
+        }),
+      ),
+    })
+    .optional(),
 });
 export type ModalityJobResult = z.infer<typeof modalityResultSchema>;
 

@@ -55,6 +55,8 @@ export interface QueueWorkerOptions {
   stalledIntervalMs?: number;
   modelsDir?: string;
   textModel?: string;
+  /** Audio jobs as timelines of speech segments (docs/timelines.md), scored segment by segment by the fuse job. */
+  segments?: boolean;
   /** The class prior of the emotion scores (label-prior.ts); default: the head's. */
   prior?: PriorChoice;
   /**
@@ -265,6 +267,24 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
           }
           return features.map((f, i): Outcome<ModalityJobResult> => {
             const modality = items[i]!.job.modality;
+            if (modality === 'audio' && f.timeline !== undefined)
+              return {
+                ok: true,
+                value: {
+                  vector: '',
+                  dim: 0,
+                  meta: {},
+                  warnings: f.warnings,
+                  timeline: {
+                    totalSeconds: f.timeline.totalSeconds,
+                    segments: f.timeline.segments.map(({ vector, ...seg }) => ({
+                      ...seg,
+                      vector: floatsToBase64(vector),
+                      dim: vector.length,
+                    })),
+                  },
+                },
+              };
             const m = f.modalities[modality];
             if (m === undefined) {
               const error = {
@@ -399,18 +419,30 @@ async function collectFeatures(job: Job, data: FuseJob, prefix: string): Promise
     const m = modalityOfKey(key);
     const parsed = modalityResultSchema.safeParse(value);
     if (m === undefined || !parsed.success) continue;
+    for (const w of parsed.data.warnings) features.warnings.push(w as EmoflowWarning);
+    const timeline = parsed.data.timeline;
+    if (m === 'audio' && timeline !== undefined) {
+      features.timeline = {
+        totalSeconds: timeline.totalSeconds,
+        segments: timeline.segments.map(({ vector, dim, ...seg }) => ({
+          ...seg,
+          vector: base64ToFloats(vector, dim),
+        })),
+      };
+      continue;
+    }
     features.modalities[m] = {
       status: 'ok',
       vector: base64ToFloats(parsed.data.vector, parsed.data.dim),
       meta: parsed.data.meta,
     };
-    for (const w of parsed.data.warnings) features.warnings.push(w as EmoflowWarning);
   }
   for (const [key, reason] of Object.entries(failures)) {
     const m = modalityOfKey(key);
     if (m !== undefined) features.modalities[m] = { status: 'error', error: failureToError(reason, m) };
   }
   for (const m of data.modalities) {
+    if (m === 'audio' && features.timeline !== undefined) continue;
     features.modalities[m] ??= {
       status: 'error',
       error: { code: 'EXTRACTION_FAILED', message: `${data.sampleId}: the ${m} job left no result` },
