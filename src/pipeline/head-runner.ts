@@ -44,6 +44,12 @@ export class HeadRunner {
     return this.head.json.speakerNorm;
   }
 
+  /**
+   * Whether a timeline's segments are standardised with their recording's own statistics (the
+   * default) or, when off (`--speaker-norm off`), with the head's global ones.
+   */
+  timelineStatistics = true;
+
   /** Statistics of the run's speakers (from a first pass over the input, ingest.ts). */
   setSpeakerStatistics(stats: Map<Modality, Map<string, { mean: number[]; std: number[] }>>): void {
     this.speakerStats = stats;
@@ -150,7 +156,7 @@ export class HeadRunner {
     record: PredictionRecord,
   ): Promise<PredictionRecord> {
     const key = `timeline\u0000${s.id}`;
-    const own = segmentStatistics(timeline, this.speakerNorm);
+    const own = this.timelineStatistics ? segmentStatistics(timeline, this.speakerNorm) : undefined;
     const audioStats = this.speakerStats.get('audio') ?? new Map<string, { mean: number[]; std: number[] }>();
     if (own !== undefined) {
       audioStats.set(key, own);

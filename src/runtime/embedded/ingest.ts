@@ -137,6 +137,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     startup = (performance.now() - t0) / 1000;
     const ex = extraction;
     const plan = runner.speakerNorm;
+    runner.timelineStatistics = options.speakerNorm !== 'off';
     if (plan !== null && options.speakerNorm !== 'off' && options.segments !== true)
       runner.setSpeakerStatistics(
         await speakerStatisticsOf(options.input, plan, ex, batch, Math.max(2, 2 * workers), options.signal),
