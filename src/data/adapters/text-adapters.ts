@@ -635,7 +635,7 @@ interface Table<C extends readonly string[]> {
   rows: CsvRow[];
   /** Field index of each required column, in the order asked for. */
   columns: { [K in keyof C]: number };
-  /** MANIFEST_INVALID at the start of a row's field. */
+  /** MANIFEST_INVALID at the start of a row's field (where the row ends, past its last field). */
   invalid: (row: CsvRow, field: number, what: string) => never;
 }
 
@@ -652,7 +652,7 @@ function readTable<const C extends readonly string[]>(text: string, path: string
     return k;
   }) as { [K in keyof C]: number };
   const at = (row: CsvRow, field: number, what: string): never => {
-    const { line, column } = csvFieldPosition(text, row.line, field);
+    const { line, column } = row.starts[field] ?? row.end;
     return invalid(path, line, column, what);
   };
   for (const row of rows) {
@@ -664,63 +664,6 @@ function readTable<const C extends readonly string[]>(text: string, path: string
       );
   }
   return { rows, columns, invalid: at };
-}
-
-/**
- * Line and column where field `field` (0-based) of the row starting on `rowLine` begins, or where
- * the row ends when it has fewer fields. Re-scans the text the way parseCsv does (same line
- * counting); only called to report an error.
- */
-function csvFieldPosition(text: string, rowLine: number, field: number): { line: number; column: number } {
-  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  let line = 1;
-  let col = 1;
-  let quoted = false;
-  let started = false;
-  let f = 0;
-  let inRow = rowLine === 1;
-  for (;;) {
-    if (inRow && !quoted && !started && f === field) return { line, column: col };
-    if (i >= text.length) return { line, column: col };
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"') {
-        if (text[i + 1] === '"') {
-          i += 2;
-          col += 2;
-          continue;
-        }
-        quoted = false;
-      } else if (c === '\n') {
-        line++;
-        col = 0;
-      }
-      i++;
-      col++;
-    } else if (c === '"' && !started) {
-      quoted = true;
-      started = true;
-      i++;
-      col++;
-    } else if (c === ',') {
-      f++;
-      started = false;
-      i++;
-      col++;
-    } else if (c === '\r' || c === '\n') {
-      if (inRow) return { line, column: col };
-      i += c === '\r' && text[i + 1] === '\n' ? 2 : 1;
-      line++;
-      col = 1;
-      f = 0;
-      started = false;
-      inRow = line === rowLine;
-    } else {
-      started = true;
-      i++;
-      col++;
-    }
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
