@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseCorpusSpec } from '../src/data/corpus-spec.js';
-import { readManifestSamples } from '../src/data/manifest-adapter.js';
+import { readManifestSamples } from '../src/data/adapters/manifest.js';
 import { resolveInside } from '../src/io/paths.js';
 
 const root = mkdtempSync(join(tmpdir(), 'emoflow-manifest-'));
