@@ -25,8 +25,8 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NUM_EMOTIONS } from '../src/core/labels.js';
-import { readTccePerformers } from '../src/data/adapters/media-adapters.js';
-import { ferplusMajority } from '../src/eval/metrics.js';
+import { ferplusMajority } from '../src/data/adapters/ferplus.js';
+import { readTccePerformers } from '../src/data/adapters/tcce.js';
 import {
   CROP_PIXELS,
   FACE_CROP_PADDING,

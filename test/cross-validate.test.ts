@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readMosi } from '../src/data/mosi-adapter.js';
+import { readMosi } from '../src/data/adapters/mosi.js';
 import { subset } from '../src/data/dataset-rows.js';
 import { crossValidate, groupFolds } from '../src/head/cross-validate.js';
 import { parseTrainConfig } from '../src/head/train-config.js';

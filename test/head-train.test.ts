@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FeatureDataset } from '../src/data/feature-dataset.js';
-import { readMosi } from '../src/data/mosi-adapter.js';
+import { readMosi } from '../src/data/adapters/mosi.js';
 import { loadHead, type LoadedHead } from '../src/head/artifact.js';
 import { predict } from '../src/head/evaluate.js';
 import { fitHead, prepareTrainingSets } from '../src/head/fit-head.js';

@@ -30,7 +30,7 @@ describe('one-way layers, enforced by npm run lint', () => {
     expect(
       await layerErrors(
         'src/head/probe.ts',
-        "export { readManifestSamples } from '../data/manifest-adapter.js';\n",
+        "export { readManifestSamples } from '../data/adapters/manifest.js';\n",
       ),
     ).toEqual([]);
     expect(await layerErrors('src/head/probe.ts', "export { Graph } from './graph.js';\n")).toEqual([]);

@@ -2,29 +2,12 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseCsv } from '../src/data/csv.js';
 import { parseCorpusSpec } from '../src/data/corpus-spec.js';
-import { readManifestSamples } from '../src/data/manifest-adapter.js';
+import { readManifestSamples } from '../src/data/adapters/manifest.js';
 import { resolveInside } from '../src/io/paths.js';
 
 const root = mkdtempSync(join(tmpdir(), 'emoflow-manifest-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-describe('parseCsv', () => {
-  it('handles quotes, doubled quotes, embedded commas and line breaks, CRLF and a BOM', () => {
-    const rows = parseCsv('\ufeffa,b,c\r\n1,"x, y","say ""hi""\r\nthere"\r\n2,,z\r\n', 't.csv');
-    expect(rows).toEqual([
-      { line: 1, fields: ['a', 'b', 'c'] },
-      { line: 2, fields: ['1', 'x, y', 'say "hi"\r\nthere'] },
-      { line: 4, fields: ['2', '', 'z'] },
-    ]);
-  });
-  it('names line and column of an unterminated quote', () => {
-    expect(() => parseCsv('a,b\n1,"oops\n2,3\n', 'bad.csv')).toThrowError(
-      /bad\.csv: line 2, column 3: quoted field is never closed/,
-    );
-  });
-});
 
 describe('readManifestSamples', () => {
   it('reads a CSV manifest with paths relative to its folder and label columns', async () => {

@@ -14,16 +14,14 @@ import { isEmoflowError, type ErrorCode } from '../src/core/errors.js';
 import { EMOTIONS } from '../src/core/labels.js';
 import type { Corpus, CorpusSample } from '../src/data/corpus.js';
 import { parseCorpusSpec } from '../src/data/corpus-spec.js';
-import {
-  MEDIA_ADAPTERS,
-  readEmoDb,
-  readEmovo,
-  readFer2013,
-  readFerPlus,
-  readNemo,
-  readRavdess,
-  readTccePerformers,
-} from '../src/data/adapters/media-adapters.js';
+import { readEmoDb } from '../src/data/adapters/emodb.js';
+import { readEmovo } from '../src/data/adapters/emovo.js';
+import { readFer2013 } from '../src/data/adapters/fer2013.js';
+import { readFerPlus } from '../src/data/adapters/ferplus.js';
+import { MEDIA_ADAPTERS } from '../src/data/adapters/index.js';
+import { readNemo } from '../src/data/adapters/nemo.js';
+import { readRavdess } from '../src/data/adapters/ravdess.js';
+import { readTccePerformers } from '../src/data/adapters/tcce.js';
 import { sharedNeed } from './support/paths.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'emoflow-media-'));

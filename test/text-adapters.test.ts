@@ -4,17 +4,17 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMOTIONS } from '../src/core/labels.js';
 import { isEmoflowError } from '../src/core/errors.js';
+import { readDair } from '../src/data/adapters/dair.js';
+import { readEmoBank } from '../src/data/adapters/emobank.js';
+import { readEmoryNlp } from '../src/data/adapters/emorynlp.js';
 import {
   GOEMOTIONS_EKMAN,
   GOEMOTIONS_LABELS,
-  TEXT_ADAPTERS,
-  readDair,
-  readEmoBank,
-  readEmoryNlp,
   readGoEmotions,
   readGoEmotionsEkman,
-  readMeld,
-} from '../src/data/adapters/text-adapters.js';
+} from '../src/data/adapters/goemotions.js';
+import { TEXT_ADAPTERS } from '../src/data/adapters/index.js';
+import { readMeld } from '../src/data/adapters/meld.js';
 import type { Corpus, CorpusSample } from '../src/data/corpus.js';
 import { shared, sharedNeed } from './support/paths.js';
 

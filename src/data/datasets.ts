@@ -3,18 +3,15 @@ import { EmoflowError, type EmoflowWarning } from '../core/errors.js';
 import { MODALITIES } from '../core/labels.js';
 import { argmaxRow } from '../core/numerics.js';
 import type { ModalityExtractor } from '../features/modality-extractor.js';
-import { readManifestCorpus } from './adapters/manifest-corpus.js';
-import { MEDIA_ADAPTERS } from './adapters/media-adapters.js';
-import { TEXT_ADAPTERS } from './adapters/text-adapters.js';
+import { CORPUS_ADAPTERS } from './adapters/index.js';
+import { readMosi } from './adapters/mosi.js';
 import type { Corpus } from './corpus.js';
 import { corpusToDataset } from './corpus-dataset.js';
 import type { ExtractSummary } from './extract-features.js';
 import { parseCorpusSpec, type CorpusSpec } from './corpus-spec.js';
 import type { FeatureDataset, TaskLabels } from './feature-dataset.js';
-import { readMosi } from './mosi-adapter.js';
 
 type FeatureAdapter = (path: string, split: string | undefined) => Promise<FeatureDataset>;
-type CorpusAdapter = (path: string, split: string | undefined) => Promise<Corpus>;
 
 /** Adapters whose corpora ship features (MOSI's release). */
 const FEATURE_ADAPTERS: Record<string, FeatureAdapter> = {
@@ -27,13 +24,6 @@ const FEATURE_ADAPTERS: Record<string, FeatureAdapter> = {
     }
     return readMosi(path);
   },
-};
-
-/** Adapters over raw text, images and audio (docs/corpora.md): the same for train, eval, features and ingest. */
-const CORPUS_ADAPTERS: Record<string, CorpusAdapter> = {
-  manifest: readManifestCorpus,
-  ...TEXT_ADAPTERS,
-  ...MEDIA_ADAPTERS,
 };
 
 export function datasetAdapters(): string[] {

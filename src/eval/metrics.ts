@@ -1,12 +1,12 @@
 /**
  * Evaluation metrics for `emoflow eval`: single-label classification (with calibration), multi-label
- * classification (GoEmotions), regression (valence, arousal) and the FER+ majority label.
+ * classification (GoEmotions) and regression (valence, arousal). The FER+ majority label, a rule of
+ * that corpus, is in src/data/adapters/ferplus.ts.
  *
  * Every routine takes typed arrays and computes in float64. Conventions follow scikit-learn where it
  * has one (named at each function), so figures can be checked against it.
  */
 
-import { EMOTIONS } from '../core/labels.js';
 import { argmaxRow } from '../core/numerics.js';
 
 /** Row-major `N × C` class probabilities (each row a distribution). */
@@ -515,66 +515,4 @@ export function regressionMetrics(
     mae: abs / n,
     rmse: Math.sqrt(sq / n),
   };
-}
-
-// ---------------------------------------------------------------------------------------------
-// FER+ majority label
-
-/** FER+ vote columns, in fer2013new.csv / label.csv order. */
-export const FERPLUS_COLUMNS = [
-  'neutral',
-  'happiness',
-  'surprise',
-  'sadness',
-  'anger',
-  'disgust',
-  'fear',
-  'contempt',
-  'unknown',
-  'NF',
-] as const;
-
-/** FER+ column → index in EMOTIONS; contempt, unknown and NF have no emoflow label (docs/corpora.md). */
-const FERPLUS_TO_EMOTION: readonly (number | null)[] = FERPLUS_COLUMNS.map((name) => {
-  const emotion = name === 'happiness' ? 'joy' : name;
-  const i = (EMOTIONS as readonly string[]).indexOf(emotion);
-  return i < 0 ? null : i;
-});
-
-/**
- * The FER+ "majority" label of one image from its 10 raw vote counts (neutral, happiness, surprise,
- * sadness, anger, disgust, fear, contempt, unknown, NF), as an index into EMOTIONS, or null when the
- * image is excluded.
- *
- * Mirrors `FERPlusReader._process_data(..., mode='majority')` and `load_folders` in microsoft/FERPlus
- * src/ferplus.py (the reference reader of Barsoum et al. 2016, arXiv:1608.01041):
- * 1. every count below 1 + ε (single votes, and zeros) is set to 0: single votes are outliers;
- * 2. the largest remaining count must exceed half the sum of the remaining counts (`maxval >
- *    0.5 * sum_list`, strict), unknown and NF votes included in that sum; otherwise the image is
- *    "unknown" and dropped. A strict majority is unique, so ties cannot reach the argmax (which
- *    would pick the first column, `np.argmax`), and a row with every vote at 1 or 0 is dropped;
- * 3. a majority for unknown or NF drops the image (upstream keeps contempt as its 8th class; emoflow
- *    drops it too, docs/corpora.md).
- */
-export function ferplusMajority(votes: ArrayLike<number>): number | null {
-  if (votes.length !== FERPLUS_COLUMNS.length) {
-    throw new RangeError(
-      `ferplusMajority: expected ${FERPLUS_COLUMNS.length} vote counts, got ${votes.length}`,
-    );
-  }
-  let sum = 0;
-  let best = 0;
-  let bestVotes = -Infinity;
-  for (let i = 0; i < FERPLUS_COLUMNS.length; i++) {
-    const raw = votes[i]!;
-    if (!Number.isFinite(raw) || raw < 0) throw new RangeError(`ferplusMajority: vote ${i} is ${raw}`);
-    const v = raw < 1 + Number.EPSILON ? 0 : raw;
-    sum += v;
-    if (v > bestVotes) {
-      bestVotes = v;
-      best = i;
-    }
-  }
-  if (!(bestVotes > 0.5 * sum)) return null;
-  return FERPLUS_TO_EMOTION[best] ?? null;
 }

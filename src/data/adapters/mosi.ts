@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { EmoflowError } from '../core/errors.js';
-import type { FeatureDataset } from './feature-dataset.js';
+import { EmoflowError } from '../../core/errors.js';
+import type { FeatureDataset } from '../feature-dataset.js';
+import { invalidLine } from './common.js';
 
 /** The MOSI release's feature blocks as feature specs: its own extractors, not emoflow's. */
 export const MOSI_SPECS = {
@@ -47,7 +48,7 @@ export async function readMosi(path: string): Promise<FeatureDataset> {
     try {
       r = JSON.parse(line) as MosiRow;
     } catch (e) {
-      throw new EmoflowError('MANIFEST_INVALID', `${path}: line ${i + 1}: ${(e as Error).message}`, { path });
+      invalidLine(path, i + 1, (e as Error).message);
     }
     const bad =
       typeof r.id !== 'string'
@@ -63,10 +64,7 @@ export async function readMosi(path: string): Promise<FeatureDataset> {
                 : typeof r.sentiment_score !== 'number'
                   ? 'sentiment_score'
                   : undefined;
-    if (bad !== undefined)
-      throw new EmoflowError('MANIFEST_INVALID', `${path}: line ${i + 1}: missing or malformed ${bad}`, {
-        path,
-      });
+    if (bad !== undefined) invalidLine(path, i + 1, `missing or malformed ${bad}`);
     rows.push(r);
   });
   const n = rows.length;
