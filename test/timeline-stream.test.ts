@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { resample, StreamResampler } from '../src/features/audio/resample.js';
 import { timelineSegments } from '../src/features/audio/segmenter.js';
 import { speechProbabilities, VAD_CHUNK, VadStream } from '../src/features/audio/vad.js';
-import { VAD_MODEL } from '../src/features/audio/audio-extractor.js';
+import { AudioExtractor, VAD_MODEL } from '../src/features/audio/audio-extractor.js';
 import { decodeWav } from '../src/io/wav.js';
 import { openWavBlocks } from '../src/io/wav-stream.js';
 import { ModelStore } from '../src/models/model-store.js';
@@ -167,5 +167,42 @@ describe('timelineSegments', () => {
     const probs = new Float32Array(chunks(10)).fill(0.9);
     const segs = timelineSegments([{ start: 2 * sr, end: 2.4 * sr }], probs);
     expect(segs).toEqual([{ start: 2 * sr, end: 2.4 * sr, speech: [{ start: 2 * sr, end: 2.4 * sr }] }]);
+  });
+});
+
+describe('AudioExtractor.timeline on hostile headers', () => {
+  /** A 16-bit PCM WAV with `channels` channels at `rate`, of `frames` frames of noise. */
+  function wavOf(channels: number, rate: number, frames: number): Uint8Array {
+    const data = Buffer.alloc(frames * channels * 2);
+    const r = rng(3);
+    for (let i = 0; i < data.length; i += 2) data.writeInt16LE(Math.round(r() * 3000), i);
+    const h = Buffer.alloc(44);
+    h.write('RIFF', 0);
+    h.writeUInt32LE(36 + data.length, 4);
+    h.write('WAVEfmt ', 8);
+    h.writeUInt32LE(16, 16);
+    h.writeUInt16LE(1, 20);
+    h.writeUInt16LE(channels, 22);
+    h.writeUInt32LE(rate, 24);
+    h.writeUInt32LE(Math.min(rate * channels * 2, 0xffffffff), 28); // byte rate: not read
+    h.writeUInt16LE(channels * 2, 32);
+    h.writeUInt16LE(16, 34);
+    h.write('data', 36);
+    h.writeUInt32LE(data.length, 40);
+    return new Uint8Array(Buffer.concat([h, data]));
+  }
+
+  it('4096 channels at 768 kHz: blocks stay small (4 s of such frames would be 25 GB); the clip is AUDIO_EMPTY', async () => {
+    const ex = new AudioExtractor({ factory, store: new ModelStore(), vad: true });
+    await expect(ex.timeline(wavOf(4096, 768000, 3000), 'wide.wav')).rejects.toMatchObject({
+      code: 'AUDIO_EMPTY',
+    });
+  });
+
+  it('a recording over the timeline limit is AUDIO_TOO_LONG before it is read', async () => {
+    const ex = new AudioExtractor({ factory, store: new ModelStore(), vad: true });
+    await expect(
+      ex.timeline(wavOf(1, 16000, 32000), 'long.wav', { maxTimelineSeconds: 1 }),
+    ).rejects.toMatchObject({ code: 'AUDIO_TOO_LONG', message: expect.stringMatching(/^long\.wav: 2\.0 s/) });
   });
 });

@@ -28,6 +28,8 @@ function flatOf(r: PredictionRecord): Record<string, string | number | null> {
     const x = r.modalities[m];
     row[`${m}_error`] = x?.status === 'error' ? x.error.code : null;
   }
+  // A run without --segments: the timeline columns are empty on every row.
+  Object.assign(row, { parent: null, segment: null, start: null, end: null });
   return row;
 }
 

@@ -215,7 +215,13 @@ export class AudioExtractor {
         }
         const rs = new StreamResampler(sampleRate, SAMPLE_RATE);
         let total = 0;
-        for await (const block of wav.blocks(TIMELINE_BLOCK_SECONDS * sampleRate)) {
+        // 4 s a block, and never more than 4 MiB of it, whatever the header's channel count.
+        const frameBytes = wav.info.channels * (wav.info.bitsPerSample >> 3);
+        const blockFrames = Math.max(
+          1,
+          Math.min(TIMELINE_BLOCK_SECONDS * sampleRate, Math.floor(TIMELINE_BLOCK_BYTES / frameBytes)),
+        );
+        for await (const block of wav.blocks(blockFrames)) {
           const y = rs.push(block);
           total += y.length;
           await each(y);
@@ -282,8 +288,9 @@ export class AudioExtractor {
   }
 }
 
-/** Seconds of audio decoded per block of a timeline's passes. */
+/** Seconds of audio decoded per block of a timeline's passes, and the most bytes a block reads. */
 const TIMELINE_BLOCK_SECONDS = 4;
+const TIMELINE_BLOCK_BYTES = 4 << 20;
 /** The longest recording a timeline reads (6 h); a clip alone stays under DEFAULT_MAX_SECONDS. */
 export const DEFAULT_MAX_TIMELINE_SECONDS = 6 * 3600;
 
