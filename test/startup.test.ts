@@ -80,3 +80,16 @@ describe('start-up loads only what the command needs', () => {
     expect(r.runs).toBe(1);
   }, 60_000);
 });
+
+describe('npx emoflow', () => {
+  it('prints the version and no npm warning (the .npmrc key onnxruntime-node-install stays, silenced)', () => {
+    const run = spawnSync('npx', ['--no-install', 'emoflow', '--version'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(run.stderr).not.toMatch(/npm warn/i);
+  });
+});

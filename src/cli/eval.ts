@@ -37,8 +37,10 @@ import {
   modelRuntime,
   priorFlag,
   priorOption,
+  resolveDevice,
 } from './runtime-flags.js';
 import { SUMMARIES } from './command-summaries.js';
+import { evalSegments } from './eval-segments.js';
 
 export const evalCommand = defineCommand({
   spec: {
@@ -80,6 +82,11 @@ export const evalCommand = defineCommand({
         default: 'auto',
       },
       prior: priorFlag,
+      segments: {
+        type: 'boolean',
+        description:
+          'score each sample as ingest --segments scores recordings, and its summed-up emotion against its label (docs/timelines.md)',
+      },
       json: {
         type: 'string',
         value: 'file',
@@ -104,6 +111,7 @@ export const evalCommand = defineCommand({
       throw new EmoflowError('CONFIG_INVALID', 'emoflow eval: --head <dir> is required');
     if (flags.data === undefined)
       throw new EmoflowError('CONFIG_INVALID', 'emoflow eval: --data <spec> is required');
+    if (flags.segments) return runSegmentEval({ ...flags, head: flags.head, data: flags.data }, io);
     const head = await loadHead(resolve(flags.head));
     // Without --prior, a corpus spec of one of the head's training corpora is scored under that
     // corpus's prior (its label frequencies are known); anything else under the head's default.
@@ -172,6 +180,49 @@ export const evalCommand = defineCommand({
     return 0;
   },
 });
+
+/** `eval --segments` (eval-segments.ts): its JSON, and the report of its emotion metrics. */
+async function runSegmentEval(
+  flags: {
+    head: string;
+    data: string;
+    device: DeviceChoice;
+    threads: number;
+    'models-dir': string | undefined;
+    'text-model': string | undefined;
+    'speaker-norm': string;
+    prior: string | undefined;
+    json: string | undefined;
+    report: string | undefined;
+  },
+  io: CliIO,
+): Promise<number> {
+  const head = await loadHead(resolve(flags.head));
+  const ev = await evalSegments({
+    head: head.dir,
+    data: flags.data,
+    device: await resolveDevice(flags.device, io),
+    threads: flags.threads,
+    speakerNorm: flags['speaker-norm'] as 'auto' | 'off',
+    ...(flags['models-dir'] === undefined ? {} : { modelsDir: flags['models-dir'] }),
+    ...(flags['text-model'] === undefined ? {} : { textModel: flags['text-model'] }),
+    ...priorOption(flags.prior),
+  });
+  const result = { head: { name: head.json.name, sha256: head.json.sha256 }, segmented: true, ...ev };
+  if (flags.json !== undefined) await writeFile(flags.json, JSON.stringify(result, null, 2) + '\n');
+  if (flags.report !== undefined)
+    await writeFile(
+      flags.report,
+      renderReport({
+        title: `${head.json.name} on ${ev.data}, by segments`,
+        head: result.head,
+        tasks: ev.tasks,
+        generated: new Date().toISOString(),
+      }),
+    );
+  printJson(io, result);
+  return 0;
+}
 
 async function runCrossValidation(
   flags: {

@@ -124,6 +124,32 @@ describe.skipIf(RAVDESS.missing)(`ingest --segments on a recording of 8 clips ${
     expect(same).toBeGreaterThan(placed.length / 2);
   });
 
+  it('eval --segments scores each file by its segments against its label, as ingest --segments does', async () => {
+    const RAVDESS_EMOTION = ['neutral', 'neutral', 'joy', 'sadness', 'anger', 'fear', 'disgust', 'surprise'];
+    const manifest = join(dir, 'clips', 'labelled.csv');
+    await writeFile(
+      manifest,
+      [
+        'id,audio,emotion',
+        ...placed.map((p, k) => `${p.file.replace('.wav', '')},${p.file},${RAVDESS_EMOTION[k]}`),
+      ].join('\n') + '\n',
+    );
+    const ev = await emoflow(['eval', '--head', 'models/heads/default', '--data', manifest, '--segments']);
+    expect(ev.code, ev.stderr).toBe(0);
+    const got = ev.json<{
+      samples: number;
+      segments: { total: number };
+      tasks: { emotion: { accuracy: number; confusion: number[][] } };
+    }>();
+    const ing = await emoflow(['ingest', manifest, '--out', join(dir, 'labelled.jsonl'), '--segments']);
+    expect(ing.code, ing.stderr).toBe(0);
+    const records = await readRecords(join(dir, 'labelled.jsonl'));
+    const right = records.filter((r, k) => r.label === RAVDESS_EMOTION[k]).length;
+    expect(got.samples).toBe(8);
+    expect(got.segments.total).toBe(records.reduce((n, r) => n + r.segments!.length, 0));
+    expect(got.tasks.emotion.accuracy).toBeCloseTo(right / 8, 12);
+  }, 120_000);
+
   it("sums the file up as the duration-weighted mean of its segments' scores", () => {
     const segs = long.segments!;
     const total = segs.reduce((n, s) => n + (s.end - s.start), 0);
