@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resample, StreamResampler } from '../src/features/audio/resample.js';
-import { timelineSegments } from '../src/features/audio/segmenter.js';
+import { featureSpans, timelineSegments } from '../src/features/audio/segmenter.js';
 import { speechProbabilities, VAD_CHUNK, VadStream } from '../src/features/audio/vad.js';
 import { AudioExtractor, VAD_MODEL } from '../src/features/audio/audio-extractor.js';
 import { decodeWav } from '../src/io/wav.js';
@@ -161,6 +161,20 @@ describe('timelineSegments', () => {
     expect(segs[segs.length - 1]!.end).toBe(25 * sr);
     // Contiguous: nothing of the run is lost.
     for (let i = 1; i < segs.length; i++) expect(segs[i]!.start).toBe(segs[i - 1]!.end);
+  });
+
+  it('feature spans grow a segment into its pauses, never past their middle or the recording', () => {
+    const segs = [
+      { start: 1 * sr, end: 3 * sr },
+      { start: 3.4 * sr, end: 5 * sr },
+      { start: 8 * sr, end: 9.8 * sr },
+    ];
+    expect(featureSpans(segs, 10 * sr, 0.5 * sr)).toEqual([
+      { start: 0.5 * sr, end: 3.2 * sr }, // 0.4 s pause after it: half each
+      { start: 3.2 * sr, end: 5.5 * sr },
+      { start: 7.5 * sr, end: 10 * sr }, // the recording ends 0.2 s after it
+    ]);
+    expect(featureSpans(segs, 10 * sr, 0)).toEqual(segs);
   });
 
   it('keeps a short isolated utterance as a segment of its own', () => {

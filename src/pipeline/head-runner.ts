@@ -146,31 +146,38 @@ export class HeadRunner {
 
   /**
    * The segments of one recording scored as samples of one context group in time order, each
-   * audio alone; with speaker standardisation, against the recording's own statistics (its
-   * segments count as one speaker) where it has at least the head's minSamples segments, else the
-   * head's global ones. Merged into the sample's record by `mergeTimeline`.
+   * audio alone. With speaker standardisation: the statistics of the sample's speaker where the
+   * run has them (ingest's speaker pass over every segment of that speaker's recordings), else
+   * the recording's own (its segments count as one speaker) where it has at least the head's
+   * minSamples segments, else the head's global ones. Merged into the sample's record by
+   * `mergeTimeline`.
    */
   private async withTimeline(
     s: SampleFeatures,
     timeline: AudioTimeline,
     record: PredictionRecord,
   ): Promise<PredictionRecord> {
-    const key = `timeline\u0000${s.id}`;
-    const own = this.timelineStatistics ? segmentStatistics(timeline, this.speakerNorm) : undefined;
+    const group = `timeline\u0000${s.id}`;
     const audioStats = this.speakerStats.get('audio') ?? new Map<string, { mean: number[]; std: number[] }>();
+    // The speaker's statistics over the run (ingest's speaker pass), else the recording's own.
+    const named = s.speaker !== undefined && audioStats.has(s.speaker) ? s.speaker : undefined;
+    const own =
+      named === undefined && this.timelineStatistics
+        ? segmentStatistics(timeline, this.speakerNorm)
+        : undefined;
     if (own !== undefined) {
-      audioStats.set(key, own);
+      audioStats.set(group, own);
       this.speakerStats.set('audio', audioStats);
     }
     try {
-      const segments = segmentFeatures(s.id, timeline, key);
+      const segments = segmentFeatures(s.id, timeline, group, named ?? group);
       const scored: PredictionRecord[] = [];
       const step = this.groupCap ?? TIMELINE_BATCH;
       for (let i = 0; i < segments.length; i += step)
         scored.push(...(await this.predictSamples(segments.slice(i, i + step))));
       return mergeTimeline(record, timeline, scored);
     } finally {
-      audioStats.delete(key);
+      audioStats.delete(group);
     }
   }
 

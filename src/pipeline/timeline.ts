@@ -15,16 +15,22 @@ import type { ModalityResult, PredictionRecord, Scores, SegmentRecord } from './
 export const TIMELINE_BATCH = 64;
 
 /**
- * Each segment as a sample of its own: the audio alone, in a context group of the recording's
- * segments in time order, and of one speaker (`speaker`, the recording's key).
+ * Each segment as a sample of its own: the audio alone, in a context group (`group`) of the
+ * recording's segments in time order, all of one speaker (`speaker`: whose statistics
+ * standardise them).
  */
-export function segmentFeatures(id: string, timeline: AudioTimeline, speaker: string): SampleFeatures[] {
+export function segmentFeatures(
+  id: string,
+  timeline: AudioTimeline,
+  group: string,
+  speaker: string,
+): SampleFeatures[] {
   return timeline.segments.map((seg, k) => ({
     id: `${id}#${k + 1}`,
     inputs: {},
     modalities: { audio: { status: 'ok', vector: seg.vector, meta: {} } },
     warnings: [],
-    group: speaker,
+    group,
     order: k,
     speaker,
   }));

@@ -7,7 +7,7 @@ import { CLIP_STATS_DIM, CLIP_STATS_NAMES, clipStats } from './clip-stats.js';
 import { N_MFCC, SAMPLE_RATE, deltas64, mfcc64 } from './mfcc.js';
 import { PROSODY_DIM, prosodyVector } from './prosody.js';
 import { resample, StreamResampler } from './resample.js';
-import { timelineSegments, type TimelineOptions } from './segmenter.js';
+import { DEFAULT_TIMELINE, featureSpans, timelineSegments, type TimelineOptions } from './segmenter.js';
 import { speechProbabilities, speechSegments, trimToSpeech, VadStream } from './vad.js';
 
 /**
@@ -190,7 +190,7 @@ export class AudioExtractor {
   async timeline(
     source: string | Uint8Array,
     shown: string,
-    options: { segmenter?: TimelineOptions; maxTimelineSeconds?: number } = {},
+    options: { segmenter?: Partial<TimelineOptions>; maxTimelineSeconds?: number } = {},
   ): Promise<AudioTimeline> {
     const where = { path: shown };
     const maxSeconds = options.maxTimelineSeconds ?? DEFAULT_MAX_TIMELINE_SECONDS;
@@ -249,9 +249,15 @@ export class AudioExtractor {
         where,
       );
     }
-    const cuts = timelineSegments(speechSegments(allProbs, total), allProbs, options.segmenter);
+    const segmenter = { ...DEFAULT_TIMELINE, ...options.segmenter };
+    const cuts = timelineSegments(speechSegments(allProbs, total), allProbs, segmenter);
     const segments: AudioTimeline['segments'] = [];
     if (cuts.length === 0) return { segments, totalSeconds };
+    // What each segment's features are taken over: its speech regions with a VAD head, else the
+    // segment and some of the pause around it (segmenter.ts featureSpans).
+    const spans = this.vad
+      ? cuts
+      : featureSpans(cuts, total, Math.round(segmenter.featurePadSeconds * SAMPLE_RATE));
 
     // Pass 2: each segment's samples, gathered as they stream by, then its features.
     let k = 0;
@@ -259,14 +265,15 @@ export class AudioExtractor {
     let buf = new Float64Array(0);
     const finish = () => {
       const seg = cuts[k]!;
-      const x = buf.subarray(0, seg.end - seg.start);
-      const speech = seg.speech.map((r) => ({ start: r.start - seg.start, end: r.end - seg.start }));
+      const span = spans[k]!;
+      const x = buf.subarray(0, span.end - span.start);
+      const speech = seg.speech.map((r) => ({ start: r.start - span.start, end: r.end - span.start }));
       const used = this.vad ? trimToSpeech(x, speech) : x;
       const { vector } = this.vectorOf(used.length >= MIN_SAMPLES_16K ? used : x);
       segments.push({
         start: seg.start / SAMPLE_RATE,
         end: seg.end / SAMPLE_RATE,
-        speechSeconds: speech.reduce((n, r) => n + r.end - r.start, 0) / SAMPLE_RATE,
+        speechSeconds: seg.speech.reduce((n, r) => n + r.end - r.start, 0) / SAMPLE_RATE,
         vector,
       });
       k++;
@@ -275,12 +282,12 @@ export class AudioExtractor {
       const from = at;
       at += y.length;
       while (k < cuts.length) {
-        const seg = cuts[k]!;
-        if (buf.length < seg.end - seg.start) buf = new Float64Array(seg.end - seg.start);
-        const a = Math.max(seg.start, from);
-        const b = Math.min(seg.end, at);
-        if (b > a) buf.set(y.subarray(a - from, b - from), a - seg.start);
-        if (seg.end > at) break;
+        const span = spans[k]!;
+        if (buf.length < span.end - span.start) buf = new Float64Array(span.end - span.start);
+        const a = Math.max(span.start, from);
+        const b = Math.min(span.end, at);
+        if (b > a) buf.set(y.subarray(a - from, b - from), a - span.start);
+        if (span.end > at) break;
         finish();
       }
     });

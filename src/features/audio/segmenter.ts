@@ -13,9 +13,39 @@ export interface TimelineOptions {
   maxSeconds: number;
   /** …into parts no shorter than this (where the speech allows). */
   minSeconds: number;
+  /**
+   * For heads whose audio features are not VAD-trimmed: a segment's features are taken over it and
+   * up to this much of the pause on either side (never past the middle of a pause to a neighbour
+   * or the recording's ends), as such heads learnt from clips with silence around the speech.
+   */
+  featurePadSeconds: number;
 }
 
-export const DEFAULT_TIMELINE: TimelineOptions = { mergeGapSeconds: 0.5, maxSeconds: 10, minSeconds: 1 };
+export const DEFAULT_TIMELINE: TimelineOptions = {
+  mergeGapSeconds: 0.5,
+  maxSeconds: 10,
+  minSeconds: 1,
+  featurePadSeconds: 0.5,
+};
+
+/**
+ * The span each segment's features are taken over without VAD trimming: the segment grown by
+ * `pad` samples on either side, never past the middle of the pause to its neighbour, nor past
+ * the recording (`total` samples).
+ */
+export function featureSpans(
+  segments: readonly SpeechSegment[],
+  total: number,
+  pad: number,
+): SpeechSegment[] {
+  return segments.map((s, k) => {
+    const prev = segments[k - 1];
+    const next = segments[k + 1];
+    const lo = prev === undefined ? 0 : Math.ceil((prev.end + s.start) / 2);
+    const hi = next === undefined ? total : Math.floor((s.end + next.start) / 2);
+    return { start: Math.max(lo, s.start - pad), end: Math.min(hi, s.end + pad) };
+  });
+}
 
 /** A segment in samples at 16 kHz, [start, end), and the speech regions inside it. */
 export interface TimelineSegment extends SpeechSegment {
@@ -37,7 +67,7 @@ export interface TimelineSegment extends SpeechSegment {
 export function timelineSegments(
   regions: readonly SpeechSegment[],
   probs: Float32Array,
-  options: TimelineOptions = DEFAULT_TIMELINE,
+  options: Omit<TimelineOptions, 'featurePadSeconds'> = DEFAULT_TIMELINE,
 ): TimelineSegment[] {
   const sr = VAD_SAMPLE_RATE;
   const gap = options.mergeGapSeconds * sr;

@@ -35,8 +35,9 @@ export interface IngestOptions {
   /** The V8 heap of each extraction thread in MB; default DEFAULT_THREAD_HEAP_MB. */
   threadHeapMb?: number;
   /**
-   * Each audio as a timeline of speech segments (docs/timelines.md). Each recording's segments
-   * are standardised with its own statistics, so the speaker pass is skipped.
+   * Each audio as a timeline of speech segments (docs/timelines.md): a recording's segments are
+   * standardised with its speaker's statistics over the run's segments where the input names
+   * one, else with the recording's own.
    */
   segments?: boolean;
   /**
@@ -138,7 +139,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     const ex = extraction;
     const plan = runner.speakerNorm;
     runner.timelineStatistics = options.speakerNorm !== 'off';
-    if (plan !== null && options.speakerNorm !== 'off' && options.segments !== true)
+    if (plan !== null && options.speakerNorm !== 'off')
       runner.setSpeakerStatistics(
         await speakerStatisticsOf(options.input, plan, ex, batch, Math.max(2, 2 * workers), options.signal),
       );
@@ -255,13 +256,22 @@ async function speakerStatisticsOf(
   const acc = new Map<Modality, Map<string, Moments>>(plan.modalities.map((m) => [m, new Map()]));
   const add = (features: readonly SampleFeatures[]) => {
     for (const f of features) {
+      if (f.speaker === undefined) continue;
       for (const m of plan.modalities) {
+        // A clip's vector, or with --segments every segment of the recording.
         const got = f.modalities[m];
-        if (got?.status !== 'ok' || f.speaker === undefined) continue;
+        const vectors =
+          got?.status === 'ok'
+            ? [got.vector]
+            : m === 'audio' && f.timeline !== undefined
+              ? f.timeline.segments.map((seg) => seg.vector)
+              : [];
         const bySpeaker = acc.get(m)!;
-        let moments = bySpeaker.get(f.speaker);
-        if (moments === undefined) bySpeaker.set(f.speaker, (moments = new Moments(got.vector.length)));
-        moments.add(got.vector);
+        for (const v of vectors) {
+          let moments = bySpeaker.get(f.speaker);
+          if (moments === undefined) bySpeaker.set(f.speaker, (moments = new Moments(v.length)));
+          moments.add(v);
+        }
       }
     }
   };
