@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { parse as parseCsv } from 'csv-parse/sync';
+import { stringify as stringifyCsv } from 'csv-stringify/sync';
 import { readParquet } from 'parquet-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMOTIONS } from '../src/core/labels.js';
@@ -130,6 +131,25 @@ describe('export writers', () => {
     expect(() => formatOf('a', 'xlsx')).toThrow(/CONFIG_INVALID|not one of/);
   });
 
+  it('csv: a record cut short between its segment rows is written again whole by --resume', async () => {
+    const recs = records(4); // record 2 has two segments
+    const path = join(dir, 'seg-cut.csv');
+    await writeAll(path, 'csv', recs.slice(0, 2), 'new');
+    // The process dies having written record 2's first segment row, a whole line, and no more.
+    const columns = Object.keys(flattenRows(recs[0]!)[0]!);
+    const lines = stringifyCsv(flattenRows(recs[2]!).slice(0, 1), { columns });
+    await writeFile(path, (await readFile(path, 'utf8')) + lines);
+    const done = await writeAll(path, 'csv', recs, 'resume');
+    expect([...done]).toEqual([recs[0]!.id, recs[1]!.id]);
+    expect(await readBack(path, 'csv')).toEqual(recs.flatMap(flattenRows));
+  });
+
+  it('csv: --resume refuses an output with the columns of another version', async () => {
+    const path = join(dir, 'old.csv');
+    await writeFile(path, 'id,status,label\na,ok,joy\n');
+    await expect(openOutput(path, 'csv', 'resume')).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+  });
+
   for (const format of ['jsonl', 'csv', 'parquet'] as const) {
     it(`${format}: all three agree; a run cut short resumes without loss or duplicates`, async () => {
       const recs = records(23);
@@ -138,11 +158,12 @@ describe('export writers', () => {
       const want = recs.flatMap(flattenRows);
       const back = await readBack(full, format);
       expect(back).toEqual(want);
-      // A timeline's segments follow their file's row, one row each.
+      // A timeline's segments precede their file's row (which closes the record), one row each.
       const parent = recs[2]!.id;
       const at = back.findIndex((r) => r['id'] === parent);
       expect(back[at]).toMatchObject({ parent: null, segment: null, start: null, end: null });
-      expect(back[at + 2]).toMatchObject({
+      expect(back[at - 2]).toMatchObject({ id: `${parent}#1`, parent, segment: 1 });
+      expect(back[at - 1]).toMatchObject({
         id: `${parent}#2`,
         parent,
         segment: 2,

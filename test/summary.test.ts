@@ -7,7 +7,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMOTIONS, type Emotion } from '../src/core/labels.js';
-import { summarise } from '../src/export/summary.js';
+import { summarise, timelineSvg } from '../src/export/summary.js';
 import type { PredictionRecord, Scores } from '../src/pipeline/record.js';
 import { emoflow } from './support/cli.js';
 
@@ -100,6 +100,18 @@ describe('summarise', () => {
     expect(ann!.timeShares!.sadness).toBeCloseTo(4 / 14, 12);
     expect(bob).toMatchObject({ key: 'bob', records: 1, failed: 1, segmentSeconds: 0, timeShares: null });
     expect(Object.values(bob!.labelShares).every((v) => v === 0)).toBe(true);
+  });
+});
+
+describe('timelineSvg', () => {
+  it('draws at most 11 ticks whatever the length (a record claiming 1e300 s included)', () => {
+    for (const total of [3.5, 59, 3600, 6 * 3600, 1e300]) {
+      const r = audioRecord('x', 'joy', [[0, Math.min(total, 2), 'joy']]);
+      const svg = timelineSvg(r, total);
+      const ticks = svg.match(/<text /g)?.length ?? 0;
+      expect(ticks).toBeGreaterThanOrEqual(1);
+      expect(ticks).toBeLessThanOrEqual(11);
+    }
   });
 });
 

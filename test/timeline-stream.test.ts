@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resample, StreamResampler } from '../src/features/audio/resample.js';
@@ -7,6 +8,7 @@ import { speechProbabilities, VAD_CHUNK, VadStream } from '../src/features/audio
 import { AudioExtractor, VAD_MODEL } from '../src/features/audio/audio-extractor.js';
 import { decodeWav } from '../src/io/wav.js';
 import { openWavBlocks } from '../src/io/wav-stream.js';
+import { readModality, sha256, sha256OfInput } from '../src/io/read-input.js';
 import { ModelStore } from '../src/models/model-store.js';
 import { SessionFactory } from '../src/models/session-factory.js';
 import { repoRoot } from './support/paths.js';
@@ -110,6 +112,49 @@ describe('openWavBlocks', () => {
       }
     });
   }
+
+  it('a 2 MiB LIST chunk before the samples: read as decodeWav reads the whole file', async () => {
+    const bytes = readFileSync(join(repoRoot, 'examples', 'calls', '0001.wav'));
+    // RIFF header, then a LIST chunk of 2 MiB, then the file's own chunks.
+    const list = Buffer.alloc(8 + 2 * 1024 * 1024);
+    list.write('LIST', 0);
+    list.writeUInt32LE(2 * 1024 * 1024, 4);
+    const withList = Buffer.concat([bytes.subarray(0, 12), list, bytes.subarray(12)]);
+    withList.writeUInt32LE(withList.length - 8, 4);
+    const dir = mkdtempSync(join(tmpdir(), 'emoflow-wavlist-'));
+    try {
+      const path = join(dir, 'list.wav');
+      writeFileSync(path, withList);
+      const w = await openWavBlocks(path, 'list.wav');
+      const parts: Float64Array[] = [];
+      for await (const b of w.blocks(4096)) parts.push(b.slice());
+      await w.close();
+      expect(Array.from(join64(parts))).toEqual(Array.from(decodeWav(withList).mono));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a file cut short after its header was read is AUDIO_DECODE_FAILED, not stale samples', async () => {
+    const bytes = readFileSync(join(repoRoot, 'examples', 'calls', '0001.wav'));
+    const dir = mkdtempSync(join(tmpdir(), 'emoflow-wavcut-'));
+    try {
+      const path = join(dir, 'cut.wav');
+      writeFileSync(path, bytes);
+      const w = await openWavBlocks(path, 'cut.wav');
+      truncateSync(path, 44 + 2 * 6000);
+      const read = async () => {
+        for await (const b of w.blocks(4000)) expect(b.length).toBeGreaterThan(0);
+      };
+      await expect(read()).rejects.toMatchObject({
+        code: 'AUDIO_DECODE_FAILED',
+        message: expect.stringMatching(/changed while it was read/),
+      });
+      await w.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('a silent file is AUDIO_EMPTY once its blocks are read', async () => {
     const header = Buffer.alloc(44);
@@ -218,5 +263,26 @@ describe('AudioExtractor.timeline on hostile headers', () => {
     await expect(
       ex.timeline(wavOf(1, 16000, 32000), 'long.wav', { maxTimelineSeconds: 1 }),
     ).rejects.toMatchObject({ code: 'AUDIO_TOO_LONG', message: expect.stringMatching(/^long\.wav: 2\.0 s/) });
+  });
+});
+
+describe('sha256OfInput', () => {
+  it('hashes a file in pieces to the sha256 of the bytes readModality reads; a missing file is its error', async () => {
+    const root = join(repoRoot, 'examples');
+    for (const [m, rel] of [
+      ['audio', 'calls/0003.wav'],
+      ['image', 'mixed/launch.jpg'],
+    ] as const) {
+      const sample = { id: 's', root, labels: {}, [m]: rel };
+      const read = await readModality(sample, m);
+      expect(read?.status).toBe('ok');
+      const got = await sha256OfInput(sample, m);
+      expect(got).toEqual({
+        status: 'ok',
+        sha256: sha256(read!.status === 'ok' ? read!.input.bytes : new Uint8Array()),
+      });
+    }
+    const missing = await sha256OfInput({ id: 'x', root, labels: {}, audio: 'calls/none.wav' }, 'audio');
+    expect(missing).toMatchObject({ status: 'error', error: { code: 'FILE_NOT_FOUND' } });
   });
 });

@@ -69,8 +69,9 @@ export async function evalSegments(options: {
       .split('\n')
       .filter((l) => l !== '')
       .map((l) => JSON.parse(l) as PredictionRecord);
-    const scored = records.filter((r) => r.scores !== null && truthOf.has(r.id));
-    const excluded = records.filter((r) => !scored.includes(r)).map((r) => r.id);
+    const isScored = (r: PredictionRecord) => r.scores !== null && truthOf.has(r.id);
+    const scored = records.filter(isScored);
+    const excluded = records.filter((r) => !isScored(r)).map((r) => r.id);
     const probs = new Float32Array(scored.length * EMOTIONS.length);
     const truth = new Int32Array(scored.length);
     scored.forEach((r, i) => {

@@ -106,6 +106,11 @@ export const evalCommand = defineCommand({
     ],
   },
   async run({ flags }, io) {
+    if (flags.cv !== undefined && flags.segments)
+      throw new EmoflowError(
+        'CONFIG_INVALID',
+        'emoflow eval: --segments scores a head; it does not go with --cv',
+      );
     if (flags.cv !== undefined) return runCrossValidation(flags, io);
     if (flags.head === undefined)
       throw new EmoflowError('CONFIG_INVALID', 'emoflow eval: --head <dir> is required');

@@ -35,7 +35,7 @@ export const FLAT_COLUMNS: readonly { name: string; type: CellType }[] = [
   { name: 'arousal', type: 'double' },
   ...MODALITIES.map((m) => ({ name: `${m}_label`, type: 'string' as const })),
   ...MODALITIES.map((m) => ({ name: `${m}_error`, type: 'string' as const })),
-  // A timeline's segments (docs/timelines.md): one row each after their file's row; empty on other rows.
+  // A timeline's segments (docs/timelines.md): one row each before their file's row; empty on other rows.
   { name: 'parent', type: 'string' },
   { name: 'segment', type: 'double' },
   { name: 'start', type: 'double' },
@@ -45,12 +45,14 @@ export const FLAT_COLUMNS: readonly { name: string; type: CellType }[] = [
 export type FlatRow = Record<string, string | number | null>;
 
 /**
- * One record as flat rows: its own row, then with segments one row per segment (id
- * `<id>#<n>`, `parent` the record's id, `segment` n from 1, `start` and `end` in seconds, the
- * segment's label, scores, valence and arousal, and its label as `audio_label`).
+ * One record as flat rows: with segments one row per segment (id `<id>#<n>`, `parent` the
+ * record's id, `segment` n from 1, `start` and `end` in seconds, the segment's label, scores,
+ * valence and arousal, and its label as `audio_label`), then its own row. The record's own row
+ * comes last so that it closes the record: a CSV cut short holds a record's row only with all
+ * its segments before it (resume drops segment rows left without their record's row).
  */
 export function flattenRows(r: PredictionRecord): FlatRow[] {
-  const rows = [flatten(r)];
+  const rows: FlatRow[] = [];
   r.segments?.forEach((s, k) => {
     const row: FlatRow = { id: `${r.id}#${k + 1}`, status: 'ok', label: s.label };
     for (const e of EMOTIONS) row[e] = round4(s.scores[e]);
@@ -61,6 +63,7 @@ export function flattenRows(r: PredictionRecord): FlatRow[] {
     Object.assign(row, { parent: r.id, segment: k + 1, start: round4(s.start), end: round4(s.end) });
     rows.push(row);
   });
+  rows.push(flatten(r));
   return rows;
 }
 

@@ -156,7 +156,8 @@ export function timelineSvg(record: PredictionRecord, totalSeconds: number): str
   const x = (t: number) => Math.round((left + (t / Math.max(totalSeconds, 1e-9)) * plot) * 100) / 100;
   const step = niceStep(totalSeconds);
   const ticks: string[] = [];
-  for (let t = 0; t <= totalSeconds + 1e-9; t += step)
+  const count = Number.isFinite(totalSeconds) ? Math.floor(totalSeconds / step + 1e-9) : 0;
+  for (let i = 0, t = 0; i <= count; i++, t = i * step)
     ticks.push(
       `<line x1="${x(t)}" x2="${x(t)}" y1="34" y2="38" stroke="#555"/>` +
         `<text x="${x(t)}" y="50" text-anchor="middle">${clock(t)}</text>`,
@@ -179,9 +180,10 @@ export function timelineSvg(record: PredictionRecord, totalSeconds: number): str
   );
 }
 
+/** A round step between axis ticks that gives at most 10 of them. */
 function niceStep(total: number): number {
   for (const s of [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600]) if (total / s <= 10) return s;
-  return 7200;
+  return Math.ceil(total / 10 / 3600) * 3600;
 }
 
 /** Seconds as m:ss (h:mm:ss past an hour). */

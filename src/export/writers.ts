@@ -6,7 +6,7 @@ import { stringify } from 'csv-stringify/sync';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { ParquetWriter, fileWriter } from 'hyparquet-writer';
 import { EmoflowError } from '../core/errors.js';
-import { parseCsv } from '../data/csv.js';
+import { parseCsv, type CsvRow } from '../data/csv.js';
 import { writeFailed } from '../io/write-errors.js';
 import type { PredictionRecord } from '../pipeline/record.js';
 import { FLAT_COLUMNS, flattenRows, roundRecord, type FlatRow } from './flatten.js';
@@ -277,7 +277,8 @@ class ParquetRecordWriter implements RecordWriter {
         const rows = (await parquetReadObjects({
           file,
           metadata: meta,
-          columns: CSV_COLUMNS,
+          // A file of an earlier version lacks the timeline columns: they are read as empty.
+          columns: CSV_COLUMNS.filter((c) => meta.schema.some((f) => f.name === c)),
           rowStart: start,
           rowEnd: Math.min(total, start + ROW_GROUP),
         })) as FlatRow[];
@@ -352,19 +353,38 @@ async function jsonlIds(path: string): Promise<string[]> {
 
 async function csvIds(path: string): Promise<string[]> {
   await dropUnfinishedLine(path);
-  const rows = parseCsv(await readFile(path, 'utf8'), path);
+  const bytes = await readFile(path);
+  const rows = parseCsv(bytes.toString('utf8'), path);
   const header = rows[0]?.fields;
   if (header === undefined) return [];
   if (header[0] !== 'id')
     throw new EmoflowError('CONFIG_INVALID', `--resume: ${path} does not start with an 'id' column`, {
       path,
     });
-  // Segment rows (a `parent` given) belong to their file's record, which is what resumes.
-  const parent = header.indexOf('parent');
+  if (header.join(',') !== CSV_COLUMNS.join(','))
+    throw new EmoflowError(
+      'CONFIG_INVALID',
+      `--resume: ${path} has the columns of another emoflow version (${header.length}, this one writes ${CSV_COLUMNS.length}: ${CSV_COLUMNS.join(', ')}); write a new output or use --force`,
+      { path },
+    );
+  // Segment rows (a `parent` given) precede their record's row, which closes the record: rows
+  // after the last record's row belong to a record cut short, and go.
+  const parent = CSV_COLUMNS.indexOf('parent');
+  const isSegment = (r: CsvRow) => (r.fields[parent] ?? '') !== '';
+  let last = rows.length - 1;
+  while (last > 0 && isSegment(rows[last]!)) last--;
+  if (last < rows.length - 1) await truncate(path, lineOffset(bytes, rows[last + 1]!.line));
   return rows
-    .slice(1)
-    .filter((r) => parent < 0 || (r.fields[parent] ?? '') === '')
+    .slice(1, last + 1)
+    .filter((r) => !isSegment(r))
     .map((r) => r.fields[0]!);
+}
+
+/** The byte offset where 1-based line `line` starts. */
+function lineOffset(bytes: Uint8Array, line: number): number {
+  let at = 0;
+  for (let n = 1; n < line; n++) at = bytes.indexOf(0x0a, at) + 1;
+  return at;
 }
 
 async function parquetIds(path: string): Promise<string[]> {

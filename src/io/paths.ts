@@ -84,7 +84,7 @@ function notRegular(shown: string, kind: string): EmoflowError {
   );
 }
 
-function readError(e: unknown, shown: string): EmoflowError {
+export function readError(e: unknown, shown: string): EmoflowError {
   if (e instanceof EmoflowError) return e;
   const code = (e as NodeJS.ErrnoException).code;
   if (code === 'ENOENT' || code === 'ENOTDIR')

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { EmoflowError, type EmoflowWarning } from '../core/errors.js';
 import type { Modality } from '../core/labels.js';
 import { modalityPath, type ExtractorInput, type Sample } from '../core/sample.js';
-import { readInputCapped, resolveInside } from './paths.js';
+import { openInput, readError, readInputCapped, resolveInside } from './paths.js';
 import { DEFAULT_MAX_TEXT_BYTES, encodeTextCapped, utf8Prefix } from './text.js';
 
 /*
@@ -13,6 +13,42 @@ import { DEFAULT_MAX_TEXT_BYTES, encodeTextCapped, utf8Prefix } from './text.js'
 /** The hex SHA-256 of an input's bytes. */
 export function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * The SHA-256 of a sample's image or audio file, read in 1 MiB pieces (never whole: a recording
+ * may be hours long), or its input error. Equal to `sha256` of the bytes `readModality` reads.
+ */
+export async function sha256OfInput(
+  sample: Sample,
+  m: 'image' | 'audio',
+): Promise<{ status: 'ok'; sha256: string } | { status: 'error'; error: EmoflowError } | undefined> {
+  const rel = modalityPath(sample, m);
+  if (rel === undefined) return undefined;
+  try {
+    const { fh } = await openInput(await resolveInside(sample.root, rel), rel);
+    try {
+      const hash = createHash('sha256');
+      const buf = Buffer.allocUnsafe(1 << 20);
+      for (let at = 0; ;) {
+        let bytesRead: number;
+        try {
+          ({ bytesRead } = await fh.read(buf, 0, buf.length, at));
+        } catch (e) {
+          throw readError(e, rel);
+        }
+        if (bytesRead === 0) break;
+        hash.update(buf.subarray(0, bytesRead));
+        at += bytesRead;
+      }
+      return { status: 'ok', sha256: hash.digest('hex') };
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    if (e instanceof EmoflowError) return { status: 'error', error: e };
+    throw e;
+  }
 }
 
 /**

@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { EmoflowError } from '../../core/errors.js';
 import { modalityPath, type Sample } from '../../core/sample.js';
-import { readModality } from '../../io/read-input.js';
+import { readModality, sha256OfInput } from '../../io/read-input.js';
 import type { SkippedFile } from '../../data/folder.js';
 import { inputsOf, presentModalities } from '../../pipeline/extract.js';
 import { openInput } from '../embedded/input-source.js';
@@ -87,8 +87,14 @@ async function plan(sample: Sample): Promise<SamplePlan> {
       continue;
     }
     const rel = modalityPath(sample, m)!;
-    const read = await readModality(sample, m);
-    const digest = read?.status === 'ok' ? sha(read.input.bytes) : sha(`unreadable\0${rel}`);
+    // Images and recordings are hashed in pieces (a recording may be hours long); a text as read.
+    const read = m === 'text' ? await readModality(sample, m) : await sha256OfInput(sample, m);
+    const digest =
+      read?.status !== 'ok'
+        ? sha(`unreadable\0${rel}`)
+        : 'sha256' in read
+          ? read.sha256
+          : sha(read.input.bytes);
     modalities.push({ modality: m, input: { path: rel, root }, sha256: digest });
   }
   return { sampleId: sample.id, inputs: inputsOf(sample), modalities };
