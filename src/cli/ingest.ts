@@ -17,6 +17,15 @@ export function defaultHeadDir(): string {
   return join(packageRoot(), 'models', 'heads', 'default');
 }
 
+/** `--segments` of ingest, submit and eval: recordings read as timelines. */
+export const segmentsFlag = {
+  segments: {
+    type: 'boolean',
+    description:
+      'score each recording as a timeline: speech segments of 1-10 s with their start and end, and the file summed up from them (docs/timelines.md)',
+  },
+} as const;
+
 /** Flags of the commands that run the extractors and a head in threads (ingest, worker). */
 export const pipelineFlags = {
   head: {
@@ -31,11 +40,6 @@ export const pipelineFlags = {
     max: 256,
   },
   prior: priorFlag,
-  segments: {
-    type: 'boolean',
-    description:
-      'score each recording as a timeline: speech segments of 1-10 s with their start and end, and the file summed up from them (docs/timelines.md); through the queue, a worker option',
-  },
 } as const;
 
 export const ingestCommand = defineCommand({
@@ -56,6 +60,7 @@ export const ingestCommand = defineCommand({
         choices: FORMATS,
       },
       ...pipelineFlags,
+      ...segmentsFlag,
       batch: {
         type: 'int',
         description: 'samples per micro-batch (one ONNX call per modality)',
@@ -133,16 +138,11 @@ export const ingestCommand = defineCommand({
       throw new EmoflowError('CONFIG_INVALID', 'emoflow ingest: --out <file> is required');
     if (flags.resume && flags.force)
       throw new EmoflowError('CONFIG_INVALID', 'emoflow ingest: --resume and --force exclude each other');
-    // With --redis the workers extract and score: their options are theirs.
-    for (const [flag, given] of [
-      ['--prior', flags.prior !== undefined],
-      ['--segments', flags.segments],
-    ] as const)
-      if (flags.redis !== undefined && given)
-        throw new EmoflowError(
-          'CONFIG_INVALID',
-          `emoflow ingest: with --redis the workers score the samples: give ${flag} to emoflow worker`,
-        );
+    if (flags.redis !== undefined && flags.prior !== undefined)
+      throw new EmoflowError(
+        'CONFIG_INVALID',
+        'emoflow ingest: with --redis the workers score the samples: give --prior to emoflow worker',
+      );
     const format = formatOf(flags.out, flags.format);
     const out = resolve(flags.out);
     const progress = ingestProgress(io, !flags['no-progress']);
@@ -174,6 +174,7 @@ export const ingestCommand = defineCommand({
               prefix: flags.prefix,
               shards: shardsOf(flags.shards),
               ...(flags['batch-id'] === undefined ? {} : { batch: flags['batch-id'] }),
+              ...(flags.segments ? { segments: true } : {}),
               ...onProgress,
               onNotice: (m) => io.err(`${m}\n`),
             })

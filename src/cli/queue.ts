@@ -12,7 +12,7 @@ import {
 import { queueLayout } from '../runtime/queue/layout.js';
 import { startQueueWorker } from '../runtime/queue/worker.js';
 import { defineCommand, printJson, warningPrinter } from './command.js';
-import { defaultHeadDir, pipelineFlags } from './ingest.js';
+import { defaultHeadDir, pipelineFlags, segmentsFlag } from './ingest.js';
 import { modelFlags, priorOption, resolveDevice } from './runtime-flags.js';
 import { shardsFlag, shardsOf } from './shards-flag.js';
 import { SUMMARIES } from './command-summaries.js';
@@ -124,7 +124,6 @@ export const workerCommand = defineCommand({
       ...(flags.concurrency === undefined ? {} : { concurrency: flags.concurrency }),
       ...(flags['models-dir'] === undefined ? {} : { modelsDir: flags['models-dir'] }),
       ...(flags['text-model'] === undefined ? {} : { textModel: flags['text-model'] }),
-      ...(flags.segments ? { segments: true } : {}),
       ...priorOption(flags.prior),
       inputRoots: flags['input-root'],
       onWarning: warningPrinter(io),
@@ -171,6 +170,7 @@ export const submitCommand = defineCommand({
         value: 'id',
         description: 'batch id [default: derived from the sample ids and content hashes]',
       },
+      ...segmentsFlag,
       'ttl-days': {
         type: 'int',
         description: 'days the results stay in Redis unless exported',
@@ -196,6 +196,7 @@ export const submitCommand = defineCommand({
       shards: shardsOf(flags.shards),
       ttlSeconds: flags['ttl-days'] * 86400,
       ...(flags.batch === undefined ? {} : { batch: flags.batch }),
+      ...(flags.segments ? { segments: true } : {}),
     });
     if (flags.json) printJson(io, r);
     else

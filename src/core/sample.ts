@@ -23,6 +23,8 @@ export interface Sample {
   group?: string;
   order?: number;
   speaker?: string;
+  /** Read the audio as a timeline of speech segments (`--segments`, docs/timelines.md). */
+  timeline?: boolean;
   /** Every other column, as read: label columns for training and evaluation. */
   labels: Record<string, string | number | boolean | null>;
 }
@@ -31,7 +33,9 @@ export interface Sample {
 export interface ExtractorInput {
   bytes: Uint8Array;
   path: string;
-  /** The file to stream instead of `bytes` (a recording read as a timeline; `bytes` is then empty). */
+  /** A recording to read as a timeline (AudioExtractor.timeline)… */
+  timeline?: boolean;
+  /** …from this file, streamed, instead of `bytes` (then empty). */
   file?: string;
 }
 

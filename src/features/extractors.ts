@@ -44,17 +44,14 @@ export class ImageModality implements ModalityExtractor {
 }
 
 /**
- * The audio extractor as a ModalityExtractor: one clip at a time (the VAD is a stream). With
- * `timeline`, each input is a recording: the result's `meta.timeline` holds its segments'
- * vectors (AudioExtractor.timeline) and its own vector is empty.
+ * The audio extractor as a ModalityExtractor: one clip at a time (the VAD is a stream). An input
+ * marked `timeline` is a recording: the result's `meta.timeline` holds its segments' vectors
+ * (AudioExtractor.timeline) and its own vector is empty.
  */
 export class AudioModality implements ModalityExtractor {
   readonly modality = 'audio' as const;
   readonly spec;
-  constructor(
-    private readonly extractor: AudioExtractor,
-    private readonly timeline = false,
-  ) {
+  constructor(private readonly extractor: AudioExtractor) {
     const { name, version, dim } = extractor.spec;
     this.spec = { name, version, dim };
   }
@@ -63,7 +60,7 @@ export class AudioModality implements ModalityExtractor {
     const out: ExtractorResult[] = [];
     for (const input of inputs) {
       try {
-        if (this.timeline) {
+        if (input.timeline === true) {
           const timeline = await this.extractor.timeline(input.file ?? input.bytes, input.path);
           out.push({ status: 'ok', vector: new Float32Array(0), meta: { timeline } });
           continue;
@@ -94,8 +91,6 @@ export interface ExtractorSetOptions {
   /** Append the lexical bag, hashed into this many buckets, to the text features (lexical.ts). */
   lexicalBuckets?: number;
   batch?: number;
-  /** Audio as timelines of speech segments (AudioModality). */
-  timeline?: boolean;
 }
 
 /** The extractors of the named modalities, models loaded. */
@@ -130,7 +125,6 @@ export async function buildExtractors(options: ExtractorSetOptions): Promise<Mod
             vad: options.vad === true,
             prosody: options.prosody === true,
           }),
-          options.timeline === true,
         ),
       );
     }

@@ -84,15 +84,11 @@ export type ReadResult =
 export interface ReadOptions {
   /** The most bytes of a text read (files and inline texts); default DEFAULT_MAX_TEXT_BYTES. */
   maxTextBytes?: number;
-  /**
-   * An audio file is located (path checked, not read): its timeline streams it in blocks
-   * (AudioExtractor.timeline), so neither the byte cap nor the clip's memory applies.
-   */
-  locateAudio?: boolean;
 }
 
 /**
  * The bytes of one modality of a sample, or its input error; undefined when the sample lacks it.
+ * A sample's audio to be read as a timeline is located instead (its file) or, inline, marked so.
  * A text is read up to `maxTextBytes` (cut at a character boundary, with a TEXT_TRUNCATED
  * warning that says how much of how much was read); images and clips are read whole. Anything
  * but a regular file is refused with INPUT_NOT_REGULAR without being opened.
@@ -108,7 +104,11 @@ export async function readModality(
   if (inline !== undefined) {
     const shown = `${sample.id} (${m})`;
     const bytes = m === 'text' ? utf8Prefix(inline, max) : inline;
-    return ok({ bytes, path: shown }, inline.length, max);
+    return ok(
+      { bytes, path: shown, ...(m === 'audio' && sample.timeline === true ? { timeline: true } : {}) },
+      inline.length,
+      max,
+    );
   }
   if (m === 'text' && sample.text !== undefined) {
     const shown = `${sample.id} (text)`;
@@ -118,8 +118,10 @@ export async function readModality(
   if (rel === undefined) return undefined;
   try {
     const full = await resolveInside(sample.root, rel);
-    if (m === 'audio' && options.locateAudio === true)
-      return ok({ bytes: new Uint8Array(0), path: rel, file: full }, 0, max);
+    // A recording read as a timeline is only located here (path checked): AudioExtractor.timeline
+    // streams it in blocks, so neither the byte cap nor a clip's memory applies.
+    if (m === 'audio' && sample.timeline === true)
+      return ok({ bytes: new Uint8Array(0), path: rel, timeline: true, file: full }, 0, max);
     if (m !== 'text') {
       // An image or clip is read whole, so its size is bounded before a byte is read.
       const cap = m === 'image' ? MAX_IMAGE_BYTES : MAX_AUDIO_BYTES;

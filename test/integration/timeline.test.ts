@@ -172,28 +172,31 @@ function view(r: PredictionRecord) {
   return { id: r.id, status: r.status, label: r.label, scores: r.scores, segments: r.segments };
 }
 
-describe.skipIf(RAVDESS.missing)(`timelines through the queue (worker --segments) ${RAVDESS.tag}`, () => {
-  it('give the same segments and labels as the embedded run', async () => {
+describe.skipIf(RAVDESS.missing)(`timelines through the queue (submit --segments) ${RAVDESS.tag}`, () => {
+  it('give the same segments and labels as the embedded run; the same worker scores a batch of clips as clips', async () => {
     const prefix = uniquePrefix('timeline');
     const worker = await startWorker([
-      ...['--redis', REDIS_URL, '--prefix', prefix, '--concurrency', '1', '--segments'],
+      ...['--redis', REDIS_URL, '--prefix', prefix, '--concurrency', '1'],
       ...['--input-root', join(dir, 'long')],
     ]);
     try {
-      const out = join(dir, 'long-queue.jsonl');
-      const run = await emoflow([
-        'ingest',
-        join(dir, 'long'),
-        '--out',
-        out,
-        '--redis',
-        REDIS_URL,
-        '--prefix',
-        prefix,
-      ]);
-      expect(run.code, run.stderr).toBe(0);
-      const [queued] = await readRecords(out);
-      expect(view(queued!)).toEqual(view(long));
+      const viaQueue = async (out: string, ...extra: string[]) => {
+        const run = await emoflow([
+          ...['ingest', join(dir, 'long'), '--out', out, '--redis', REDIS_URL, '--prefix', prefix],
+          ...extra,
+        ]);
+        expect(run.code, run.stderr).toBe(0);
+        return (await readRecords(out))[0]!;
+      };
+      expect(view(await viaQueue(join(dir, 'long-queue.jsonl'), '--segments'))).toEqual(view(long));
+      // The same inputs without --segments are another batch, scored as a clip.
+      const clip = await viaQueue(join(dir, 'long-queue-clip.jsonl'));
+      expect(clip.segments).toBeUndefined();
+      const ref = join(dir, 'long-clip.jsonl');
+      const e = await emoflow(['ingest', join(dir, 'long'), '--out', ref]);
+      expect(e.code, e.stderr).toBe(0);
+      const [embeddedClip] = await readRecords(ref);
+      expect(view(clip)).toEqual(view(embeddedClip!));
     } finally {
       await stopWorker(worker);
       await cleanPrefix(REDIS_URL, prefix);
@@ -213,13 +216,13 @@ describe.skipIf(RAVDESS.missing)(`timelines through the queue (worker --segments
 
     const prefix = uniquePrefix('timeline-crash');
     const args = [
-      ...['--redis', REDIS_URL, '--prefix', prefix, '--concurrency', '1', '--segments', '--lock-ms', '3000'],
+      ...['--redis', REDIS_URL, '--prefix', prefix, '--concurrency', '1', '--lock-ms', '3000'],
       ...['--input-root', root],
     ];
     const redis = new Redis(REDIS_URL);
     let worker = await startWorker(args);
     try {
-      const sub = await emoflow(['submit', root, '--redis', REDIS_URL, '--prefix', prefix]);
+      const sub = await emoflow(['submit', root, '--segments', '--redis', REDIS_URL, '--prefix', prefix]);
       expect(sub.code, sub.stderr).toBe(0);
       const batch = sub.stdout.trim().split('\n').at(-1)!;
       // The recording's audio job is taken: kill the worker in the middle of it.

@@ -108,8 +108,6 @@ export interface ExtractionSettings {
   maxTextBytes?: number | undefined;
   /** The V8 heap of each extraction thread, in MB (DEFAULT_THREAD_HEAP_MB when absent). */
   threadHeapMb?: number | undefined;
-  /** Audio as timelines of speech segments (docs/timelines.md). */
-  segments?: boolean | undefined;
 }
 
 /** The extraction settings of a runtime's options, and nothing else of them. */
@@ -121,7 +119,6 @@ export function extractionSettings(o: ExtractionSettings): ExtractionSettings {
     textModel: o.textModel,
     maxTextBytes: o.maxTextBytes,
     threadHeapMb: o.threadHeapMb,
-    segments: o.segments,
   };
 }
 
@@ -155,7 +152,6 @@ export async function startHeadExtraction(
     ...(options.textModel === undefined ? {} : { textModel: options.textModel }),
     ...(options.maxTextBytes === undefined ? {} : { maxTextBytes: options.maxTextBytes }),
     ...(options.threadHeapMb === undefined ? {} : { threadHeapMb: options.threadHeapMb }),
-    ...(options.segments === true ? { segments: true } : {}),
   });
   try {
     head.checkExtractors(extraction.specs);
@@ -188,7 +184,6 @@ export async function loadExtractors(
       ...(init.lexicalBuckets === undefined ? {} : { lexicalBuckets: init.lexicalBuckets }),
       batch: init.batch,
       ...(init.textModel === undefined ? {} : { textModel: init.textModel }),
-      timeline: init.segments === true,
     });
     return { factory, extractors };
   } catch (e) {
@@ -215,10 +210,7 @@ export function oncePerRun(warn: (w: EmoflowWarning) => void): (w: EmoflowWarnin
 
 /** Reads options of an extraction, from its init. */
 export function readOptionsOf(init: ExtractWorkerInit): ReadOptions {
-  return {
-    ...(init.maxTextBytes === undefined ? {} : { maxTextBytes: init.maxTextBytes }),
-    ...(init.segments === true ? { locateAudio: true } : {}),
-  };
+  return init.maxTextBytes === undefined ? {} : { maxTextBytes: init.maxTextBytes };
 }
 
 /** EXTRACTION_FAILED for one sample whose extraction failed as a whole, with why. */

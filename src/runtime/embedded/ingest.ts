@@ -109,6 +109,8 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
   const workers = options.workers ?? Math.max(1, availableParallelism());
   const batch = options.batch ?? 32;
   const source = await openInput(options.input);
+  // With --segments every sample's audio is read as a timeline.
+  const mark = (s: Sample): Sample => (options.segments === true ? { ...s, timeline: true } : s);
   const { writer, done: already } = await openOutput(options.out, options.format, options.mode);
   const factory = new SessionFactory({
     device: options.device,
@@ -141,7 +143,15 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     runner.timelineStatistics = options.speakerNorm !== 'off';
     if (plan !== null && options.speakerNorm !== 'off')
       runner.setSpeakerStatistics(
-        await speakerStatisticsOf(options.input, plan, ex, batch, Math.max(2, 2 * workers), options.signal),
+        await speakerStatisticsOf(
+          options.input,
+          plan,
+          ex,
+          batch,
+          Math.max(2, 2 * workers),
+          options.signal,
+          mark,
+        ),
       );
     // The total is for the progress line alone: a folder is counted by a second walk, names only.
     if (options.onProgress !== undefined)
@@ -173,7 +183,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
       }
       // A context head's micro-batch waits for the rest of a group listed contiguously.
       if (cap !== undefined && part.length >= batch && !continuesGroup(part, s, cap)) await dispatch();
-      part.push(s);
+      part.push(mark(s));
       if (cap === undefined && part.length === batch) await dispatch();
     }
     if (options.signal?.aborted === true) {
@@ -252,6 +262,7 @@ async function speakerStatisticsOf(
   batch: number,
   maxInFlight: number,
   signal: AbortSignal | undefined,
+  mark: (s: Sample) => Sample,
 ): Promise<Map<Modality, Map<string, { mean: number[]; std: number[] }>>> {
   const acc = new Map<Modality, Map<string, Moments>>(plan.modalities.map((m) => [m, new Map()]));
   const add = (features: readonly SampleFeatures[]) => {
@@ -282,7 +293,7 @@ async function speakerStatisticsOf(
   for await (const s of source.samples) {
     if (signal?.aborted === true) break;
     if (s.speaker === undefined || s.speaker === '') continue;
-    part.push(onlyModalities(s, plan.modalities));
+    part.push(mark(onlyModalities(s, plan.modalities)));
     if (part.length === batch) {
       await inFlight.push(part);
       part = [];

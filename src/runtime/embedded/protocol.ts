@@ -22,8 +22,6 @@ export interface ExtractWorkerInit {
   verifiedModels?: string[];
   /** The most bytes of a text read (DEFAULT_MAX_TEXT_BYTES when absent). */
   maxTextBytes?: number;
-  /** Audio as timelines of speech segments (docs/timelines.md), streamed from its file; absent: off. */
-  segments?: boolean;
   /** The process-wide device lock (src/models/device-lock.ts), shared with the calling thread. */
   deviceLock?: SharedArrayBuffer;
 }

@@ -38,7 +38,13 @@ function target(t: QueueTarget): { url: string; layout: QueueLayout } {
  */
 export async function submit(
   input: string,
-  options: QueueTarget & { batch?: string; ttlSeconds?: number; onProgress?: (n: number) => void } = {},
+  options: QueueTarget & {
+    batch?: string;
+    ttlSeconds?: number;
+    /** Recordings read as timelines of speech segments (docs/timelines.md). */
+    segments?: boolean;
+    onProgress?: (n: number) => void;
+  } = {},
 ): Promise<SubmitResult> {
   const { url, layout } = target(options);
   const redis = await connectRedisClient(url);
@@ -49,6 +55,7 @@ export async function submit(
       shards: layout.shards,
       ...(options.batch === undefined ? {} : { batch: options.batch }),
       ...(options.ttlSeconds === undefined ? {} : { ttlSeconds: options.ttlSeconds }),
+      ...(options.segments === true ? { segments: true } : {}),
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
     });
   } finally {

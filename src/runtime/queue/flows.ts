@@ -20,7 +20,7 @@ export const JOB_BACKOFF = { type: 'exponential' as const, delay: 1000 };
 export interface SamplePlan {
   sampleId: string;
   inputs: FuseJob['inputs'];
-  modalities: { modality: Modality; input: JobInput; sha256: string }[];
+  modalities: { modality: Modality; input: JobInput; sha256: string; segments?: boolean }[];
 }
 
 export interface AddCounts {
@@ -203,6 +203,7 @@ export function flowOf(batch: string, p: SamplePlan, ttl: number): FlowJob {
         modality: m.modality,
         input: m.input,
         sha256: m.sha256,
+        ...(m.segments === true ? { segments: true } : {}),
       };
       return {
         name: m.modality,

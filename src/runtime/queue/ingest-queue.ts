@@ -21,6 +21,8 @@ export interface QueueIngestOptions {
   shards?: number;
   batch?: string;
   ttlSeconds?: number;
+  /** Recordings read as timelines of speech segments (docs/timelines.md). */
+  segments?: boolean;
   /** How often the completion log is read (default 50 ms: a poll costs only what is new). */
   pollMs?: number;
   onProgress?: (p: IngestProgress) => void;
@@ -56,6 +58,7 @@ export async function ingestViaQueue(options: QueueIngestOptions): Promise<Queue
       shards: layout.shards,
       ...(options.batch === undefined ? {} : { batch: options.batch }),
       ...(options.ttlSeconds === undefined ? {} : { ttlSeconds: options.ttlSeconds }),
+      ...(options.segments === true ? { segments: true } : {}),
     });
     // Every key of the batch is under its shard's prefix.
     const prefix = sub.prefix;

@@ -26,6 +26,8 @@ export const modalityJobSchema = z
       .string()
       .regex(/^[0-9a-f]{64}$/)
       .optional(),
+    /** An audio job: read the recording as a timeline of speech segments (submit --segments). */
+    segments: z.boolean().optional(),
   })
   .strict();
 export type ModalityJob = z.infer<typeof modalityJobSchema>;
@@ -49,8 +51,8 @@ export type FuseJob = z.infer<typeof fuseJobSchema>;
 
 /**
  * What a modality job returns: the feature vector (float32 little-endian, base64) and its
- * details; from a worker started with `--segments`, an audio job returns the recording's
- * timeline instead (each segment's vector likewise; `vector` empty, `dim` 0).
+ * details; an audio job with `segments` returns the recording's timeline instead (each
+ * segment's vector likewise; `vector` empty, `dim` 0).
  */
 export const modalityResultSchema = z.object({
   vector: z.string(),

@@ -24,6 +24,8 @@ export interface SubmitOptions {
   /** A batch id of the user's; default: derived from the inputs. */
   batch?: string;
   ttlSeconds?: number;
+  /** Audio read as timelines of speech segments (docs/timelines.md): a flag of each audio job. */
+  segments?: boolean;
   /** Samples whose flow is in Redis so far. */
   onProgress?: (done: number) => void;
 }
@@ -71,8 +73,11 @@ async function fingerprint(sample: Sample): Promise<string[]> {
   return out;
 }
 
-/** Each modality's job input and content hash (an unreadable file hashes its error: its job reports it). */
-async function plan(sample: Sample): Promise<SamplePlan> {
+/**
+ * Each modality's job input and content hash (an unreadable file hashes its error: its job
+ * reports it); with `segments`, the audio job is marked to read its recording as a timeline.
+ */
+async function plan(sample: Sample, segments: boolean): Promise<SamplePlan> {
   const modalities: SamplePlan['modalities'] = [];
   const root = resolve(sample.root);
   for (const m of presentModalities(sample)) {
@@ -97,6 +102,7 @@ async function plan(sample: Sample): Promise<SamplePlan> {
           : sha(read.input.bytes);
     modalities.push({ modality: m, input: { path: rel, root }, sha256: digest });
   }
+  if (segments) for (const m of modalities) if (m.modality === 'audio') m.segments = true;
   return { sampleId: sample.id, inputs: inputsOf(sample), modalities };
 }
 
@@ -179,6 +185,8 @@ export async function submitBatch(
       const hashes = await Promise.all(part.map(fingerprint));
       part.forEach((s, k) => prints.push({ sampleId: s.id, hashes: hashes[k]! }));
     }
+    // A batch of timelines is another batch than the same inputs scored as clips.
+    if (options.segments === true) prints.push({ sampleId: '\u0000segments', hashes: [] });
     batch = deriveBatchId(prints);
   }
   const ttl = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
@@ -229,7 +237,7 @@ export async function submitBatch(
     let start = 0;
     const hashWave = () => {
       const part = samples.slice(start, (start += size()));
-      return Promise.all(part.map(plan));
+      return Promise.all(part.map((s) => plan(s, options.segments === true)));
     };
     next = hashWave();
     while (submitted < total) {

@@ -55,8 +55,6 @@ export interface QueueWorkerOptions {
   stalledIntervalMs?: number;
   modelsDir?: string;
   textModel?: string;
-  /** Audio jobs as timelines of speech segments (docs/timelines.md), scored segment by segment by the fuse job. */
-  segments?: boolean;
   /** The class prior of the emotion scores (label-prior.ts); default: the head's. */
   prior?: PriorChoice;
   /**
@@ -151,6 +149,7 @@ async function sampleOf(job: ModalityJob, roots: InputRoots): Promise<Sample> {
     else if (job.modality === 'image') s.image = input.path;
     else s.audio = input.path;
   }
+  if (job.modality === 'audio' && job.segments === true) s.timeline = true;
   return s;
 }
 
