@@ -63,9 +63,11 @@ export function mergeTimeline(
   scored: readonly PredictionRecord[],
 ): PredictionRecord {
   const segments: SegmentRecord[] = [];
+  const segmentTasks: { seconds: number; tasks: NonNullable<PredictionRecord['tasks']> }[] = [];
   timeline.segments.forEach((seg, k) => {
     const r = scored[k]!;
     if (r.label === null || r.scores === null) return;
+    if (r.tasks !== undefined) segmentTasks.push({ seconds: seg.end - seg.start, tasks: r.tasks });
     segments.push({
       start: seg.start,
       end: seg.end,
@@ -102,7 +104,10 @@ export function mergeTimeline(
   const working = present.filter((m) => modalities[m]!.status === 'ok');
   const status = working.length === 0 ? 'failed' : working.length === present.length ? 'ok' : 'partial';
   // Keys in the order of docs/ingest.md.
-  const top = othersWork || summary === undefined ? record : { ...record, ...summary };
+  const top =
+    othersWork || summary === undefined
+      ? record
+      : { ...record, ...summary, ...(segmentTasks.length > 0 ? { tasks: tasksOverTime(segmentTasks) } : {}) };
   const firstError = present.map((m) => modalities[m]!).find((r) => r.status === 'error');
   return {
     id: record.id,
@@ -111,7 +116,7 @@ export function mergeTimeline(
     scores: status === 'failed' ? null : top.scores,
     valence: status === 'failed' ? null : top.valence,
     arousal: status === 'failed' ? null : top.arousal,
-    ...(record.tasks === undefined ? {} : { tasks: record.tasks }),
+    ...(status === 'failed' || top.tasks === undefined ? {} : { tasks: top.tasks }),
     modalities,
     inputs: record.inputs,
     segments,
@@ -119,6 +124,37 @@ export function mergeTimeline(
     warnings,
     ...(status === 'failed' && firstError?.status === 'error' ? { error: firstError.error } : {}),
   };
+}
+
+/**
+ * A head's own tasks over a recording, from its segments' values, each segment weighing its
+ * seconds: a regression task's duration-weighted mean; a classification task's label of the
+ * most time (the first of equal ones); a multi-label task's labels present for at least half of
+ * the time.
+ */
+export function tasksOverTime(
+  parts: readonly { seconds: number; tasks: NonNullable<PredictionRecord['tasks']> }[],
+): NonNullable<PredictionRecord['tasks']> {
+  const out: NonNullable<PredictionRecord['tasks']> = {};
+  const total = parts.reduce((n, p) => n + p.seconds, 0);
+  for (const name of Object.keys(parts[0]?.tasks ?? {})) {
+    const values = parts.map((p) => ({ w: p.seconds, v: p.tasks[name]! }));
+    const first = values[0]!.v;
+    if (typeof first === 'number') {
+      out[name] = values.reduce((n, x) => n + x.w * (x.v as number), 0) / total;
+    } else {
+      const time = new Map<string, number>();
+      for (const x of values)
+        for (const label of typeof x.v === 'string' ? [x.v] : (x.v as string[]))
+          time.set(label, (time.get(label) ?? 0) + x.w);
+      if (typeof first === 'string') {
+        let best = first;
+        for (const [label, t] of time) if (t > time.get(best)!) best = label;
+        out[name] = best;
+      } else out[name] = [...time].filter(([, t]) => t >= total / 2).map(([label]) => label);
+    }
+  }
+  return out;
 }
 
 /** The duration-weighted mean of segments' scores (label: its argmax) and of their valence and arousal. */
