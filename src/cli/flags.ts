@@ -168,7 +168,9 @@ export function helpText<F extends Record<string, FlagSpec>>(spec: CommandSpec<F
     return [`${short}--${name}${value}`, desc];
   });
   rows.push(['-h, --help', 'show this help']);
-  for (const [left, desc] of rows) lines.push(`  ${left.padEnd(24)}${desc}`);
+  // Descriptions line up after the longest option, two spaces at least.
+  const width = Math.max(24, ...rows.map(([left]) => left.length + 2));
+  for (const [left, desc] of rows) lines.push(`  ${left.padEnd(width)}${desc}`);
   if (spec.examples !== undefined && spec.examples.length > 0) {
     lines.push('', 'Examples:');
     for (const e of spec.examples) lines.push(`  ${e}`);
