@@ -1,5 +1,6 @@
 import { EMOTIONS, type Emotion } from '../core/labels.js';
 import { escapeHtml } from '../eval/report.js';
+import { round4 } from './flatten.js';
 import type { PredictionRecord } from '../pipeline/record.js';
 
 /**
@@ -115,7 +116,6 @@ export function summaryColumns(): string[] {
 
 /** A row of the CSV, numbers rounded to 4 decimals, empty where there is no value. */
 export function summaryCsvRow(row: SummaryRow): (string | number | null)[] {
-  const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
   return [
     row.key,
     row.records,
@@ -123,11 +123,11 @@ export function summaryCsvRow(row: SummaryRow): (string | number | null)[] {
     row.partial,
     row.failed,
     ...EMOTIONS.map((e) => row.labels[e]),
-    ...EMOTIONS.map((e) => r4(row.labelShares[e])),
-    row.valence === null ? null : r4(row.valence),
-    row.arousal === null ? null : r4(row.arousal),
-    r4(row.segmentSeconds),
-    ...EMOTIONS.map((e) => (row.timeShares === null ? null : r4(row.timeShares[e]))),
+    ...EMOTIONS.map((e) => round4(row.labelShares[e])),
+    row.valence === null ? null : round4(row.valence),
+    row.arousal === null ? null : round4(row.arousal),
+    round4(row.segmentSeconds),
+    ...EMOTIONS.map((e) => (row.timeShares === null ? null : round4(row.timeShares[e]))),
   ];
 }
 

@@ -133,7 +133,7 @@ export class HeadRunner {
 
   /**
    * Records of extracted samples. A sample with an audio timeline (segments on) gets its segments
-   * scored too (scoreTimeline) and merged into its record.
+   * scored too (withTimeline) and merged into its record.
    */
   async predict(samples: readonly SampleFeatures[]): Promise<PredictionRecord[]> {
     const records = await this.predictSamples(samples);
@@ -158,30 +158,26 @@ export class HeadRunner {
     record: PredictionRecord,
   ): Promise<PredictionRecord> {
     const group = `timeline\u0000${s.id}`;
-    const audioStats = this.speakerStats.get('audio') ?? new Map<string, { mean: number[]; std: number[] }>();
     // The speaker's statistics over the run (ingest's speaker pass), else the recording's own.
-    const named = s.speaker !== undefined && audioStats.has(s.speaker) ? s.speaker : undefined;
+    const named =
+      s.speaker !== undefined && this.speakerStats.get('audio')?.has(s.speaker) ? s.speaker : undefined;
     const own =
       named === undefined && this.timelineStatistics
         ? segmentStatistics(timeline, this.speakerNorm)
         : undefined;
-    if (own !== undefined) {
-      audioStats.set(group, own);
-      this.speakerStats.set('audio', audioStats);
-    }
-    try {
-      const segments = segmentFeatures(s.id, timeline, group, named ?? group);
-      const scored: PredictionRecord[] = [];
-      const step = this.groupCap ?? TIMELINE_BATCH;
-      for (let i = 0; i < segments.length; i += step)
-        scored.push(...(await this.predictSamples(segments.slice(i, i + step))));
-      return mergeTimeline(record, timeline, scored);
-    } finally {
-      audioStats.delete(group);
-    }
+    const segments = segmentFeatures(s.id, timeline, group, named ?? group);
+    const scored: PredictionRecord[] = [];
+    const step = this.groupCap ?? TIMELINE_BATCH;
+    for (let i = 0; i < segments.length; i += step)
+      scored.push(...(await this.predictSamples(segments.slice(i, i + step), own)));
+    return mergeTimeline(record, timeline, scored);
   }
 
-  private async predictSamples(samples: readonly SampleFeatures[]): Promise<PredictionRecord[]> {
+  /** `audioStats`: what every audio row is standardised with instead of its speaker's (a recording's own). */
+  private async predictSamples(
+    samples: readonly SampleFeatures[],
+    audioStats?: { mean: number[]; std: number[] },
+  ): Promise<PredictionRecord[]> {
     const slots = this.head.desc.slots;
     // Rows: each sample's fused row, then one row per working modality when it has several.
     const rows: { sample: number; only: Modality | null }[] = [];
@@ -198,7 +194,8 @@ export class HeadRunner {
     const fusedInputs = working.map((ms, i) =>
       ms.length > 1 ? ms.filter((m) => !(m === 'image' && faceless(samples[i]!))) : ms,
     );
-    const outputs = rows.length > 0 ? await this.run(samples, working, rows, fusedInputs) : undefined;
+    const outputs =
+      rows.length > 0 ? await this.run(samples, working, rows, fusedInputs, audioStats) : undefined;
     const fusedRow = new Map<number, number>();
     const modalityRow = new Map<string, number>();
     rows.forEach((r, k) => {
@@ -215,6 +212,7 @@ export class HeadRunner {
     working: Modality[][],
     rows: { sample: number; only: Modality | null }[],
     fusedInputs: Modality[][],
+    audioStats: { mean: number[]; std: number[] } | undefined,
   ): Promise<Record<string, ort.Tensor>> {
     const n = rows.length;
     const feeds: Record<string, ort.Tensor> = {};
@@ -239,7 +237,9 @@ export class HeadRunner {
         const fallback = this.speakerNorm?.fallback[slot.modality];
         if (fallback !== undefined) {
           const speaker = samples[r.sample]!.speaker;
-          const own = speaker === undefined ? undefined : this.speakerStats.get(slot.modality)?.get(speaker);
+          const own =
+            (slot.modality === 'audio' ? audioStats : undefined) ??
+            (speaker === undefined ? undefined : this.speakerStats.get(slot.modality)?.get(speaker));
           standardise(x, k * dim, own ?? fallback);
         }
         mask[k * 3 + c] = 1;

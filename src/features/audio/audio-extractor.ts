@@ -115,31 +115,10 @@ export class AudioExtractor {
     const where = path === undefined ? '' : `${path}: `;
     const errOpts = path === undefined ? {} : { path };
     // The duration limit is checked on the header, before the samples are decoded into memory.
-    const info = readWavInfo(bytes, path);
-    if (info.sampleRate > MAX_SAMPLE_RATE) {
-      throw new EmoflowError(
-        'AUDIO_DECODE_FAILED',
-        `${where}unsupported sample rate ${info.sampleRate} Hz (at most ${MAX_SAMPLE_RATE}); resample the file, e.g. \`sox in.wav -r 48000 out.wav\``,
-        errOpts,
-      );
-    }
-    const seconds = info.frames / info.sampleRate;
-    if (seconds > this.maxSeconds) {
-      throw new EmoflowError(
-        'AUDIO_TOO_LONG',
-        `${where}${seconds.toFixed(1)} s of audio is over the limit of ${this.maxSeconds} s; split the file or raise the limit`,
-        errOpts,
-      );
-    }
+    checkHeader(readWavInfo(bytes, path), this.maxSeconds, 'limit', where, errOpts);
     const wav = decodeWav(bytes, path);
     let x = resample(wav.mono, wav.sampleRate, SAMPLE_RATE);
-    if (x.length < MIN_SAMPLES_16K) {
-      throw new EmoflowError(
-        'AUDIO_EMPTY',
-        `${where}${((x.length / SAMPLE_RATE) * 1000).toFixed(1)} ms of audio (${x.length} samples at 16 kHz) is shorter than the 25 ms minimum`,
-        errOpts,
-      );
-    }
+    checkLength(x.length, where, errOpts);
     const warnings: EmoflowWarning[] = [];
     let vad: AudioFeatures['vad'];
     if (this.vad) {
@@ -198,21 +177,8 @@ export class AudioExtractor {
     const pass = async (each: (x16k: Float64Array) => Promise<void>): Promise<number> => {
       const wav = await openWavBlocks(source, shown);
       try {
-        const { sampleRate, frames } = wav.info;
-        if (sampleRate > MAX_SAMPLE_RATE) {
-          throw new EmoflowError(
-            'AUDIO_DECODE_FAILED',
-            `${shown}: unsupported sample rate ${sampleRate} Hz (at most ${MAX_SAMPLE_RATE}); resample the file, e.g. \`sox in.wav -r 48000 out.wav\``,
-            where,
-          );
-        }
-        if (frames / sampleRate > maxSeconds) {
-          throw new EmoflowError(
-            'AUDIO_TOO_LONG',
-            `${shown}: ${(frames / sampleRate).toFixed(1)} s of audio is over the timeline limit of ${maxSeconds} s; split the file or raise the limit`,
-            where,
-          );
-        }
+        const { sampleRate } = wav.info;
+        checkHeader(wav.info, maxSeconds, 'timeline limit', `${shown}: `, where);
         const rs = new StreamResampler(sampleRate, SAMPLE_RATE);
         let total = 0;
         // 4 s a block, and never more than 4 MiB of it, whatever the header's channel count.
@@ -242,13 +208,7 @@ export class AudioExtractor {
     probs.push(await vad.end());
     const allProbs = concatFloat32(probs);
     const totalSeconds = total / SAMPLE_RATE;
-    if (total < MIN_SAMPLES_16K) {
-      throw new EmoflowError(
-        'AUDIO_EMPTY',
-        `${shown}: ${((total / SAMPLE_RATE) * 1000).toFixed(1)} ms of audio (${total} samples at 16 kHz) is shorter than the 25 ms minimum`,
-        where,
-      );
-    }
+    checkLength(total, `${shown}: `, where);
     const segmenter = { ...DEFAULT_TIMELINE, ...options.segmenter };
     const cuts = timelineSegments(speechSegments(allProbs, total), allProbs, segmenter);
     const segments: AudioTimeline['segments'] = [];
@@ -292,6 +252,46 @@ export class AudioExtractor {
       }
     });
     return { segments, totalSeconds };
+  }
+}
+
+/**
+ * What a clip's or a recording's header must allow before any sample is decoded: a rate the
+ * resampler can take (AUDIO_DECODE_FAILED) and a duration within `limit` seconds (AUDIO_TOO_LONG;
+ * `what` names the limit in the message). `where` prefixes messages ("path: " or "").
+ */
+function checkHeader(
+  info: { sampleRate: number; frames: number },
+  limit: number,
+  what: string,
+  where: string,
+  errOpts: { path?: string },
+): void {
+  if (info.sampleRate > MAX_SAMPLE_RATE) {
+    throw new EmoflowError(
+      'AUDIO_DECODE_FAILED',
+      `${where}unsupported sample rate ${info.sampleRate} Hz (at most ${MAX_SAMPLE_RATE}); resample the file, e.g. \`sox in.wav -r 48000 out.wav\``,
+      errOpts,
+    );
+  }
+  const seconds = info.frames / info.sampleRate;
+  if (seconds > limit) {
+    throw new EmoflowError(
+      'AUDIO_TOO_LONG',
+      `${where}${seconds.toFixed(1)} s of audio is over the ${what} of ${limit} s; split the file or raise the limit`,
+      errOpts,
+    );
+  }
+}
+
+/** AUDIO_EMPTY for fewer than MIN_SAMPLES_16K samples at 16 kHz. */
+function checkLength(samples16k: number, where: string, errOpts: { path?: string }): void {
+  if (samples16k < MIN_SAMPLES_16K) {
+    throw new EmoflowError(
+      'AUDIO_EMPTY',
+      `${where}${((samples16k / SAMPLE_RATE) * 1000).toFixed(1)} ms of audio (${samples16k} samples at 16 kHz) is shorter than the 25 ms minimum`,
+      errOpts,
+    );
   }
 }
 

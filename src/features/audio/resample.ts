@@ -82,40 +82,25 @@ export function resampleKernel(from: number, to: number): ResampleKernel {
  * Resamples `x` from `from` Hz to `to` Hz (positive integers). Output length ceil(to·N / from).
  * Returns `x` itself (not a copy) when from === to, as torchaudio does.
  *
- * y[q·M + j] = Σ_i k[j][i] · xp[q·L + i], xp = [width zeros] ++ x ++ [width + L zeros].
+ * y[q·M + j] = Σ_i k[j][i] · xp[q·L + i], xp = [width zeros] ++ x ++ [width + L zeros]: the whole
+ * signal through StreamResampler, which computes exactly that.
  */
 export function resample(x: Float64Array, from: number, to: number): Float64Array {
-  if (!Number.isInteger(from) || !Number.isInteger(to) || from <= 0 || to <= 0) {
-    throw new RangeError(`resample: rates must be positive integers, got ${from} -> ${to}`);
-  }
+  const s = new StreamResampler(from, to);
   if (from === to) return x;
-  const kern = resampleKernel(from, to);
-  const { L, M, width, start, count, offset, taps } = kern;
-  const N = x.length;
-  const outLen = Math.ceil((M * N) / L);
-  const y = new Float64Array(outLen);
-  // Padded input, so the inner loop has no bounds tests.
-  const xp = new Float64Array(N + 2 * width + L);
-  xp.set(x, width);
-  for (let j = 0; j < M; j++) {
-    const s = start[j]!;
-    const c = count[j]!;
-    const o = offset[j]!;
-    for (let q = 0, out = j; out < outLen; q++, out += M) {
-      const b = q * L + s;
-      let acc = 0;
-      for (let i = 0; i < c; i++) acc += taps[o + i]! * xp[b + i]!;
-      y[out] = acc;
-    }
-  }
+  const head = s.push(x);
+  const tail = s.end();
+  if (tail.length === 0) return head;
+  const y = new Float64Array(head.length + tail.length);
+  y.set(head);
+  y.set(tail, head.length);
   return y;
 }
 
 /**
- * `resample` over a signal that arrives in blocks: `push` returns every output sample that the
- * input so far determines, `end` the rest. The concatenated outputs equal `resample` of the
- * concatenated input value for value (same taps, same order of summation); memory holds one
- * kernel's span of input, not the signal.
+ * Resampling of a signal that arrives in blocks: `push` returns every output sample that the
+ * input so far determines, `end` the rest, so that the concatenated outputs do not depend on how
+ * the input was cut; memory holds one kernel's span of input, not the signal.
  */
 export class StreamResampler {
   private readonly kern: ResampleKernel | undefined;
@@ -181,12 +166,12 @@ export class StreamResampler {
     const n = Math.max(0, Math.min(ready * M, limit - this.outputs));
     const y = new Float64Array(n);
     const xp = this.buf;
+    const first = this.q * L - this.base; // where the next block's input starts in the buffer
     for (let j = 0; j < M; j++) {
       const s = start[j]!;
       const c = count[j]!;
       const o = offset[j]!;
-      for (let k = 0, out = j; out < n; k++, out += M) {
-        const b = (this.q + k) * L - this.base + s;
+      for (let out = j, b = first + s; out < n; out += M, b += L) {
         let acc = 0;
         for (let i = 0; i < c; i++) acc += taps[o + i]! * xp[b + i]!;
         y[out] = acc;
